@@ -1,0 +1,9 @@
+/** Every command area of the CLI. An area is a module with `register(program)`. */
+import type { Command } from "commander";
+import * as fleet from "./fleet";
+
+export interface CommandModule {
+  register(program: Command): void;
+}
+
+export const commandModules: readonly CommandModule[] = [fleet];

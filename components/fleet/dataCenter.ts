@@ -1,0 +1,41 @@
+/**
+ * A data center: its management server and its fleet servers, one `Server` child per inventory
+ * entry. Takes plain, already-validated args (stacks/ validates config with lib/fleet), so the
+ * number of children is known before any Output resolves.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Server, type ServerArgs } from "./server";
+
+export const DATA_CENTER_TYPE = "zeroroot:fleet:DataCenter";
+
+export interface DataCenterArgs {
+  readonly name: string;
+  /** The fleet's DNS domain; the data center's zone is `<name>.<domain>`. */
+  readonly domain: string;
+  readonly managementNetwork: string;
+  readonly dataNetworks: readonly { readonly name: string; readonly cidr: string }[];
+  readonly managementServer: {
+    readonly id: string;
+    readonly hostname: string;
+    readonly managementAddress: string;
+    readonly dataAddress: string;
+  };
+  /** The servers, without `dataCenter` (taken from `name`). */
+  readonly servers: readonly Omit<ServerArgs, "dataCenter">[];
+}
+
+export class DataCenter extends pulumi.ComponentResource {
+  declare public readonly name: pulumi.Output<string>;
+  declare public readonly zone: pulumi.Output<string>;
+  declare public readonly serverIds: pulumi.Output<string[]>;
+  public readonly servers: readonly Server[];
+
+  constructor(name: string, args: DataCenterArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super(DATA_CENTER_TYPE, name, {}, opts);
+    this.name = pulumi.output(args.name);
+    this.zone = pulumi.output(`${args.name}.${args.domain}`);
+    this.servers = args.servers.map((s) => new Server(`${name}-${s.id}`, { ...s, dataCenter: args.name }, { parent: this }));
+    this.serverIds = pulumi.output(args.servers.map((s) => s.id));
+    this.registerOutputs({ name: this.name, zone: this.zone, serverIds: this.serverIds });
+  }
+}

@@ -1,0 +1,2 @@
+export * from "./dataCenter";
+export * from "./server";

@@ -1,0 +1,133 @@
+/**
+ * The inputs of zeroroot's custom (dynamic-provider) resources, as the Pulumi engine, the policy
+ * pack and the lab runner see them. Producers (components/) build these objects; consumers
+ * (policies/, drift detection, the lab runner) read them. One definition, so that a field renamed
+ * here breaks every side at compile time.
+ *
+ * Component resources carry no inputs the engine can see (a local ComponentResource registers `{}`),
+ * so everything a policy must judge lives on one of these custom resources.
+ */
+
+/** Type tokens of zeroroot's dynamic resources: `pulumi-nodejs:dynamic/<module>:<type>`. */
+export const DYNAMIC_MODULE = "zeroroot";
+export const dynamicType = (name: ResourceKind): string => `pulumi-nodejs:dynamic/${DYNAMIC_MODULE}:${name}`;
+
+export type ResourceKind =
+  | "BmcServer"
+  | "HardenedImage"
+  | "RootCa"
+  | "IssuingCa"
+  | "Certificate"
+  | "SoftwareRelease"
+  | "DesiredState"
+  | "ControlPlane";
+
+/** IPMI cipher suites zeroroot may use: 3 (HMAC-SHA1, AES-CBC-128) and 17 (HMAC-SHA256, AES-CBC-128). */
+export type CipherSuite = 3 | 17;
+
+/** A server's baseboard management controller, as the BmcServer resource receives it. */
+export interface BmcEndpointInputs {
+  readonly address: string;
+  readonly port: number;
+  readonly username: string;
+  /** Always a Pulumi secret: the engine stores it encrypted, policies see it marked secret. */
+  readonly password: string;
+  readonly cipherSuite: CipherSuite;
+  /** Always "2.0" (lanplus); "1.5" is what the BMC rule refuses. */
+  readonly ipmiVersion: "2.0" | "1.5";
+}
+
+export interface BmcServerInputs {
+  readonly serverId: string;
+  readonly dataCenter: string;
+  readonly hostname: string;
+  readonly macs: readonly string[];
+  readonly bmc: BmcEndpointInputs;
+  /** Where the server should boot from once installed. */
+  readonly bootDevice: "pxe" | "disk";
+  readonly power: "on" | "off";
+}
+
+/** One program run under supervisord, anywhere on the platform. */
+export interface ProgramSpec {
+  readonly name: string;
+  readonly command: string;
+  /** The account the program runs as: a name, never "root". */
+  readonly user: string;
+  readonly uid: number;
+  /** Linux capabilities kept by the program; zeroroot's own programs keep none. */
+  readonly capabilities: readonly string[];
+  readonly noNewPrivileges: boolean;
+}
+
+export interface FirewallSpec {
+  /** Default policy of the input chain. */
+  readonly inputPolicy: "drop" | "accept";
+  readonly allowedTcpPorts: readonly number[];
+  readonly allowedUdpPorts: readonly number[];
+}
+
+/** The hardened operating system one data center's servers are installed with. */
+export interface HardenedImageInputs {
+  readonly dataCenter: string;
+  readonly packages: readonly string[];
+  readonly rootLocked: boolean;
+  readonly remoteRootLogin: boolean;
+  readonly firewall: FirewallSpec;
+  readonly users: readonly { readonly name: string; readonly uid: number }[];
+  /** Programs PID 1 starts: one supervisord per platform user, and what they supervise. */
+  readonly programs: readonly ProgramSpec[];
+  readonly specHash: string;
+}
+
+export type CertificateKind = "root" | "issuing" | "user" | "computer" | "software" | "service";
+
+/** A certificate zeroroot issues from a CSR; the key stays where the CSR was made. */
+export interface CertificateInputs {
+  readonly kind: CertificateKind;
+  readonly subject: string;
+  readonly dnsNames: readonly string[];
+  readonly ipAddresses: readonly string[];
+  readonly keyType: "ec-p256" | "ec-p384" | "rsa-3072" | "rsa-4096";
+  readonly validityDays: number;
+  readonly extendedKeyUsage: readonly ("serverAuth" | "clientAuth" | "codeSigning")[];
+  readonly csrPem: string;
+}
+
+export interface EndpointSpec {
+  readonly port: number;
+  readonly protocol: "tcp" | "udp";
+  /** TLS with a certificate from the platform's hierarchy. */
+  readonly tls: boolean;
+  /** The endpoint refuses clients without a certificate from the hierarchy. */
+  readonly requireClientCertificate: boolean;
+}
+
+/** One software instance a computer must run (seed: a SlapOS instance in a partition). */
+export interface InstanceSpec {
+  readonly name: string;
+  readonly release: { readonly name: string; readonly version: string; readonly manifestDigest: string };
+  readonly partition: { readonly user: string; readonly uid: number };
+  readonly programs: readonly ProgramSpec[];
+  readonly endpoints: readonly EndpointSpec[];
+  readonly holdsData: boolean;
+  /** Seconds after creation before the node agent will agree to destroy the instance. */
+  readonly minimumPersistenceSeconds: number;
+  readonly parameters: Readonly<Record<string, string>>;
+}
+
+export interface DesiredStateInputs {
+  readonly computerId: string;
+  readonly dataCenter: string;
+  readonly instances: readonly InstanceSpec[];
+  /** Lifetime of a signed document; the node refuses it after. */
+  readonly validitySeconds: number;
+}
+
+export interface SoftwareReleaseInputs {
+  readonly name: string;
+  readonly version: string;
+  readonly manifestDigest: string;
+  readonly signerCertificatePem: string;
+  readonly signature: string;
+}

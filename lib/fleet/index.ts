@@ -1,0 +1,8 @@
+/** The fleet inventory: typed stack configuration, its validation, and address arithmetic. */
+export * from "./issues";
+export * from "./schema";
+export * from "./validate";
+export * from "./stack-file";
+export * from "./fleet-checks";
+export { contains, overlaps, parseCidr, type Cidr } from "./net";
+export * from "./project";

@@ -1,0 +1,46 @@
+/**
+ * A configuration problem, reported the way STYLE.md asks: where (config key path, and file and
+ * line when known), what was received, what is allowed, how to fix it. Validators collect all of
+ * them before reporting, so a user fixes a stack file in one pass.
+ */
+export interface ConfigIssue {
+  /** Config key path, e.g. `zeroroot:dataCenter.servers[2].macs[0]`. */
+  readonly path: string;
+  /** What was there, already redacted when the value is or should be secret. */
+  readonly received: string;
+  readonly allowed: string;
+  readonly fix: string;
+  readonly file?: string;
+  readonly line?: number;
+}
+
+/** Thrown by `resolve*` functions: carries every issue, its message lists them all. */
+export class ConfigValidationError extends Error {
+  constructor(readonly issues: readonly ConfigIssue[]) {
+    super(formatIssues(issues));
+    this.name = "ConfigValidationError";
+  }
+}
+
+export function formatIssue(issue: ConfigIssue): string {
+  const where = issue.file ? `${issue.file}${issue.line ? `:${issue.line}` : ""}: ${issue.path}` : issue.path;
+  return `${where}\n    received: ${issue.received}\n    allowed:  ${issue.allowed}\n    fix:      ${issue.fix}`;
+}
+
+export function formatIssues(issues: readonly ConfigIssue[]): string {
+  const n = issues.length;
+  return `${n} configuration error${n === 1 ? "" : "s"}:\n` + issues.map((i) => `  - ${formatIssue(i)}`).join("\n");
+}
+
+/** Key path segments → `a.b[2].c`, the notation `pulumi config set --path` uses. */
+export function joinPath(segments: readonly (string | number)[]): string {
+  return segments.reduce<string>((acc, s) => (typeof s === "number" ? `${acc}[${s}]` : acc ? `${acc}.${s}` : s), "");
+}
+
+/** Shows a received value briefly; secrets and password-like paths are never shown. */
+export function describeValue(value: unknown, secretLike = false): string {
+  if (value === undefined) return "nothing (the key is missing)";
+  if (secretLike) return typeof value === "string" ? "a string (value hidden)" : `a ${typeof value} (value hidden)`;
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}

@@ -1,0 +1,147 @@
+/**
+ * Turns raw stack configuration into typed, complete settings, or every problem at once.
+ * The raw values come from Pulumi (already decrypted) or from a stack file read by the CLI;
+ * `isSecret` says which leaves were given as Pulumi secrets, because the schema alone cannot.
+ */
+import type { z } from "zod";
+import { checkDataCenter, type PartialDataCenter } from "./checks";
+import { ConfigIssue, ConfigValidationError, describeValue, joinPath } from "./issues";
+import { dataCenterSchema, DataCenterConfig, domainSchema, GlobalConfig, globalSchema, managementServerSchema, serverSchema } from "./schema";
+
+export type PathSegment = string | number;
+
+export interface RawStackConfig {
+  /** Config values by full key (`zeroroot:domain`), objects as parsed objects. */
+  readonly values: Readonly<Record<string, unknown>>;
+  /** Whether the leaf at this path (first segment = full key) was given as a Pulumi secret. */
+  isSecret(path: readonly PathSegment[]): boolean;
+  /** Where a path is written, when the config came from a file. */
+  locate?(path: readonly PathSegment[]): { file: string; line?: number } | undefined;
+}
+
+export type ResolvedStackConfig =
+  | { readonly kind: "global"; readonly domain: string; readonly global: GlobalConfig }
+  | { readonly kind: "dataCenter"; readonly domain: string; readonly globalStack: string; readonly dataCenter: DataCenterConfig };
+
+export const KEYS = {
+  domain: "zeroroot:domain",
+  global: "zeroroot:global",
+  dataCenter: "zeroroot:dataCenter",
+  globalStack: "zeroroot:globalStack",
+} as const;
+
+export const DEFAULT_GLOBAL_STACK = "organization/zeroroot/global";
+
+/** Returns the resolved config and an empty list, or no value and every issue found. */
+export function checkStackConfig(raw: RawStackConfig): { value?: ResolvedStackConfig; issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = [];
+  const report = (path: readonly PathSegment[], received: string, allowed: string, fix: string) =>
+    issues.push({ path: joinPath(path), received, allowed, fix, ...raw.locate?.(path) });
+
+  const domain = parseWith(domainSchema, raw, [KEYS.domain], issues);
+  const hasGlobal = raw.values[KEYS.global] !== undefined;
+  const hasDc = raw.values[KEYS.dataCenter] !== undefined;
+  if (hasGlobal === hasDc) {
+    report(
+      [hasGlobal ? KEYS.dataCenter : KEYS.global],
+      hasGlobal ? "both zeroroot:global and zeroroot:dataCenter" : "neither zeroroot:global nor zeroroot:dataCenter",
+      "exactly one of them: zeroroot:global in the global stack, zeroroot:dataCenter in each data-center stack",
+      "keep the key that matches this stack and move the other to its own stack file",
+    );
+    return { issues };
+  }
+
+  if (hasGlobal) {
+    const global = parseWith(globalSchema, raw, [KEYS.global], issues);
+    if (global) checkUniqueNames(global.dataCenters, report);
+    if (issues.length > 0 || !global || !domain) return { issues };
+    return { value: { kind: "global", domain, global }, issues };
+  }
+
+  const dataCenter = parseWith(dataCenterSchema, raw, [KEYS.dataCenter], issues);
+  const globalStackValue = raw.values[KEYS.globalStack] ?? DEFAULT_GLOBAL_STACK;
+  if (typeof globalStackValue !== "string" || !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/.test(globalStackValue)) {
+    report([KEYS.globalStack], describeValue(globalStackValue), "a stack reference name such as organization/zeroroot/global", `set ${KEYS.globalStack} to the global stack's fully qualified name`);
+  }
+  // Cross-field checks run on every part that parsed, so one typo does not hide other mistakes.
+  const checkable = dataCenter ?? salvageDataCenter(raw.values[KEYS.dataCenter]);
+  if (checkable && domain) issues.push(...checkDataCenter(checkable, domain, raw));
+  sortByLine(issues);
+  if (issues.length > 0 || !dataCenter || !domain) return { issues };
+  return { value: { kind: "dataCenter", domain, globalStack: globalStackValue as string, dataCenter }, issues };
+}
+
+/**
+ * The parts of a data center that parse on their own; unparseable servers stay as holes so
+ * that paths keep their original indices.
+ */
+function salvageDataCenter(value: unknown): PartialDataCenter | undefined {
+  if (!value || typeof value !== "object") return undefined;
+  const v = value as Record<string, unknown>;
+  const name = dataCenterSchema.shape.name.safeParse(v.name);
+  if (!name.success || typeof v.managementNetwork !== "string") return undefined;
+  const nets = Array.isArray(v.dataNetworks) ? v.dataNetworks : [];
+  const ms = managementServerSchema.safeParse(v.managementServer);
+  return {
+    name: name.data,
+    managementNetwork: v.managementNetwork,
+    dataNetworks: nets.map((n) => (n && typeof n === "object" && typeof (n as { cidr?: unknown }).cidr === "string" ? (n as { name: string; cidr: string }) : undefined)),
+    managementServer: ms.success ? ms.data : undefined,
+    servers: (Array.isArray(v.servers) ? v.servers : []).map((s) => {
+      const r = serverSchema.safeParse(s);
+      return r.success ? r.data : undefined;
+    }),
+  };
+}
+
+function sortByLine(issues: ConfigIssue[]): void {
+  issues.sort((a, b) => (a.file === b.file ? (a.line ?? 0) - (b.line ?? 0) : 0));
+}
+
+/** Like checkStackConfig, but throws a ConfigValidationError listing every issue. */
+export function resolveStackConfig(raw: RawStackConfig): ResolvedStackConfig {
+  const { value, issues } = checkStackConfig(raw);
+  if (!value) throw new ConfigValidationError(issues);
+  return value;
+}
+
+function checkUniqueNames(names: readonly string[], report: (p: PathSegment[], r: string, a: string, f: string) => void) {
+  names.forEach((n, i) => {
+    const first = names.indexOf(n);
+    if (first !== i) report([KEYS.global, "dataCenters", i], JSON.stringify(n), "each data center listed once", `remove the second "${n}" (first at ${joinPath([KEYS.global, "dataCenters", first])})`);
+  });
+}
+
+const PASSWORDISH = /pass(word|wd)?|secret|token|key$/i;
+
+function parseWith<S extends z.ZodType>(schema: S, raw: RawStackConfig, path: PathSegment[], issues: ConfigIssue[]): z.output<S> | undefined {
+  const value = raw.values[path[0] as string];
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  for (const zi of result.error.issues) {
+    const base = [...path, ...(zi.path as PathSegment[])];
+    const keys = zi.code === "unrecognized_keys" ? zi.keys.map((k) => [...base, k]) : [base];
+    for (const full of keys) {
+      const received = valueAt(value, full.slice(1));
+      const secretLike = full.some((s) => typeof s === "string" && PASSWORDISH.test(s));
+      const where = joinPath(full);
+      issues.push({
+        path: where,
+        received: zi.code === "unrecognized_keys" ? "a key zeroroot does not know" : describeValue(received, secretLike),
+        allowed: zi.code === "unrecognized_keys" ? `only the keys documented in docs/fleet.md at ${joinPath(base)}` : zi.message,
+        fix:
+          zi.code === "unrecognized_keys"
+            ? `remove ${where} or correct its spelling`
+            : received === undefined
+              ? `add ${where}`
+              : `set ${where} to ${zi.message}`,
+        ...raw.locate?.(full),
+      });
+    }
+  }
+  return undefined;
+}
+
+export function valueAt(value: unknown, path: readonly PathSegment[]): unknown {
+  return path.reduce<unknown>((v, s) => (v !== null && typeof v === "object" ? (v as Record<string | number, unknown>)[s] : undefined), value);
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the lab tier needs on a fresh Debian 12 machine (run as root).
+# Idempotent: packages already present are left alone. Node packages come from `npm ci`, not here.
+set -euo pipefail
+
+packages=(
+  openipmi ipmitool          # BMC simulator (ipmi_sim) and a reference IPMI client
+  mmdebstrap zstd            # hardened rootfs build and its cache
+  supervisor                 # per-user process supervision on servers
+  etcd-server etcd-client    # the control plane store
+  iproute2 nftables iputils-ping procps psmisc util-linux  # namespaces as hosts, firewall, checks
+  openssl ca-certificates    # independent verification of what zeroroot issues
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-debian-deps: must run as root (it calls apt-get)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-debian-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-debian-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
