@@ -28,9 +28,13 @@ function defineDataCenter(config: Extract<ResolvedStackConfig, { kind: "dataCent
   // The global stack is the fleet's source of truth for its domain and data centers.
   pulumi.all([global.getOutput("domain"), global.getOutput("dataCenters")]).apply(([domain, names]) => {
     if (domain !== undefined && domain !== config.domain)
-      pulumi.log.error(`zeroroot:domain is "${config.domain}" but the global stack ${config.globalStack} has "${String(domain)}"; use one domain for the fleet`);
+      void pulumi.log.error(
+        `zeroroot:domain is "${config.domain}" but the global stack ${config.globalStack} has "${String(domain)}"; use one domain for the fleet`,
+      );
     if (Array.isArray(names) && !names.includes(dc.name))
-      pulumi.log.error(`data center "${dc.name}" is not in the global stack's zeroroot:global.dataCenters (${names.join(", ")}); add it there first`);
+      void pulumi.log.error(
+        `data center "${dc.name}" is not in the global stack's zeroroot:global.dataCenters (${names.join(", ")}); add it there first`,
+      );
   });
 
   const dataCenter = new DataCenter(dc.name, {
@@ -59,6 +63,12 @@ function defineDataCenter(config: Extract<ResolvedStackConfig, { kind: "dataCent
   return {
     dataCenter: dc.name,
     zone: dataCenter.zone,
-    servers: dataCenter.servers.map((s) => ({ id: s.serverId, hostname: s.hostname, address: s.address, roles: s.roles, bmcEndpoint: s.bmcEndpoint })),
+    servers: dataCenter.servers.map((s) => ({
+      id: s.serverId,
+      hostname: s.hostname,
+      address: s.address,
+      roles: s.roles,
+      bmcEndpoint: s.bmcEndpoint,
+    })),
   };
 }

@@ -25,20 +25,29 @@ interface SelectOptions {
 }
 
 export function register(program: Command): void {
-  const fleet = program.command("fleet").description("Validate and show the fleet inventory (the stack files).");
+  const fleet = program
+    .command("fleet")
+    .description("Validate and show the fleet inventory (the stack files).");
 
   fleet
     .command("validate")
-    .description("Check stack files: each on its own, then across the fleet. Exit 0 when valid, 1 with every error listed.")
+    .description(
+      "Check stack files: each on its own, then across the fleet. Exit 0 when valid, 1 with every error listed.",
+    )
     .option("--stack <name>", "the stack to check (stacks/Pulumi.<name>.yaml)")
-    .option("--file <path>", "a stack file anywhere (Pulumi.<name>.yaml); its siblings are the rest of the fleet")
+    .option(
+      "--file <path>",
+      "a stack file anywhere (Pulumi.<name>.yaml); its siblings are the rest of the fleet",
+    )
     .option("--all", "check every stack file of the project")
     .option("--dir <path>", "the stack config directory (default: stackConfigDir of the nearest Pulumi.yaml)")
     .action((opts: SelectOptions) => {
       const { targets, all } = select(opts);
       const { stacks, fleetIssues } = checkStackFiles(all);
       const chosen = stacks.filter((s) => targets.includes(s.file));
-      const fleetForChosen = opts.all ? fleetIssues : fleetIssues.filter((i) => chosen.some((s) => s.file === i.file));
+      const fleetForChosen = opts.all
+        ? fleetIssues
+        : fleetIssues.filter((i) => chosen.some((s) => s.file === i.file));
       const problems = chosen.reduce((n, s) => n + s.issues.length, 0) + fleetForChosen.length;
       for (const s of chosen) printStack(s);
       if (fleetForChosen.length > 0) {
@@ -46,7 +55,10 @@ export function register(program: Command): void {
         printIssues(fleetForChosen);
       }
       const broken = stacks.filter((s) => !targets.includes(s.file) && s.issues.length > 0);
-      if (!opts.all && broken.length > 0) console.log(`note: ${broken.map((s) => s.file).join(", ")} have errors of their own (run with --all) and were left out of the fleet checks`);
+      if (!opts.all && broken.length > 0)
+        console.log(
+          `note: ${broken.map((s) => s.file).join(", ")} have errors of their own (run with --all) and were left out of the fleet checks`,
+        );
       if (problems > 0) process.exitCode = 1;
     });
 
@@ -68,23 +80,52 @@ export function register(program: Command): void {
       }
       const config = report.checked.config;
       if (config.kind === "global") {
-        if (opts.json) console.log(JSON.stringify({ stack: report.stack, domain: config.domain, ...config.global }, null, 2));
-        else console.log(`global stack ${report.stack}: domain ${config.domain}; data centers ${config.global.dataCenters.join(", ")}`);
+        if (opts.json)
+          console.log(
+            JSON.stringify({ stack: report.stack, domain: config.domain, ...config.global }, null, 2),
+          );
+        else
+          console.log(
+            `global stack ${report.stack}: domain ${config.domain}; data centers ${config.global.dataCenters.join(", ")}`,
+          );
         return;
       }
       const dc = config.dataCenter;
-      const servers = dc.servers.map((s) => ({ ...s, bmc: { address: s.bmc.address, port: s.bmc.port, username: s.bmc.username, cipherSuite: s.bmc.cipherSuite } }));
+      const servers = dc.servers.map((s) => ({
+        ...s,
+        bmc: {
+          address: s.bmc.address,
+          port: s.bmc.port,
+          username: s.bmc.username,
+          cipherSuite: s.bmc.cipherSuite,
+        },
+      }));
       if (opts.json) {
         console.log(JSON.stringify({ stack: report.stack, domain: config.domain, ...dc, servers }, null, 2));
         return;
       }
-      console.log(`data center ${dc.name}${dc.location ? ` (${dc.location})` : ""}, zone ${dc.name}.${config.domain}`);
-      console.log(`management network ${dc.managementNetwork}; data networks ${dc.dataNetworks.map((n) => `${n.name} ${n.cidr}`).join(", ")}`);
-      console.log(`management server ${dc.managementServer.id} ${dc.managementServer.hostname} (mgmt ${dc.managementServer.managementAddress}, data ${dc.managementServer.dataAddress})\n`);
+      console.log(
+        `data center ${dc.name}${dc.location ? ` (${dc.location})` : ""}, zone ${dc.name}.${config.domain}`,
+      );
+      console.log(
+        `management network ${dc.managementNetwork}; data networks ${dc.dataNetworks.map((n) => `${n.name} ${n.cidr}`).join(", ")}`,
+      );
+      console.log(
+        `management server ${dc.managementServer.id} ${dc.managementServer.hostname} (mgmt ${dc.managementServer.managementAddress}, data ${dc.managementServer.dataAddress})\n`,
+      );
       console.log(
         renderTable(
           ["ID", "HOSTNAME", "ROLES", "ADDRESS", "MAC", "BMC", "CIPHER", "BOOT DISK"],
-          servers.map((s) => [s.id, s.hostname, s.roles.join(","), s.address, s.macs.join(","), `${s.bmc.address}:${s.bmc.port}`, String(s.bmc.cipherSuite), s.bootDisk]),
+          servers.map((s) => [
+            s.id,
+            s.hostname,
+            s.roles.join(","),
+            s.address,
+            s.macs.join(","),
+            `${s.bmc.address}:${s.bmc.port}`,
+            String(s.bmc.cipherSuite),
+            s.bootDisk,
+          ]),
         ),
       );
     });
@@ -102,7 +143,10 @@ function select(opts: SelectOptions): { targets: string[]; all: string[] } {
     dir = opts.dir;
   } else {
     const root = findProjectRoot(process.cwd());
-    if (!root) throw new UsageError("no Pulumi.yaml in this directory or above; run inside a zeroroot project or pass --dir");
+    if (!root)
+      throw new UsageError(
+        "no Pulumi.yaml in this directory or above; run inside a zeroroot project or pass --dir",
+      );
     dir = stackConfigDirOf(root);
   }
   if (!existsSync(dir)) throw new UsageError(`stack config directory ${dir} does not exist`);
@@ -113,7 +157,11 @@ function select(opts: SelectOptions): { targets: string[]; all: string[] } {
     const wanted = relative(process.cwd(), opts.file ?? join(dir, `Pulumi.${opts.stack}.yaml`));
     if (!all.includes(wanted)) {
       const names = all.map((f) => /Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1]).join(", ");
-      throw new UsageError(opts.file ? `--file ${opts.file}: the name must be Pulumi.<stack>.yaml` : `--stack ${opts.stack}: no ${wanted}; stacks here: ${names || "none"}`);
+      throw new UsageError(
+        opts.file
+          ? `--file ${opts.file}: the name must be Pulumi.<stack>.yaml`
+          : `--stack ${opts.stack}: no ${wanted}; stacks here: ${names || "none"}`,
+      );
     }
     targets = [wanted];
   }
@@ -123,7 +171,10 @@ function select(opts: SelectOptions): { targets: string[]; all: string[] } {
 function printStack(s: StackReport): void {
   if (s.issues.length === 0) {
     const c = s.checked?.config;
-    const what = c?.kind === "dataCenter" ? `data center ${c.dataCenter.name}: management server and ${c.dataCenter.servers.length} servers` : "global stack";
+    const what =
+      c?.kind === "dataCenter"
+        ? `data center ${c.dataCenter.name}: management server and ${c.dataCenter.servers.length} servers`
+        : "global stack";
     console.log(`${s.file}: valid (${what})`);
     return;
   }

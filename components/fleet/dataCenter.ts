@@ -34,7 +34,11 @@ export class DataCenter extends pulumi.ComponentResource {
     super(DATA_CENTER_TYPE, name, {}, opts);
     this.name = pulumi.output(args.name);
     this.zone = pulumi.output(`${args.name}.${args.domain}`);
-    this.servers = args.servers.map((s) => new Server(`${name}-${s.id}`, { ...s, dataCenter: args.name }, { parent: this }));
+    // Child names are `<dc>-<server>`: ids already start with the data center's name, so drop it once.
+    const role = (id: string) => (id.startsWith(`${args.name}-`) ? id.slice(args.name.length + 1) : id);
+    this.servers = args.servers.map(
+      (s) => new Server(`${name}-${role(s.id)}`, { ...s, dataCenter: args.name }, { parent: this }),
+    );
     this.serverIds = pulumi.output(args.servers.map((s) => s.id));
     this.registerOutputs({ name: this.name, zone: this.zone, serverIds: this.serverIds });
   }

@@ -46,7 +46,10 @@ export class Server extends pulumi.ComponentResource {
   constructor(name: string, args: ServerArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(SERVER_TYPE, name, {}, opts);
     if (!pulumi.Output.isInstance(args.bmc.password)) {
-      throw new pulumi.ResourceError(`server ${args.id}: bmc.password must be a Pulumi secret Output (pulumi.secret(...)), not a plain value`, this);
+      throw new pulumi.ResourceError(
+        `server ${args.id}: bmc.password must be a Pulumi secret Output (pulumi.secret(...)), not a plain value`,
+        this,
+      );
     }
     this.serverId = pulumi.output(args.id);
     this.hostname = pulumi.output(args.hostname);

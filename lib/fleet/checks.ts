@@ -5,7 +5,12 @@
  */
 import { ConfigIssue, describeValue, joinPath } from "./issues";
 import { Cidr, contains, overlaps, parseCidr } from "./net";
-import { ALLOWED_CIPHER_SUITES, type DataCenterConfig, type ManagementServerConfig, type ServerConfig } from "./schema";
+import {
+  ALLOWED_CIPHER_SUITES,
+  type DataCenterConfig,
+  type ManagementServerConfig,
+  type ServerConfig,
+} from "./schema";
 import type { PathSegment, RawStackConfig } from "./validate";
 
 const DC = "zeroroot:dataCenter";
@@ -19,48 +24,117 @@ export interface PartialDataCenter {
   readonly servers: readonly (ServerConfig | undefined)[];
 }
 
-export function checkDataCenter(dc: DataCenterConfig | PartialDataCenter, domain: string, raw: RawStackConfig): ConfigIssue[] {
+export function checkDataCenter(
+  dc: DataCenterConfig | PartialDataCenter,
+  domain: string,
+  raw: RawStackConfig,
+): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const report = (path: readonly PathSegment[], received: string, allowed: string, fix: string) =>
     issues.push({ path: joinPath(path), received, allowed, fix, ...raw.locate?.(path) });
 
   const mgmt = cidrAt(dc.managementNetwork, [DC, "managementNetwork"], report);
-  const data = dc.dataNetworks.map((n, i) => (n ? cidrAt(n.cidr, [DC, "dataNetworks", i, "cidr"], report) : undefined));
+  const data = dc.dataNetworks.map((n, i) =>
+    n ? cidrAt(n.cidr, [DC, "dataNetworks", i, "cidr"], report) : undefined,
+  );
   const dataList = dc.dataNetworks.flatMap((n) => (n ? [n.cidr] : [])).join(", ");
-  if (mgmt) data.forEach((d, i) => d && overlaps(mgmt, d) && report([DC, "dataNetworks", i, "cidr"], JSON.stringify(d.text), `a network that does not overlap the management network ${mgmt.text}`, "give the data network its own address range: BMCs must not be reachable from the data network"));
+  if (mgmt)
+    data.forEach(
+      (d, i) =>
+        d &&
+        overlaps(mgmt, d) &&
+        report(
+          [DC, "dataNetworks", i, "cidr"],
+          JSON.stringify(d.text),
+          `a network that does not overlap the management network ${mgmt.text}`,
+          "give the data network its own address range: BMCs must not be reachable from the data network",
+        ),
+    );
   const inData = (ip: string) => data.some((d) => d && contains(d, ip));
 
   const zone = `${dc.name}.${domain}`;
   const inZone = (path: PathSegment[], hostname: string) => {
-    if (!hostname.endsWith(`.${zone}`)) report(path, JSON.stringify(hostname), `a host name inside ${zone}, the zone the data center's issuing CA is constrained to`, `rename it to <host>.${zone}`);
+    if (!hostname.endsWith(`.${zone}`))
+      report(
+        path,
+        JSON.stringify(hostname),
+        `a host name inside ${zone}, the zone the data center's issuing CA is constrained to`,
+        `rename it to <host>.${zone}`,
+      );
   };
   const idPrefix = (path: PathSegment[], id: string) => {
-    if (!id.startsWith(`${dc.name}-`)) report(path, JSON.stringify(id), `an id starting with "${dc.name}-", so ids are unique across the fleet and a certificate's CN names its data center`, `rename it to ${dc.name}-${id}`);
+    if (!id.startsWith(`${dc.name}-`))
+      report(
+        path,
+        JSON.stringify(id),
+        `an id starting with "${dc.name}-", so ids are unique across the fleet and a certificate's CN names its data center`,
+        `rename it to ${dc.name}-${id}`,
+      );
   };
 
   const ms = dc.managementServer;
   if (ms) idPrefix([DC, "managementServer", "id"], ms.id);
   if (ms) inZone([DC, "managementServer", "hostname"], ms.hostname);
-  if (ms && mgmt && !contains(mgmt, ms.managementAddress)) report([DC, "managementServer", "managementAddress"], JSON.stringify(ms.managementAddress), `an address inside the management network ${mgmt.text}`, "pick a free address of the management network");
-  if (ms && !inData(ms.dataAddress)) report([DC, "managementServer", "dataAddress"], JSON.stringify(ms.dataAddress), `an address inside a data network (${dataList}), where servers netboot from it`, "pick a free address of a data network");
+  if (ms && mgmt && !contains(mgmt, ms.managementAddress))
+    report(
+      [DC, "managementServer", "managementAddress"],
+      JSON.stringify(ms.managementAddress),
+      `an address inside the management network ${mgmt.text}`,
+      "pick a free address of the management network",
+    );
+  if (ms && !inData(ms.dataAddress))
+    report(
+      [DC, "managementServer", "dataAddress"],
+      JSON.stringify(ms.dataAddress),
+      `an address inside a data network (${dataList}), where servers netboot from it`,
+      "pick a free address of a data network",
+    );
 
   dc.servers.forEach((s, i) => {
     if (!s) return;
     const at = (...rest: PathSegment[]) => [DC, "servers", i, ...rest];
     idPrefix(at("id"), s.id);
     inZone(at("hostname"), s.hostname);
-    if (!inData(s.address)) report(at("address"), JSON.stringify(s.address), `an address inside a data network (${dataList})`, "pick a free address of one of the data center's data networks");
-    if (mgmt && !contains(mgmt, s.bmc.address)) report(at("bmc", "address"), JSON.stringify(s.bmc.address), `an address inside the management network ${mgmt.text}`, "put the BMC on the management network (the IPMI switch), never on a data network");
-    if (inData(s.bmc.address)) report(at("bmc", "address"), JSON.stringify(s.bmc.address), "a BMC address that no data network contains", "move the BMC to the management network: from the data network any compromised server could reach it");
+    if (!inData(s.address))
+      report(
+        at("address"),
+        JSON.stringify(s.address),
+        `an address inside a data network (${dataList})`,
+        "pick a free address of one of the data center's data networks",
+      );
+    if (inData(s.bmc.address))
+      report(
+        at("bmc", "address"),
+        JSON.stringify(s.bmc.address),
+        "a BMC address that no data network contains",
+        "move the BMC to the management network: from the data network any compromised server could reach it",
+      );
+    else if (mgmt && !contains(mgmt, s.bmc.address))
+      report(
+        at("bmc", "address"),
+        JSON.stringify(s.bmc.address),
+        `an address inside the management network ${mgmt.text}`,
+        "put the BMC on the management network (the IPMI switch), never on a data network",
+      );
     checkCipherSuite(s.bmc.cipherSuite, at("bmc", "cipherSuite"), report);
-    if (!raw.isSecret(at("bmc", "password"))) report(at("bmc", "password"), describeValue(s.bmc.password, true) + " in plain text", "a Pulumi secret", `run: pulumi config set --secret --path '${joinPath(at("bmc", "password").slice(1))}' <password>  (it is then stored encrypted)`);
+    if (!raw.isSecret(at("bmc", "password")))
+      report(
+        at("bmc", "password"),
+        describeValue(s.bmc.password, true) + " in plain text",
+        "a Pulumi secret",
+        `run: pulumi config set --secret --path '${joinPath(at("bmc", "password").slice(1))}' <password>  (it is then stored encrypted)`,
+      );
   });
 
   issues.push(...duplicates(dc, raw));
   return issues;
 }
 
-function checkCipherSuite(suite: number, path: PathSegment[], report: (p: PathSegment[], r: string, a: string, f: string) => void) {
+function checkCipherSuite(
+  suite: number,
+  path: PathSegment[],
+  report: (p: PathSegment[], r: string, a: string, f: string) => void,
+) {
   if ((ALLOWED_CIPHER_SUITES as readonly number[]).includes(suite)) return;
   const why =
     suite === 0
@@ -68,13 +142,27 @@ function checkCipherSuite(suite: number, path: PathSegment[], report: (p: PathSe
       : suite === 1 || suite === 2
         ? " (suites 1 and 2 do not encrypt the session)"
         : "";
-  report(path, `${suite}${why}`, `one of ${ALLOWED_CIPHER_SUITES.join(", ")} (authenticated, integrity-protected and encrypted)`, "set it to 17 if the BMC supports it, otherwise 3, and disable suite 0 on the BMC");
+  report(
+    path,
+    `${suite}${why}`,
+    `one of ${ALLOWED_CIPHER_SUITES.join(", ")} (authenticated, integrity-protected and encrypted)`,
+    "set it to 17 if the BMC supports it, otherwise 3, and disable suite 0 on the BMC",
+  );
 }
 
-function cidrAt(text: string, path: PathSegment[], report: (p: PathSegment[], r: string, a: string, f: string) => void): Cidr | undefined {
+function cidrAt(
+  text: string,
+  path: PathSegment[],
+  report: (p: PathSegment[], r: string, a: string, f: string) => void,
+): Cidr | undefined {
   const parsed = parseCidr(text);
   if (typeof parsed === "string") {
-    report(path, `${JSON.stringify(text)}, which ${parsed}`, "a network in CIDR notation such as 10.78.1.0/24", "write the network address and prefix length");
+    report(
+      path,
+      `${JSON.stringify(text)}, which ${parsed}`,
+      "a network in CIDR notation such as 10.78.1.0/24",
+      "write the network address and prefix length",
+    );
     return undefined;
   }
   return parsed;
@@ -87,9 +175,15 @@ function duplicates(dc: DataCenterConfig | PartialDataCenter, raw: RawStackConfi
   if (ms) {
     entries.push({ kind: "id", value: ms.id, path: [DC, "managementServer", "id"] });
     entries.push({ kind: "hostname", value: ms.hostname, path: [DC, "managementServer", "hostname"] });
-    entries.push({ kind: "address", value: ms.managementAddress, path: [DC, "managementServer", "managementAddress"] });
+    entries.push({
+      kind: "address",
+      value: ms.managementAddress,
+      path: [DC, "managementServer", "managementAddress"],
+    });
     entries.push({ kind: "address", value: ms.dataAddress, path: [DC, "managementServer", "dataAddress"] });
-    ms.macs.forEach((m, j) => entries.push({ kind: "MAC", value: m, path: [DC, "managementServer", "macs", j] }));
+    ms.macs.forEach((m, j) =>
+      entries.push({ kind: "MAC", value: m, path: [DC, "managementServer", "macs", j] }),
+    );
   }
   dc.servers.forEach((s, i) => {
     if (!s) return;
@@ -115,7 +209,10 @@ export interface ValueSite {
  * Reports every repeat of a (kind, value) pair, naming the first place it was used. With
  * `acrossFilesOnly`, repeats inside one file are left to that file's own check.
  */
-export function findDuplicates(entries: readonly ValueSite[], opts: { acrossFilesOnly?: boolean } = {}): ConfigIssue[] {
+export function findDuplicates(
+  entries: readonly ValueSite[],
+  opts: { acrossFilesOnly?: boolean } = {},
+): ConfigIssue[] {
   const seen = new Map<string, ValueSite>();
   const issues: ConfigIssue[] = [];
   for (const e of entries) {

@@ -29,18 +29,24 @@ export function formatIssue(issue: ConfigIssue): string {
 
 export function formatIssues(issues: readonly ConfigIssue[]): string {
   const n = issues.length;
-  return `${n} configuration error${n === 1 ? "" : "s"}:\n` + issues.map((i) => `  - ${formatIssue(i)}`).join("\n");
+  return (
+    `${n} configuration error${n === 1 ? "" : "s"}:\n` + issues.map((i) => `  - ${formatIssue(i)}`).join("\n")
+  );
 }
 
 /** Key path segments → `a.b[2].c`, the notation `pulumi config set --path` uses. */
 export function joinPath(segments: readonly (string | number)[]): string {
-  return segments.reduce<string>((acc, s) => (typeof s === "number" ? `${acc}[${s}]` : acc ? `${acc}.${s}` : s), "");
+  return segments.reduce<string>(
+    (acc, s) => (typeof s === "number" ? `${acc}[${s}]` : acc ? `${acc}.${s}` : s),
+    "",
+  );
 }
 
 /** Shows a received value briefly; secrets and password-like paths are never shown. */
 export function describeValue(value: unknown, secretLike = false): string {
   if (value === undefined) return "nothing (the key is missing)";
-  if (secretLike) return typeof value === "string" ? "a string (value hidden)" : `a ${typeof value} (value hidden)`;
+  if (secretLike)
+    return typeof value === "string" ? "a string (value hidden)" : `a ${typeof value} (value hidden)`;
   const text = JSON.stringify(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -18,11 +18,13 @@ export function parseCidr(text: string): Cidr | string {
   const version = isIP(address);
   if (version === 0) return `has "${address}", which is not an IP address`;
   const max = version === 4 ? 32 : 128;
-  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max) return `has prefix "/${prefixText}"; allowed /0 to /${max}`;
+  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max)
+    return `has prefix "/${prefixText}"; allowed /0 to /${max}`;
   const family = version === 4 ? "ipv4" : "ipv6";
   const cidr = { text, address, prefix: Number(prefixText), family } as const;
   // A CIDR whose address has host bits set is almost always a typo (10.77.1.5/24 for 10.77.1.0/24).
-  if (networkAddress(cidr) !== normalise(address, family)) return `has host bits set; the network is ${networkAddress(cidr)}/${cidr.prefix}`;
+  if (networkAddress(cidr) !== normalise(address, family))
+    return `has host bits set; the network is ${networkAddress(cidr)}/${cidr.prefix}`;
   return cidr;
 }
 

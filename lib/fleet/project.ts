@@ -20,7 +20,9 @@ export function findProjectRoot(start: string): string | undefined {
 
 /** `stackConfigDir` of a project (Pulumi's default is the project directory itself). */
 export function stackConfigDirOf(projectRoot: string): string {
-  const project = parseYaml(readFileSync(join(projectRoot, "Pulumi.yaml"), "utf8")) as { stackConfigDir?: string } | null;
+  const project = parseYaml(readFileSync(join(projectRoot, "Pulumi.yaml"), "utf8")) as {
+    stackConfigDir?: string;
+  } | null;
   return join(projectRoot, project?.stackConfigDir ?? ".");
 }
 
@@ -39,14 +41,18 @@ export interface StackReport {
 }
 
 /** Checks every stack file of a directory on its own, then the fleet they form together. */
-export function checkStackFiles(files: readonly string[], opts: ReadStackFileOptions & { cwd?: string } = {}): { stacks: StackReport[]; fleetIssues: ConfigIssue[] } {
+export function checkStackFiles(
+  files: readonly string[],
+  opts: ReadStackFileOptions & { cwd?: string } = {},
+): { stacks: StackReport[]; fleetIssues: ConfigIssue[] } {
   const stacks = files.map((f): StackReport => {
     const shown = relative(opts.cwd ?? process.cwd(), f) || f;
     let file: StackFile;
     try {
       file = readStackFile(f, { ...opts, displayPath: shown });
     } catch (err) {
-      if (err instanceof ConfigValidationError) return { file: shown, stack: stackNameOf(f) ?? f, issues: err.issues };
+      if (err instanceof ConfigValidationError)
+        return { file: shown, stack: stackNameOf(f) ?? f, issues: err.issues };
       throw err;
     }
     const { value, issues } = checkStackConfig(file);

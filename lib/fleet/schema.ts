@@ -12,9 +12,11 @@ export type ServerRole = (typeof SERVER_ROLES)[number];
 export const ALLOWED_CIPHER_SUITES = [3, 17] as const;
 
 const name = (what: string) =>
-  z.string({ error: `a ${what}: lower-case letters, digits and hyphens, starting with a letter` }).regex(/^[a-z][a-z0-9-]{0,62}$/, {
-    error: `a ${what}: lower-case letters, digits and hyphens, starting with a letter, at most 63 characters`,
-  });
+  z
+    .string({ error: `a ${what}: lower-case letters, digits and hyphens, starting with a letter` })
+    .regex(/^[a-z][a-z0-9-]{0,62}$/, {
+      error: `a ${what}: lower-case letters, digits and hyphens, starting with a letter, at most 63 characters`,
+    });
 
 const fqdn = z
   .string({ error: "a fully qualified host name such as s01.dc1.example.com" })
@@ -27,12 +29,16 @@ const cidr = z.string({ error: "a network in CIDR notation such as 10.78.1.0/24"
 
 const mac = z
   .string({ error: "a MAC address such as 52:54:00:01:01:11" })
-  .regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/, { error: "a lower-case, colon-separated MAC address such as 52:54:00:01:01:11" });
+  .regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/, {
+    error: "a lower-case, colon-separated MAC address such as 52:54:00:01:01:11",
+  });
 
 /** A secret arrives as a string once Pulumi has decrypted it; whether it *was* secret is tracked apart. */
-const secretString = z.string({ error: "a string given as a Pulumi secret (`pulumi config set --secret --path ...`)" }).min(1, {
-  error: "a non-empty string given as a Pulumi secret",
-});
+const secretString = z
+  .string({ error: "a string given as a Pulumi secret (`pulumi config set --secret --path ...`)" })
+  .min(1, {
+    error: "a non-empty string given as a Pulumi secret",
+  });
 
 export const bmcSchema = z.strictObject({
   address: ip,
@@ -44,20 +50,28 @@ export const bmcSchema = z.strictObject({
     .default(623),
   username: z.string({ error: "the BMC user name" }).min(1, { error: "a non-empty BMC user name" }),
   password: secretString,
-  cipherSuite: z.number({ error: `an IPMI cipher suite, one of ${ALLOWED_CIPHER_SUITES.join(", ")}` }).default(3),
+  cipherSuite: z
+    .number({ error: `an IPMI cipher suite, one of ${ALLOWED_CIPHER_SUITES.join(", ")}` })
+    .default(3),
 });
 
 export const serverSchema = z.strictObject({
   id: name("server id"),
   hostname: fqdn,
   roles: z
-    .array(z.enum(SERVER_ROLES, { error: `a role, one of ${SERVER_ROLES.join(", ")}` }), { error: `a list of roles (${SERVER_ROLES.join(", ")})` })
+    .array(z.enum(SERVER_ROLES, { error: `a role, one of ${SERVER_ROLES.join(", ")}` }), {
+      error: `a list of roles (${SERVER_ROLES.join(", ")})`,
+    })
     .min(1, { error: `at least one role (${SERVER_ROLES.join(", ")})` }),
   address: ip,
-  macs: z.array(mac, { error: "a list of the server's MAC addresses, PXE interface first" }).min(1, { error: "at least one MAC address" }),
+  macs: z
+    .array(mac, { error: "a list of the server's MAC addresses, PXE interface first" })
+    .min(1, { error: "at least one MAC address" }),
   bootDisk: z
     .string({ error: "the boot disk's device path, e.g. /dev/disk/by-path/pci-0000:00:1f.2-ata-1" })
-    .regex(/^\/dev\/[A-Za-z0-9._:/+-]+$/, { error: "a device path under /dev, e.g. /dev/sda or /dev/disk/by-id/..." }),
+    .regex(/^\/dev\/[A-Za-z0-9._:/+-]+$/, {
+      error: "a device path under /dev, e.g. /dev/sda or /dev/disk/by-id/...",
+    }),
   bmc: bmcSchema,
 });
 
@@ -71,10 +85,12 @@ export const managementServerSchema = z.strictObject({
 
 export const dataCenterSchema = z.strictObject({
   name: name("data center name"),
-  location: z.string({ error: "a free-text location, e.g. \"Lille, FR\"" }).optional(),
+  location: z.string({ error: 'a free-text location, e.g. "Lille, FR"' }).optional(),
   managementNetwork: cidr,
   dataNetworks: z
-    .array(z.strictObject({ name: name("network name"), cidr }), { error: "a list of data networks ({name, cidr})" })
+    .array(z.strictObject({ name: name("network name"), cidr }), {
+      error: "a list of data networks ({name, cidr})",
+    })
     .min(1, { error: "at least one data network" }),
   managementServer: managementServerSchema,
   servers: z.array(serverSchema, { error: "a list of servers" }).min(1, { error: "at least one server" }),

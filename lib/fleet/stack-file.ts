@@ -36,7 +36,9 @@ export function readStackFile(file: string, opts: ReadStackFileOptions = {}): St
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    throw new ConfigValidationError([fileIssue(shown, `the file could not be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`)]);
+    throw new ConfigValidationError([
+      fileIssue(shown, `the file could not be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`),
+    ]);
   }
   return parseStackFile(text, shown, opts);
 }
@@ -47,7 +49,9 @@ export function parseStackFile(text: string, file: string, opts: ReadStackFileOp
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const line = e.linePos?.[0]?.line;
-    throw new ConfigValidationError([{ ...fileIssue(file, `invalid YAML: ${e.message.split("\n")[0]}`), line }]);
+    throw new ConfigValidationError([
+      { ...fileIssue(file, `invalid YAML: ${e.message.split("\n")[0]}`), line },
+    ]);
   }
   const root = doc.contents;
   const config = isMap(root) ? root.get("config", true) : undefined;
@@ -83,10 +87,19 @@ export function parseStackFile(text: string, file: string, opts: ReadStackFileOp
   };
 }
 
-function convert(node: YamlNode | null, path: PathSegment[], secrets: Set<string>, nodes: Map<string, YamlNode>, decrypt?: (c: string) => string): unknown {
+function convert(
+  node: YamlNode | null,
+  path: PathSegment[],
+  secrets: Set<string>,
+  nodes: Map<string, YamlNode>,
+  decrypt?: (c: string) => string,
+): unknown {
   if (node) nodes.set(pathKey(path), node);
   if (isMap(node)) {
-    const secure = node.items.length === 1 && isScalar(node.items[0].key) && node.items[0].key.value === "secure" ? node.items[0].value : undefined;
+    const secure =
+      node.items.length === 1 && isScalar(node.items[0].key) && node.items[0].key.value === "secure"
+        ? node.items[0].value
+        : undefined;
     if (isScalar(secure) && typeof secure.value === "string") {
       secrets.add(pathKey(path));
       return decrypt ? decrypt(secure.value) : secure.value;
@@ -98,7 +111,8 @@ function convert(node: YamlNode | null, path: PathSegment[], secrets: Set<string
     }
     return out;
   }
-  if (isSeq(node)) return node.items.map((item, i) => convert(item as YamlNode, [...path, i], secrets, nodes, decrypt));
+  if (isSeq(node))
+    return node.items.map((item, i) => convert(item as YamlNode, [...path, i], secrets, nodes, decrypt));
   if (isScalar(node)) return node.value;
   return node === null ? undefined : (node as { toJSON(): unknown }).toJSON();
 }
@@ -106,5 +120,11 @@ function convert(node: YamlNode | null, path: PathSegment[], secrets: Set<string
 const pathKey = (path: readonly PathSegment[]) => JSON.stringify(path);
 
 function fileIssue(file: string, received: string): ConfigIssue {
-  return { path: "(file)", file, received, allowed: "a Pulumi stack file: a YAML mapping with a `config:` mapping", fix: "correct the file; `pulumi config` writes it in this form" };
+  return {
+    path: "(file)",
+    file,
+    received,
+    allowed: "a Pulumi stack file: a YAML mapping with a `config:` mapping",
+    fix: "correct the file; `pulumi config` writes it in this form",
+  };
 }

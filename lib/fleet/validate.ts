@@ -6,7 +6,15 @@
 import type { z } from "zod";
 import { checkDataCenter, type PartialDataCenter } from "./checks";
 import { ConfigIssue, ConfigValidationError, describeValue, joinPath } from "./issues";
-import { dataCenterSchema, DataCenterConfig, domainSchema, GlobalConfig, globalSchema, managementServerSchema, serverSchema } from "./schema";
+import {
+  dataCenterSchema,
+  DataCenterConfig,
+  domainSchema,
+  GlobalConfig,
+  globalSchema,
+  managementServerSchema,
+  serverSchema,
+} from "./schema";
 
 export type PathSegment = string | number;
 
@@ -21,7 +29,12 @@ export interface RawStackConfig {
 
 export type ResolvedStackConfig =
   | { readonly kind: "global"; readonly domain: string; readonly global: GlobalConfig }
-  | { readonly kind: "dataCenter"; readonly domain: string; readonly globalStack: string; readonly dataCenter: DataCenterConfig };
+  | {
+      readonly kind: "dataCenter";
+      readonly domain: string;
+      readonly globalStack: string;
+      readonly dataCenter: DataCenterConfig;
+    };
 
 export const KEYS = {
   domain: "zeroroot:domain",
@@ -33,7 +46,10 @@ export const KEYS = {
 export const DEFAULT_GLOBAL_STACK = "organization/zeroroot/global";
 
 /** Returns the resolved config and an empty list, or no value and every issue found. */
-export function checkStackConfig(raw: RawStackConfig): { value?: ResolvedStackConfig; issues: ConfigIssue[] } {
+export function checkStackConfig(raw: RawStackConfig): {
+  value?: ResolvedStackConfig;
+  issues: ConfigIssue[];
+} {
   const issues: ConfigIssue[] = [];
   const report = (path: readonly PathSegment[], received: string, allowed: string, fix: string) =>
     issues.push({ path: joinPath(path), received, allowed, fix, ...raw.locate?.(path) });
@@ -44,7 +60,9 @@ export function checkStackConfig(raw: RawStackConfig): { value?: ResolvedStackCo
   if (hasGlobal === hasDc) {
     report(
       [hasGlobal ? KEYS.dataCenter : KEYS.global],
-      hasGlobal ? "both zeroroot:global and zeroroot:dataCenter" : "neither zeroroot:global nor zeroroot:dataCenter",
+      hasGlobal
+        ? "both zeroroot:global and zeroroot:dataCenter"
+        : "neither zeroroot:global nor zeroroot:dataCenter",
       "exactly one of them: zeroroot:global in the global stack, zeroroot:dataCenter in each data-center stack",
       "keep the key that matches this stack and move the other to its own stack file",
     );
@@ -60,15 +78,26 @@ export function checkStackConfig(raw: RawStackConfig): { value?: ResolvedStackCo
 
   const dataCenter = parseWith(dataCenterSchema, raw, [KEYS.dataCenter], issues);
   const globalStackValue = raw.values[KEYS.globalStack] ?? DEFAULT_GLOBAL_STACK;
-  if (typeof globalStackValue !== "string" || !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/.test(globalStackValue)) {
-    report([KEYS.globalStack], describeValue(globalStackValue), "a stack reference name such as organization/zeroroot/global", `set ${KEYS.globalStack} to the global stack's fully qualified name`);
+  if (
+    typeof globalStackValue !== "string" ||
+    !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/.test(globalStackValue)
+  ) {
+    report(
+      [KEYS.globalStack],
+      describeValue(globalStackValue),
+      "a stack reference name such as organization/zeroroot/global",
+      `set ${KEYS.globalStack} to the global stack's fully qualified name`,
+    );
   }
   // Cross-field checks run on every part that parsed, so one typo does not hide other mistakes.
   const checkable = dataCenter ?? salvageDataCenter(raw.values[KEYS.dataCenter]);
   if (checkable && domain) issues.push(...checkDataCenter(checkable, domain, raw));
   sortByLine(issues);
   if (issues.length > 0 || !dataCenter || !domain) return { issues };
-  return { value: { kind: "dataCenter", domain, globalStack: globalStackValue as string, dataCenter }, issues };
+  return {
+    value: { kind: "dataCenter", domain, globalStack: globalStackValue as string, dataCenter },
+    issues,
+  };
 }
 
 /**
@@ -85,7 +114,11 @@ function salvageDataCenter(value: unknown): PartialDataCenter | undefined {
   return {
     name: name.data,
     managementNetwork: v.managementNetwork,
-    dataNetworks: nets.map((n) => (n && typeof n === "object" && typeof (n as { cidr?: unknown }).cidr === "string" ? (n as { name: string; cidr: string }) : undefined)),
+    dataNetworks: nets.map((n) =>
+      n && typeof n === "object" && typeof (n as { cidr?: unknown }).cidr === "string"
+        ? (n as { name: string; cidr: string })
+        : undefined,
+    ),
     managementServer: ms.success ? ms.data : undefined,
     servers: (Array.isArray(v.servers) ? v.servers : []).map((s) => {
       const r = serverSchema.safeParse(s);
@@ -105,16 +138,30 @@ export function resolveStackConfig(raw: RawStackConfig): ResolvedStackConfig {
   return value;
 }
 
-function checkUniqueNames(names: readonly string[], report: (p: PathSegment[], r: string, a: string, f: string) => void) {
+function checkUniqueNames(
+  names: readonly string[],
+  report: (p: PathSegment[], r: string, a: string, f: string) => void,
+) {
   names.forEach((n, i) => {
     const first = names.indexOf(n);
-    if (first !== i) report([KEYS.global, "dataCenters", i], JSON.stringify(n), "each data center listed once", `remove the second "${n}" (first at ${joinPath([KEYS.global, "dataCenters", first])})`);
+    if (first !== i)
+      report(
+        [KEYS.global, "dataCenters", i],
+        JSON.stringify(n),
+        "each data center listed once",
+        `remove the second "${n}" (first at ${joinPath([KEYS.global, "dataCenters", first])})`,
+      );
   });
 }
 
 const PASSWORDISH = /pass(word|wd)?|secret|token|key$/i;
 
-function parseWith<S extends z.ZodType>(schema: S, raw: RawStackConfig, path: PathSegment[], issues: ConfigIssue[]): z.output<S> | undefined {
+function parseWith<S extends z.ZodType>(
+  schema: S,
+  raw: RawStackConfig,
+  path: PathSegment[],
+  issues: ConfigIssue[],
+): z.output<S> | undefined {
   const value = raw.values[path[0] as string];
   const result = schema.safeParse(value);
   if (result.success) return result.data;
@@ -127,8 +174,14 @@ function parseWith<S extends z.ZodType>(schema: S, raw: RawStackConfig, path: Pa
       const where = joinPath(full);
       issues.push({
         path: where,
-        received: zi.code === "unrecognized_keys" ? "a key zeroroot does not know" : describeValue(received, secretLike),
-        allowed: zi.code === "unrecognized_keys" ? `only the keys documented in docs/fleet.md at ${joinPath(base)}` : zi.message,
+        received:
+          zi.code === "unrecognized_keys"
+            ? "a key zeroroot does not know"
+            : describeValue(received, secretLike),
+        allowed:
+          zi.code === "unrecognized_keys"
+            ? `only the keys documented in docs/fleet.md at ${joinPath(base)}`
+            : zi.message,
         fix:
           zi.code === "unrecognized_keys"
             ? `remove ${where} or correct its spelling`
@@ -143,5 +196,8 @@ function parseWith<S extends z.ZodType>(schema: S, raw: RawStackConfig, path: Pa
 }
 
 export function valueAt(value: unknown, path: readonly PathSegment[]): unknown {
-  return path.reduce<unknown>((v, s) => (v !== null && typeof v === "object" ? (v as Record<string | number, unknown>)[s] : undefined), value);
+  return path.reduce<unknown>(
+    (v, s) => (v !== null && typeof v === "object" ? (v as Record<string | number, unknown>)[s] : undefined),
+    value,
+  );
 }

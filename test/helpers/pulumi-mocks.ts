@@ -52,9 +52,10 @@ export function isWrappedSecret(value: unknown): boolean {
 export function installMocks(opts: MockOptions): MockSession {
   const resources: RecordedResource[] = [];
   const config: Record<string, string> = {};
-  for (const [k, v] of Object.entries(opts.config ?? {})) config[k] = typeof v === "string" ? v : JSON.stringify(v);
+  for (const [k, v] of Object.entries(opts.config ?? {}))
+    config[k] = typeof v === "string" ? v : JSON.stringify(v);
   pulumi.runtime.setAllConfig(config, opts.secretKeys ?? []);
-  pulumi.runtime.setMocks(
+  void pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
         const urn = `urn:pulumi:${opts.stack}::${opts.project ?? "zeroroot"}::${args.type}::${args.name}`;

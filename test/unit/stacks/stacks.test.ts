@@ -1,0 +1,114 @@
+/**
+ * The four stack programs, evaluated under Pulumi's mocks exactly as `pulumi up` would evaluate
+ * them (config from the engine, secrets as secrets), and their resource graphs checked against the
+ * inventory.
+ */
+import { strict as assert } from "node:assert";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigValidationError, readStackFile } from "../../../lib/fleet";
+import { evaluateStack, type Evaluation } from "../../../lab/stack-eval";
+
+const STACKS = join(__dirname, "../../../stacks");
+const GLOBAL_OUTPUTS = {
+  "organization/zeroroot/global": { domain: "zeroroot.example", dataCenters: ["dc1", "dc2", "dc3"] },
+};
+
+const evaluate = (file: string, outputs: Record<string, Record<string, unknown>> = GLOBAL_OUTPUTS) =>
+  evaluateStack(file, { stackOutputs: outputs });
+
+function inventory(file: string): { id: string }[] {
+  return (readStackFile(file).values["zeroroot:dataCenter"] as { servers: { id: string }[] }).servers;
+}
+
+describe("stack programs under mocks", () => {
+  it("the global stack exports the domain and the data centers, with no warnings", async () => {
+    const e = await evaluate(join(STACKS, "Pulumi.global.yaml"));
+    assert.deepEqual(e.logs, []);
+    assert.equal(e.outputs.domain, "zeroroot.example");
+    assert.deepEqual(e.outputs.dataCenters, ["dc1", "dc2", "dc3"]);
+  });
+
+  for (const dc of ["dc1", "dc2", "dc3"]) {
+    describe(`stack ${dc}`, () => {
+      let e: Evaluation;
+      const file = join(STACKS, `Pulumi.${dc}.yaml`);
+      before(async () => (e = await evaluate(file)));
+
+      it("evaluates with no warnings or errors", () => assert.deepEqual(e.logs, []));
+
+      it("registers one DataCenter and one Server per inventory entry", () => {
+        assert.deepEqual(
+          e.resources.filter((r) => r.type === "zeroroot:fleet:DataCenter").map((r) => r.name),
+          [dc],
+        );
+        const servers = e.resources.filter((r) => r.type === "zeroroot:fleet:Server").map((r) => r.name);
+        assert.deepEqual(
+          servers.sort(),
+          inventory(file)
+            .map((s) => `${dc}-${s.id.slice(dc.length + 1)}`)
+            .sort(),
+        );
+      });
+
+      it("reads the global stack by StackReference", () => {
+        const refs = e.resources.filter((r) => r.type === "pulumi:pulumi:StackReference");
+        assert.deepEqual(
+          refs.map((r) => r.inputs.name),
+          ["organization/zeroroot/global"],
+        );
+      });
+
+      it("exports every server without its BMC credentials", () => {
+        const servers = e.outputs.servers as { id: string; bmcEndpoint: string }[];
+        assert.deepEqual(
+          servers.map((s) => s.id),
+          inventory(file).map((s) => s.id),
+        );
+        assert.doesNotMatch(JSON.stringify(e.outputs), /password|v1:/);
+      });
+    });
+  }
+
+  it("fails the graph check when a server is dropped from the inventory", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "zr-stack-"));
+    cpSync(STACKS, dir, { recursive: true, filter: (s) => !s.endsWith(".ts") });
+    const file = join(dir, "Pulumi.dc1.yaml");
+    const text = readFileSync(file, "utf8");
+    const start = text.indexOf("      - id: dc1-c02");
+    writeFileSync(file, text.slice(0, start));
+    const e = await evaluate(file);
+    const servers = e.resources.filter((r) => r.type === "zeroroot:fleet:Server").map((r) => r.name);
+    assert.equal(servers.length, 4);
+    assert.ok(!servers.includes("dc1-c02"));
+  });
+
+  it("refuses a bad config before registering any resource, listing every error", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "zr-stack-"));
+    const file = join(dir, "Pulumi.dc1.yaml");
+    writeFileSync(
+      file,
+      readFileSync(join(STACKS, "Pulumi.dc1.yaml"), "utf8")
+        .replace('macs: ["52:54:00:01:01:12"]', 'macs: ["52:54:00:01:01:11"]')
+        .replace("cipherSuite: 3", "cipherSuite: 0"),
+    );
+    await assert.rejects(evaluate(file), (err: unknown) => {
+      assert.ok(err instanceof ConfigValidationError);
+      assert.deepEqual(err.issues.map((i) => i.path).sort(), [
+        "zeroroot:dataCenter.servers[0].bmc.cipherSuite",
+        "zeroroot:dataCenter.servers[1].macs[0]",
+      ]);
+      assert.match(err.message, /stacks?\/Pulumi\.dc1\.yaml:\d+|Pulumi\.dc1\.yaml:\d+/);
+      return true;
+    });
+  });
+
+  it("logs an error when the global stack has another domain", async () => {
+    const e = await evaluate(join(STACKS, "Pulumi.dc2.yaml"), {
+      "organization/zeroroot/global": { domain: "other.example", dataCenters: ["dc1", "dc2", "dc3"] },
+    });
+    assert.equal(e.logs.length, 1);
+    assert.match(e.logs[0].message, /global stack organization\/zeroroot\/global has "other\.example"/);
+  });
+});
