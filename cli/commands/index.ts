@@ -1,9 +1,10 @@
 /** Every command area of the CLI. An area is a module with `register(program)`. */
 import type { Command } from "commander";
 import * as fleet from "./fleet";
+import * as pki from "./pki";
 
 export interface CommandModule {
   register(program: Command): void;
 }
 
-export const commandModules: readonly CommandModule[] = [fleet];
+export const commandModules: readonly CommandModule[] = [fleet, pki];

@@ -1,0 +1,130 @@
+/**
+ * Certificate signing requests: made where the key lives (node agent, installer, operator) and
+ * checked by the CA. Only the public key and the requested names are ever read from a CSR; requested
+ * extensions other than subjectAltName are ignored on purpose.
+ */
+import * as crypto from "node:crypto";
+import { AsnConvert } from "@peculiar/asn1-schema";
+import { Attributes, CertificationRequest, CertificationRequestInfo } from "@peculiar/asn1-csr";
+import * as x from "@peculiar/asn1-x509";
+import {
+  commonNameOf,
+  extension,
+  findExtension,
+  fromPem,
+  makeName,
+  namesOf,
+  subjectAltName,
+  toAb,
+  toPem,
+} from "./asn";
+import { PkiError } from "./errors";
+import { hashFor, keyKindOf, signatureOidFor, type KeyKind } from "./keys";
+import { normaliseDnsName, normaliseIp } from "./names";
+
+const EXTENSION_REQUEST = "1.2.840.113549.1.9.14";
+
+export interface CsrSubject {
+  readonly commonName: string;
+  readonly dnsNames?: readonly string[];
+  readonly ipAddresses?: readonly string[];
+}
+
+export interface ParsedCsr {
+  readonly commonName: string | undefined;
+  readonly dnsNames: readonly string[];
+  readonly ipAddresses: readonly string[];
+  readonly keyKind: KeyKind;
+  readonly publicKey: crypto.KeyObject;
+  /** The SubjectPublicKeyInfo exactly as requested; copied unchanged into the certificate. */
+  readonly spki: x.SubjectPublicKeyInfo;
+}
+
+/** Makes a PEM CSR signed by `privateKey` (proof of possession), naming `subject`. */
+export function createCsr(subject: CsrSubject, privateKey: crypto.KeyObject): string {
+  const publicKey = crypto.createPublicKey(privateKey);
+  const dns = (subject.dnsNames ?? []).map((n) => normaliseDnsName(n, "createCsr dnsNames"));
+  const ips = (subject.ipAddresses ?? []).map((ip) => normaliseIp(ip, "createCsr ipAddresses"));
+  const attributes = new Attributes();
+  if (dns.length + ips.length > 0) {
+    const exts = new x.Extensions([extension(x.id_ce_subjectAltName, false, subjectAltName(dns, ips))]);
+    attributes.push(new x.Attribute({ type: EXTENSION_REQUEST, values: [AsnConvert.serialize(exts)] }));
+  }
+  const info = new CertificationRequestInfo({
+    subject: makeName(subject.commonName),
+    subjectPKInfo: AsnConvert.parse(
+      publicKey.export({ type: "spki", format: "der" }),
+      x.SubjectPublicKeyInfo,
+    ),
+    attributes,
+  });
+  const signature = crypto.sign(hashFor(privateKey), Buffer.from(AsnConvert.serialize(info)), privateKey);
+  const req = new CertificationRequest({
+    certificationRequestInfo: info,
+    signatureAlgorithm: new x.AlgorithmIdentifier({ algorithm: signatureOidFor(privateKey) }),
+    signature: toAb(signature),
+  });
+  return toPem(AsnConvert.serialize(req), "CERTIFICATE REQUEST");
+}
+
+/** Parses a CSR and verifies its self-signature; refuses weak keys. */
+export function parseCsr(csr: string | Buffer): ParsedCsr {
+  let req: CertificationRequest;
+  try {
+    req = AsnConvert.parse(fromPem(csr, "CERTIFICATE REQUEST"), CertificationRequest);
+  } catch (err) {
+    throw new PkiError(
+      "bad-csr",
+      `the CSR cannot be parsed (${(err as Error).message}); give a PEM "CERTIFICATE REQUEST"`,
+    );
+  }
+  const info = req.certificationRequestInfo;
+  const spkiDer = Buffer.from(AsnConvert.serialize(info.subjectPKInfo));
+  const publicKey = crypto.createPublicKey({ key: spkiDer, format: "der", type: "spki" });
+  const keyKind = keyKindOf(publicKey);
+  const signed = Buffer.from(req.certificationRequestInfoRaw ?? AsnConvert.serialize(info));
+  if (!verifySignature(req.signatureAlgorithm.algorithm, signed, publicKey, Buffer.from(req.signature))) {
+    throw new PkiError(
+      "bad-csr-signature",
+      "the CSR's signature does not verify with its own public key (tampered or corrupt CSR)",
+    );
+  }
+  const extReq = info.attributes.find((a) => a.type === EXTENSION_REQUEST);
+  const exts = extReq ? AsnConvert.parse(extReq.values[0], x.Extensions) : undefined;
+  const { dnsNames, ipAddresses } = namesOf(
+    findExtension(exts, x.id_ce_subjectAltName, x.SubjectAlternativeName),
+  );
+  return {
+    commonName: commonNameOf(info.subject),
+    dnsNames,
+    ipAddresses,
+    keyKind,
+    publicKey,
+    spki: info.subjectPKInfo,
+  };
+}
+
+const SIG_HASH: Record<string, string> = {
+  "1.2.840.10045.4.3.2": "sha256",
+  "1.2.840.10045.4.3.3": "sha384",
+  "1.2.840.10045.4.3.4": "sha512",
+  "1.2.840.113549.1.1.11": "sha256",
+  "1.2.840.113549.1.1.12": "sha384",
+  "1.2.840.113549.1.1.13": "sha512",
+};
+
+/** Verifies a signature made with one of the algorithms zeroroot accepts (no SHA-1, no MD5). */
+export function verifySignature(
+  algOid: string,
+  data: Buffer,
+  key: crypto.KeyObject,
+  signature: Buffer,
+): boolean {
+  const hash = SIG_HASH[algOid];
+  if (!hash) return false;
+  try {
+    return crypto.verify(hash, data, key, signature);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * lib/pki: the certificate hierarchy of zeroroot (root → per-data-center issuing CA → user, computer,
+ * software and service leaves). Pure code over node:crypto and @peculiar ASN.1 schemas; no Pulumi.
+ * See docs/pki.md.
+ */
+export { PkiError, type PkiErrorCode, type VerifyFailure } from "./errors";
+export {
+  generateKeyPair,
+  keyKindOf,
+  exportPkcs8,
+  loadPrivateKey,
+  KEY_KINDS,
+  type KeyKind,
+  type KeyPair,
+  type Pkcs8Options,
+} from "./keys";
+export {
+  PROFILES,
+  PROFILE_NAMES,
+  LEAF_KINDS,
+  profileFor,
+  renewalDue,
+  type Profile,
+  type ProfileName,
+  type LeafKind,
+} from "./profiles";
+export { createCsr, parseCsr, type CsrSubject, type ParsedCsr } from "./csr";
+export {
+  createRootCa,
+  loadCa,
+  issueFromCsr,
+  describeScope,
+  type CertificateAuthority,
+  type Authorisation,
+  type IssueOptions,
+  type IssuedCertificate,
+} from "./ca";
+export { parseCertificate, type CertInfo } from "./cert";
+export {
+  issueCrl,
+  parseCrl,
+  normaliseSerial,
+  checkReason,
+  REVOCATION_REASONS,
+  type Revocation,
+  type RevocationReason,
+  type CrlOptions,
+  type ParsedCrl,
+} from "./crl";
+export { verifyCertificate, type VerifyOptions, type VerifyResult } from "./verify";
+export { createKeystore, createTruststore, type KeystoreArgs, type TruststoreArgs } from "./pkcs12";
+export type { Eku } from "./asn";
+export type { NameScope } from "./names";
+export {
+  initCeremony,
+  openCa,
+  signWithCeremony,
+  revokeInCeremony,
+  crlFromCeremony,
+  loadState,
+  rootCertificatePath,
+  type CeremonyState,
+  type IssuedRecord,
+  type InitArgs,
+} from "./ceremony";

@@ -1,0 +1,119 @@
+/**
+ * Certificate profiles: what each kind of certificate in the hierarchy may be. The profile, not the
+ * CSR, decides extensions; a CSR only contributes its public key and the names the caller authorises.
+ */
+import type { Eku } from "./asn";
+import { PkiError } from "./errors";
+import type { KeyKind } from "./keys";
+
+export type LeafKind = "user" | "computer" | "software" | "service";
+export type ProfileName = "root" | "issuing" | LeafKind;
+export const LEAF_KINDS: readonly LeafKind[] = ["user", "computer", "software", "service"];
+export const PROFILE_NAMES: readonly ProfileName[] = ["root", "issuing", ...LEAF_KINDS];
+
+export interface Profile {
+  readonly name: ProfileName;
+  readonly ca: boolean;
+  /** basicConstraints pathLenConstraint for CAs; undefined = unlimited. */
+  readonly pathLen?: number;
+  readonly extendedKeyUsage: readonly Eku[];
+  readonly allowedKeys: readonly KeyKind[];
+  readonly validityDays: number;
+  /** Renew (replace) this many days before notAfter. */
+  readonly renewBeforeDays: number;
+  /** Whether DNS names / IP addresses may appear in the subjectAltName. */
+  readonly allowDns: boolean;
+  readonly allowIp: boolean;
+}
+
+const ALL_KEYS: readonly KeyKind[] = ["ec-p256", "ec-p384", "rsa-3072", "rsa-4096"];
+
+/**
+ * Validities: long-lived offline root, issuing CAs renewed on the management servers well within the
+ * root's life, short-lived service certificates (renewed automatically by the node agent), and yearly
+ * user/computer certificates. Renewal windows are about a third of the life for short certificates.
+ */
+export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
+  root: {
+    name: "root",
+    ca: true,
+    pathLen: 1,
+    extendedKeyUsage: [],
+    allowedKeys: ALL_KEYS,
+    validityDays: 7300,
+    renewBeforeDays: 730,
+    allowDns: false,
+    allowIp: false,
+  },
+  issuing: {
+    name: "issuing",
+    ca: true,
+    pathLen: 0,
+    extendedKeyUsage: [],
+    allowedKeys: ALL_KEYS,
+    validityDays: 1825,
+    renewBeforeDays: 365,
+    allowDns: false,
+    allowIp: false,
+  },
+  user: {
+    name: "user",
+    ca: false,
+    extendedKeyUsage: ["clientAuth"],
+    allowedKeys: ALL_KEYS,
+    validityDays: 365,
+    renewBeforeDays: 30,
+    allowDns: false,
+    allowIp: false,
+  },
+  computer: {
+    name: "computer",
+    ca: false,
+    extendedKeyUsage: ["clientAuth"],
+    allowedKeys: ALL_KEYS,
+    validityDays: 365,
+    renewBeforeDays: 30,
+    allowDns: true,
+    allowIp: false,
+  },
+  software: {
+    name: "software",
+    ca: false,
+    extendedKeyUsage: ["codeSigning"],
+    allowedKeys: ALL_KEYS,
+    validityDays: 730,
+    renewBeforeDays: 60,
+    allowDns: false,
+    allowIp: false,
+  },
+  service: {
+    name: "service",
+    ca: false,
+    extendedKeyUsage: ["serverAuth", "clientAuth"],
+    allowedKeys: ALL_KEYS,
+    validityDays: 90,
+    renewBeforeDays: 30,
+    allowDns: true,
+    allowIp: true,
+  },
+};
+
+export function profileFor(kind: string): Profile {
+  const p = (PROFILES as Record<string, Profile | undefined>)[kind];
+  if (!p)
+    throw new PkiError(
+      "unknown-kind",
+      `certificate kind "${kind}" is unknown; allowed: ${PROFILE_NAMES.join(", ")}`,
+    );
+  return p;
+}
+
+/** True when a certificate valid until `notAfter` is inside its profile's renewal window at `now`. */
+export function renewalDue(
+  notAfter: Date,
+  profile: Profile,
+  now: Date = new Date(),
+  renewBeforeDays = profile.renewBeforeDays,
+): boolean {
+  return now.getTime() >= notAfter.getTime() - renewBeforeDays * 86_400_000;
+}
