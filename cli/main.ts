@@ -8,7 +8,9 @@ import { commandModules } from "./commands";
 
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command("zeroroot")
-    .description("Provision and keep secure bare-metal servers in three data centers: no SSH, zero root, zero password.")
+    .description(
+      "Provision and keep secure bare-metal servers in three data centers: no SSH, zero root, zero password.",
+    )
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   for (const mod of commandModules) mod.register(program);
@@ -24,7 +26,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version are "errors" to commander; they already printed.
-      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return 0;
+      if (
+        err.code === "commander.helpDisplayed" ||
+        err.code === "commander.version" ||
+        err.code === "commander.help"
+      )
+        return 0;
       return 2;
     }
     if (err instanceof UserError) {
@@ -41,7 +48,9 @@ if (require.main === module || process.argv[1]?.endsWith("bin/zeroroot")) {
       process.exitCode = code;
     },
     (err: unknown) => {
-      process.stderr.write(`zeroroot: internal error (a bug, please report it):\n${err instanceof Error ? err.stack : String(err)}\n`);
+      process.stderr.write(
+        `zeroroot: internal error (a bug, please report it):\n${err instanceof Error ? err.stack : String(err)}\n`,
+      );
       process.exitCode = 70;
     },
   );

@@ -13,7 +13,10 @@ import { createCipheriv, createDecipheriv, pbkdf2Sync, randomBytes } from "node:
 const ROUNDS = 1_000_000;
 
 export class PassphraseCrypter {
-  private constructor(private readonly key: Buffer, readonly encryptionSalt: string) {}
+  private constructor(
+    private readonly key: Buffer,
+    readonly encryptionSalt: string,
+  ) {}
 
   /** A new salt and crypter, for a stack file written by the lab. */
   static create(passphrase: string): PassphraseCrypter {
@@ -53,6 +56,8 @@ export class PassphraseCrypter {
     const body = Buffer.from(bodyText, "base64");
     const decipher = createDecipheriv("aes-256-gcm", this.key, Buffer.from(nonceText, "base64"));
     decipher.setAuthTag(body.subarray(body.length - 16));
-    return Buffer.concat([decipher.update(body.subarray(0, body.length - 16)), decipher.final()]).toString("utf8");
+    return Buffer.concat([decipher.update(body.subarray(0, body.length - 16)), decipher.final()]).toString(
+      "utf8",
+    );
   }
 }

@@ -118,13 +118,20 @@ export async function evaluateStack(file: string, opts: EvaluateOptions = {}): P
   try {
     const exported = defineStack(configFromEngine(stackFile.stack, dirname(file)));
     const outputs = await resolveAll(exported);
-    // Let registrations still in flight reach the mock monitor.
-    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+    // Wait for every registration still in flight (closure serialisation of dynamic providers is slow).
+    await waitForRpcs();
     return { stack: stackFile.stack, resources, outputs, logs };
   } finally {
     console.warn = original.warn;
     console.error = original.error;
   }
+}
+
+/** The SDK's own "RPC queue drained" wait (exported at runtime, marked internal in its typings). */
+async function waitForRpcs(): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs?: () => Promise<void> };
+  if (settings.waitForRPCs) await settings.waitForRPCs();
 }
 
 function containsSecret(

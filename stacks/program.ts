@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DataCenter } from "../components/fleet";
+import { RootCa } from "../components/pki";
 import { resolveStackConfig, type RawStackConfig, type ResolvedStackConfig } from "../lib/fleet";
 
 export type StackOutputs = Record<string, pulumi.Input<unknown>>;
@@ -15,7 +16,11 @@ export function defineStack(raw: RawStackConfig): StackOutputs {
 }
 
 function defineGlobal(config: Extract<ResolvedStackConfig, { kind: "global" }>): StackOutputs {
+  const rootCa = config.global.rootCa;
+  const rootCertificatePem =
+    rootCa.mode === "offline" ? rootCa.certificate : new RootCa("root-ca", { commonName: rootCa.commonName ?? `${config.domain} root CA` }).certificatePem;
   return {
+    rootCertificatePem,
     domain: config.domain,
     dataCenters: config.global.dataCenters,
     controlPlane: config.global.controlPlane,
@@ -43,6 +48,8 @@ function defineDataCenter(config: Extract<ResolvedStackConfig, { kind: "dataCent
     managementNetwork: dc.managementNetwork,
     dataNetworks: dc.dataNetworks,
     managementServer: dc.managementServer,
+    sitePort: dc.sitePort,
+    rootCertificatePem: global.requireOutput("rootCertificatePem") as pulumi.Output<string>,
     servers: dc.servers.map((s) => ({
       id: s.id,
       hostname: s.hostname,

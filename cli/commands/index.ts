@@ -2,9 +2,10 @@
 import type { Command } from "commander";
 import * as fleet from "./fleet";
 import * as pki from "./pki";
+import * as release from "./release";
 
 export interface CommandModule {
   register(program: Command): void;
 }
 
-export const commandModules: readonly CommandModule[] = [fleet, pki];
+export const commandModules: readonly CommandModule[] = [fleet, pki, release];

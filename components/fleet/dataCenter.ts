@@ -20,14 +20,19 @@ export interface DataCenterArgs {
     readonly managementAddress: string;
     readonly dataAddress: string;
   };
-  /** The servers, without `dataCenter` (taken from `name`). */
-  readonly servers: readonly Omit<ServerArgs, "dataCenter">[];
+  /** TCP port of the site services on the management server. @default 8443 */
+  readonly sitePort?: number;
+  /** The platform's root certificate (from the global stack). */
+  readonly rootCertificatePem: pulumi.Input<string>;
+  /** The servers, without what the data center gives them (its name, site, root). */
+  readonly servers: readonly Omit<ServerArgs, "dataCenter" | "site" | "rootCertificatePem">[];
 }
 
 export class DataCenter extends pulumi.ComponentResource {
   declare public readonly name: pulumi.Output<string>;
   declare public readonly zone: pulumi.Output<string>;
   declare public readonly serverIds: pulumi.Output<string[]>;
+  declare public readonly siteUrl: pulumi.Output<string>;
   public readonly servers: readonly Server[];
 
   constructor(name: string, args: DataCenterArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -36,10 +41,13 @@ export class DataCenter extends pulumi.ComponentResource {
     this.zone = pulumi.output(`${args.name}.${args.domain}`);
     // Child names are `<dc>-<server>`: ids already start with the data center's name, so drop it once.
     const role = (id: string) => (id.startsWith(`${args.name}-`) ? id.slice(args.name.length + 1) : id);
+    // Servers reach the site on the data network; the operator reaches it on the management network.
+    const site = { url: `https://${args.managementServer.managementAddress}:${args.sitePort ?? 8443}`, serverName: `site.${args.name}.${args.domain}` };
     this.servers = args.servers.map(
-      (s) => new Server(`${name}-${role(s.id)}`, { ...s, dataCenter: args.name }, { parent: this }),
+      (s) => new Server(`${name}-${role(s.id)}`, { ...s, dataCenter: args.name, site, rootCertificatePem: args.rootCertificatePem }, { parent: this }),
     );
     this.serverIds = pulumi.output(args.servers.map((s) => s.id));
-    this.registerOutputs({ name: this.name, zone: this.zone, serverIds: this.serverIds });
+    this.siteUrl = pulumi.output(site.url);
+    this.registerOutputs({ name: this.name, zone: this.zone, serverIds: this.serverIds, siteUrl: this.siteUrl });
   }
 }

@@ -1,11 +1,11 @@
 /**
- * One bare-metal server of a data center. Today it records the server's identity and BMC
- * endpoint in the resource graph; the BMC power/boot provider, installation and enrollment are
- * children added by later parts (see components/fleet/README.md). The BMC password is only ever
- * held as a Pulumi secret.
+ * One bare-metal server of a data center: its identity in the graph and a BmcServer child that
+ * installs, enrolls and boots it through its BMC and its site (no SSH). The BMC password is only
+ * ever held as a Pulumi secret.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ServerRole } from "../../lib/fleet";
+import { BmcServer } from "./bmcServer";
 
 export const SERVER_TYPE = "zeroroot:fleet:Server";
 
@@ -33,6 +33,10 @@ export interface ServerArgs {
   readonly macs: readonly string[];
   readonly bootDisk: string;
   readonly bmc: ServerBmcArgs;
+  /** The data center's site services, which install and enroll the server. */
+  readonly site: { readonly url: string; readonly serverName: string };
+  /** The platform's root certificate: the site's certificate must chain to it. */
+  readonly rootCertificatePem: pulumi.Input<string>;
 }
 
 export class Server extends pulumi.ComponentResource {
@@ -42,6 +46,10 @@ export class Server extends pulumi.ComponentResource {
   declare public readonly roles: pulumi.Output<string[]>;
   /** `address:port` of the BMC; never the credentials. */
   declare public readonly bmcEndpoint: pulumi.Output<string>;
+  /** The computer certificate's subject and issuer, once the server has enrolled. */
+  declare public readonly certificateSubject: pulumi.Output<string>;
+  declare public readonly certificateIssuer: pulumi.Output<string>;
+  declare public readonly agentUser: pulumi.Output<string>;
 
   constructor(name: string, args: ServerArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(SERVER_TYPE, name, {}, opts);
@@ -56,12 +64,34 @@ export class Server extends pulumi.ComponentResource {
     this.address = pulumi.output(args.address);
     this.roles = pulumi.output([...args.roles]);
     this.bmcEndpoint = pulumi.output(`${args.bmc.address}:${args.bmc.port ?? 623}`);
+    const machine = new BmcServer(
+      `${name}-bmc`,
+      {
+        serverId: args.id,
+        dataCenter: args.dataCenter,
+        hostname: args.hostname,
+        macs: [...args.macs],
+        bmc: { address: args.bmc.address, port: args.bmc.port ?? 623, username: args.bmc.username, password: args.bmc.password, cipherSuite: args.bmc.cipherSuite ?? 3, ipmiVersion: "2.0" },
+        bootDevice: "disk",
+        power: "on",
+        siteUrl: args.site.url,
+        siteServerName: args.site.serverName,
+        rootCertificatePem: args.rootCertificatePem,
+      },
+      { parent: this },
+    );
+    this.certificateSubject = machine.certificateSubject;
+    this.certificateIssuer = machine.certificateIssuer;
+    this.agentUser = machine.agentUser;
     this.registerOutputs({
       serverId: this.serverId,
       hostname: this.hostname,
       address: this.address,
       roles: this.roles,
       bmcEndpoint: this.bmcEndpoint,
+      certificateSubject: this.certificateSubject,
+      certificateIssuer: this.certificateIssuer,
+      agentUser: this.agentUser,
     });
   }
 }

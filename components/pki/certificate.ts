@@ -5,6 +5,8 @@
  * holds the CSR, the certificate and dates: no private key.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "node:fs";
+import { projectModule } from "../project-module";
 import type { CertificateInputs } from "../../lib/contracts/resources";
 import type { LeafKind } from "../../lib/pki";
 
@@ -44,10 +46,7 @@ type Props = CertificateInputs & {
 
 export const certificateProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: Props) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const pki: typeof import("../../lib/pki") = require("../../lib/pki");
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const fs: typeof import("node:fs") = require("node:fs");
+    const pki = projectModule<typeof import("../../lib/pki")>("lib/pki");
     const passphrase = inputs.passphrasePath
       ? fs.readFileSync(inputs.passphrasePath, "utf8").split(/\r?\n/)[0]
       : undefined;

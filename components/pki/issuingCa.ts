@@ -3,6 +3,7 @@
  * site's management server, where the issuing key lives and stays. Outputs the certificate only.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { projectModule } from "../project-module";
 
 export interface IssuingCaArgs {
   /** Data center name, e.g. "dc1". */
@@ -34,8 +35,7 @@ interface IssuingCaProps {
 
 export const issuingCaProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: IssuingCaProps) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const pki: typeof import("../../lib/pki") = require("../../lib/pki");
+    const pki = projectModule<typeof import("../../lib/pki")>("lib/pki");
     const root = pki.loadCa(inputs.rootCertificatePem, inputs.rootKeyPem);
     const issued = pki.issueFromCsr(root, "issuing", inputs.csrPem, {
       commonName: `${inputs.dnsZones[0]} issuing CA`,

@@ -4,6 +4,7 @@
  * zeroroot ever lets into Pulumi state.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { projectModule } from "../project-module";
 import type { KeyKind } from "../../lib/pki";
 
 export interface RootCaArgs {
@@ -27,9 +28,7 @@ interface RootCaProps {
 /** The provider; exported so tests and the lab runner can call create/diff directly. */
 export const rootCaProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: RootCaProps) {
-    // Required here, not imported at the top: the provider is serialised and must capture little.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const pki: typeof import("../../lib/pki") = require("../../lib/pki");
+    const pki = projectModule<typeof import("../../lib/pki")>("lib/pki");
     const root = pki.createRootCa({
       commonName: inputs.commonName,
       organization: "zeroroot",

@@ -73,6 +73,13 @@ export class TokenStore {
     return { ok: true, serverId: record.serverId };
   }
 
+  /** Whether a token is armed and still usable, without consuming it (image downloads). */
+  isLive(token: string): boolean {
+    const presented = Buffer.from(hash(token), "hex");
+    const r = this.records.find((x) => timingSafeEqual(Buffer.from(x.tokenHash, "hex"), presented));
+    return !!r && r.usedAt === undefined && r.supersededAt === undefined && this.now() <= r.expiresAt;
+  }
+
   /** The records, for persisting (hashes only). */
   toJSON(): readonly TokenRecord[] {
     return this.records;

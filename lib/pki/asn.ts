@@ -75,7 +75,9 @@ export function keyIdentifier(spki: x.SubjectPublicKeyInfo): Buffer {
 
 export function toPem(der: Uint8Array | ArrayBuffer, label: string): string {
   const b64 = Buffer.from(der as ArrayBuffer).toString("base64");
-  return `-----BEGIN ${label}-----\n${b64.replace(/(.{64})/g, "$1\n").replace(/\n$/, "")}\n-----END ${label}-----\n`;
+  let body = b64.length ? "" : "\n";
+  for (let i = 0; i < b64.length; i += 64) body += `${b64.slice(i, i + 64)}\n`;
+  return `-----BEGIN ${label}-----\n${body}-----END ${label}-----\n`;
 }
 
 /** All PEM blocks with the given label, in order; DER input is returned as one block. */
@@ -87,6 +89,14 @@ export function fromPemAll(data: string | Buffer, label: string): Buffer[] {
 }
 
 export function fromPem(data: string | Buffer, label: string): Buffer {
+  // Common case without a regular expression: the first block is well formed (what fromPemAll would
+  // return first, since its body may not contain "-").
+  const text = typeof data === "string" ? data : data.toString("latin1");
+  const begin = `-----BEGIN ${label}-----`;
+  const from = text.indexOf(begin);
+  const to = from < 0 ? -1 : text.indexOf(`-----END ${label}-----`, from + begin.length);
+  const body = to < 0 ? "" : text.slice(from + begin.length, to);
+  if (body.length > 0 && !body.includes("-")) return Buffer.from(body.replace(/\s+/g, ""), "base64");
   const all = fromPemAll(data, label);
   if (all.length === 0) throw new PkiError("bad-input", `expected a PEM "${label}" block, found none`);
   return all[0];

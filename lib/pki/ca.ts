@@ -7,8 +7,10 @@ import { AsnConvert } from "@peculiar/asn1-schema";
 import * as x from "@peculiar/asn1-x509";
 import { extension, keyIdentifier, toAb, makeName, nameConstraints, subjectAltName, toPem, OID } from "./asn";
 import { parseCertificate, type CertInfo } from "./cert";
-import { parseCsr } from "./csr";
+import { parseCsr, type ParsedCsr } from "./csr";
 import { PkiError } from "./errors";
+import { encodeLeafTbs, makeTemplate, signLeaf, type LeafTemplate } from "./fast-cert";
+import { readAll, readTlv } from "./fast-der";
 import { generateKeyPair, hashFor, keyKindOf, loadPrivateKey, signatureOidFor, type KeyKind } from "./keys";
 import { firstNameOutside, normaliseDnsName, normaliseIp, parseCidr, type NameScope } from "./names";
 import { profileFor, type Profile, type ProfileName } from "./profiles";
@@ -89,7 +91,7 @@ export function createRootCa(args: {
     notAfter: new Date(now.getTime() + (args.validityDays ?? profile.validityDays) * 86_400_000),
     extensions: profileExtensions(
       profile,
-      spki,
+      keyIdentifier(spki),
       keyIdentifier(spki),
       [],
       [],
@@ -97,7 +99,7 @@ export function createRootCa(args: {
       keyKindOf(keys.publicKey),
     ),
   });
-  const certificatePem = toPem(der.cert, "CERTIFICATE");
+  const certificatePem = toPem(der, "CERTIFICATE");
   return {
     ca: loadCa(certificatePem, keys.privateKey.export({ type: "pkcs8", format: "pem" })),
     certificatePem,
@@ -106,6 +108,29 @@ export function createRootCa(args: {
 
 /** Issues a certificate of `profileName` from a PEM CSR, as `authorisation` allows. */
 export function issueFromCsr(
+  ca: CertificateAuthority,
+  profileName: ProfileName,
+  csrPem: string | Buffer,
+  authorisation: Authorisation = {},
+  opts: IssueOptions = {},
+): IssuedCertificate {
+  return issueFromCsrWith({}, ca, profileName, csrPem, authorisation, opts);
+}
+
+/** Internal knobs of issuance, for the byte-identity tests and the benchmark only. */
+export interface IssueInternals {
+  /**
+   * "template": leaf profiles only, and an error when a field needs the schema encoder; "library": the
+   * schema encoder. @default - the template when it can encode the certificate, else the schemas
+   */
+  readonly encoder?: "template" | "library";
+  /** @default - randomSerial() */
+  readonly serial?: Buffer;
+}
+
+/** issueFromCsr with internal knobs; not part of the public API (lib/pki/index.ts does not export it). */
+export function issueFromCsrWith(
+  internals: IssueInternals,
   ca: CertificateAuthority,
   profileName: ProfileName,
   csrPem: string | Buffer,
@@ -136,31 +161,103 @@ export function issueFromCsr(
   }
   const now = opts.now ?? new Date();
   const days = Math.min(authorisation.validityDays ?? profile.validityDays, profile.validityDays);
+  const notBefore = new Date(now.getTime() - 300_000);
   const notAfter = new Date(Math.min(now.getTime() + days * 86_400_000, ca.info.notAfter.getTime()));
-  const extensions = profileExtensions(
-    profile,
-    csr.spki,
-    ca.info.subjectKeyId,
-    names.dnsNames,
-    names.ipAddresses,
-    scope,
-    csr.keyKind,
+  const serial = internals.serial ?? randomSerial();
+  const subjectKeyId = keyIdentifierOfDer(csr);
+  let cert: Buffer | ArrayBuffer | undefined;
+  if (!profile.ca && internals.encoder !== "library") {
+    const template = leafTemplate(ca, profile, csr.keyKind);
+    const tbs = encodeLeafTbs(template, {
+      serial,
+      notBefore,
+      notAfter,
+      commonName: names.commonName,
+      organization: authorisation.organization,
+      spkiDer: csr.spkiDer,
+      subjectKeyId,
+      dnsNames: names.dnsNames,
+      ipAddresses: names.ipAddresses,
+    });
+    if (tbs) cert = signLeaf(template, tbs, ca.privateKey);
+    else if (internals.encoder === "template")
+      throw new Error("issueFromCsrWith: the template encoder cannot encode this certificate");
+  }
+  cert ??= signTbs(
+    ca.privateKey,
+    {
+      issuer: ca.info.subject,
+      subject: makeName(names.commonName, authorisation.organization),
+      spki: csr.spki,
+      notBefore,
+      notAfter,
+      extensions: profileExtensions(
+        profile,
+        subjectKeyId,
+        ca.info.subjectKeyId,
+        names.dnsNames,
+        names.ipAddresses,
+        scope,
+        csr.keyKind,
+      ),
+    },
+    serial,
   );
-  const signed = signTbs(ca.privateKey, {
-    issuer: ca.info.subject,
-    subject: makeName(names.commonName, authorisation.organization),
-    spki: csr.spki,
-    notBefore: new Date(now.getTime() - 300_000),
-    notAfter,
-    extensions,
-  });
   return {
-    certificatePem: toPem(signed.cert, "CERTIFICATE"),
-    serial: signed.serial,
-    notBefore: new Date(now.getTime() - 300_000),
+    certificatePem: toPem(cert, "CERTIFICATE"),
+    serial: serial.toString("hex"),
+    notBefore,
     notAfter,
     profile: profile.name,
   };
+}
+
+/**
+ * Constant parts of a leaf profile's TBSCertificate for one CA, encoded once by the schemas. Keyed by
+ * the CA object, so a reloaded CA gets fresh templates.
+ */
+const templates = new WeakMap<CertificateAuthority, Map<string, LeafTemplate>>();
+const PLACEHOLDER_KEY_ID = Buffer.alloc(20, 0x5a);
+
+function leafTemplate(ca: CertificateAuthority, profile: Profile, keyKind: KeyKind): LeafTemplate {
+  let byProfile = templates.get(ca);
+  if (!byProfile) templates.set(ca, (byProfile = new Map()));
+  // keyUsage is the only extension that depends on the subject key (RSA service keys add keyEncipherment).
+  const rsa = keyKind.startsWith("rsa");
+  const id = `${profile.name}:${rsa}`;
+  let t = byProfile.get(id);
+  if (!t) {
+    t = makeTemplate({
+      hash: hashFor(ca.privateKey),
+      signatureAlgorithm: signatureAlgorithmFor(ca.privateKey),
+      issuerDer: Buffer.from(AsnConvert.serialize(ca.info.subject)),
+      extensions: profileExtensions(
+        profile,
+        PLACEHOLDER_KEY_ID,
+        ca.info.subjectKeyId,
+        [],
+        [],
+        undefined,
+        keyKind,
+      ),
+      placeholderKeyId: PLACEHOLDER_KEY_ID,
+    });
+    byProfile.set(id, t);
+  }
+  return t;
+}
+
+/** keyIdentifier() of the CSR's key, read from the SPKI DER without parsing it with the schema. */
+function keyIdentifierOfDer(csr: ParsedCsr): Buffer {
+  const der = csr.spkiDer;
+  const outer = readTlv(der, 0, der.length);
+  const parts = outer && readAll(der, outer.value, outer.end);
+  const bits = parts && parts.length === 2 && parts[1].tag === 0x03 ? parts[1] : undefined;
+  if (!bits || bits.end - bits.value < 1) return keyIdentifier(csr.spki);
+  return crypto
+    .createHash("sha1")
+    .update(der.subarray(bits.value + 1, bits.end))
+    .digest();
 }
 
 function checkSignerFits(ca: CertificateAuthority, profile: Profile): void {
@@ -232,7 +329,7 @@ export function describeScope(scope: NameScope): string {
 
 function profileExtensions(
   profile: Profile,
-  spki: x.SubjectPublicKeyInfo,
+  subjectKeyId: Buffer,
   authorityKeyId: Buffer,
   dnsNames: readonly string[],
   ips: readonly string[],
@@ -250,7 +347,7 @@ function profileExtensions(
       new x.BasicConstraints({ cA: profile.ca, pathLenConstraint: profile.ca ? profile.pathLen : undefined }),
     ),
     extension(x.id_ce_keyUsage, true, new x.KeyUsage(usage)),
-    extension(x.id_ce_subjectKeyIdentifier, false, new x.SubjectKeyIdentifier(keyIdentifier(spki))),
+    extension(x.id_ce_subjectKeyIdentifier, false, new x.SubjectKeyIdentifier(subjectKeyId)),
     extension(
       x.id_ce_authorityKeyIdentifier,
       false,
@@ -280,19 +377,32 @@ interface TbsFields {
   readonly extensions: x.Extension[];
 }
 
+const serialPool = Buffer.alloc(16 * 256);
+let serialPoolUsed = serialPool.length;
+
 /** 128-bit random positive serial with a fixed length (top bits 01), as CAs/Browser Forum practice suggests. */
 export function randomSerial(): Buffer {
-  const s = crypto.randomBytes(16);
+  // Drawn from a pool refilled by the CSPRNG: one randomBytes call per 256 serials instead of per serial.
+  if (serialPoolUsed >= serialPool.length) {
+    crypto.randomFillSync(serialPool);
+    serialPoolUsed = 0;
+  }
+  const s = Buffer.from(serialPool.subarray(serialPoolUsed, serialPoolUsed + 16));
+  serialPool.fill(0, serialPoolUsed, serialPoolUsed + 16);
+  serialPoolUsed += 16;
   s[0] = (s[0] & 0x3f) | 0x40;
   return s;
 }
 
-function signTbs(key: crypto.KeyObject, f: TbsFields): { cert: ArrayBuffer; serial: string } {
-  const serial = randomSerial();
-  const algorithm = new x.AlgorithmIdentifier({
+function signatureAlgorithmFor(key: crypto.KeyObject): x.AlgorithmIdentifier {
+  return new x.AlgorithmIdentifier({
     algorithm: signatureOidFor(key),
     parameters: key.asymmetricKeyType === "rsa" ? null : undefined,
   });
+}
+
+function signTbs(key: crypto.KeyObject, f: TbsFields, serial: Buffer = randomSerial()): ArrayBuffer {
+  const algorithm = signatureAlgorithmFor(key);
   const tbs = new x.TBSCertificate({
     version: x.Version.v3,
     serialNumber: toAb(serial),
@@ -311,5 +421,5 @@ function signTbs(key: crypto.KeyObject, f: TbsFields): { cert: ArrayBuffer; seri
       signatureValue: toAb(signature),
     }),
   );
-  return { cert, serial: serial.toString("hex") };
+  return cert;
 }

@@ -19,6 +19,8 @@ import {
   toPem,
 } from "./asn";
 import { PkiError } from "./errors";
+import { readTlv } from "./fast-der";
+import { importSpki, readCsrParts, type CsrParts } from "./fast-csr";
 import { hashFor, keyKindOf, signatureOidFor, type KeyKind } from "./keys";
 import { normaliseDnsName, normaliseIp } from "./names";
 
@@ -36,7 +38,9 @@ export interface ParsedCsr {
   readonly ipAddresses: readonly string[];
   readonly keyKind: KeyKind;
   readonly publicKey: crypto.KeyObject;
-  /** The SubjectPublicKeyInfo exactly as requested; copied unchanged into the certificate. */
+  /** The SubjectPublicKeyInfo exactly as requested (DER); copied unchanged into the certificate. */
+  readonly spkiDer: Buffer;
+  /** The same, parsed by the schema (on first use when the fast path read the CSR). */
   readonly spki: x.SubjectPublicKeyInfo;
 }
 
@@ -67,28 +71,75 @@ export function createCsr(subject: CsrSubject, privateKey: crypto.KeyObject): st
   return toPem(AsnConvert.serialize(req), "CERTIFICATE REQUEST");
 }
 
-/** Parses a CSR and verifies its self-signature; refuses weak keys. */
+/**
+ * Parses a CSR and verifies its self-signature (always); refuses weak keys. CSRs of the usual shape are
+ * read by a strict DER walk (fast-csr.ts); anything else by the @peculiar schemas, as before.
+ */
 export function parseCsr(csr: string | Buffer): ParsedCsr {
-  let req: CertificationRequest;
+  let der: Buffer;
   try {
-    req = AsnConvert.parse(fromPem(csr, "CERTIFICATE REQUEST"), CertificationRequest);
+    der = fromPem(csr, "CERTIFICATE REQUEST");
   } catch (err) {
+    throw unparseable(err);
+  }
+  const outer = readTlv(der, 0, der.length);
+  if (outer && outer.end !== der.length) {
     throw new PkiError(
       "bad-csr",
-      `the CSR cannot be parsed (${(err as Error).message}); give a PEM "CERTIFICATE REQUEST"`,
+      `the CSR has ${der.length - outer.end} byte(s) after its end; give exactly one PEM "CERTIFICATE REQUEST"`,
     );
+  }
+  const parts = readCsrParts(der);
+  return parts ? fromParts(parts) : parseCsrWithSchema(der);
+}
+
+function unparseable(err: unknown): PkiError {
+  return new PkiError(
+    "bad-csr",
+    `the CSR cannot be parsed (${(err as Error).message}); give a PEM "CERTIFICATE REQUEST"`,
+  );
+}
+
+function badSignature(): PkiError {
+  return new PkiError(
+    "bad-csr-signature",
+    "the CSR's signature does not verify with its own public key (tampered or corrupt CSR)",
+  );
+}
+
+function fromParts(p: CsrParts): ParsedCsr {
+  const publicKey = importSpki(p.spkiDer);
+  const keyKind = keyKindOf(publicKey);
+  if (!verifySignature(p.signatureOid, p.criDer, publicKey, p.signature)) throw badSignature();
+  let spki: x.SubjectPublicKeyInfo | undefined;
+  return {
+    commonName: p.commonName,
+    dnsNames: p.dnsNames,
+    ipAddresses: p.ipAddresses,
+    keyKind,
+    publicKey,
+    spkiDer: p.spkiDer,
+    get spki() {
+      return (spki ??= AsnConvert.parse(p.spkiDer, x.SubjectPublicKeyInfo));
+    },
+  };
+}
+
+/** The schema path of parseCsr on DER bytes; exported for the tests that hold the fast path to it. */
+export function parseCsrWithSchema(der: Buffer): ParsedCsr {
+  let req: CertificationRequest;
+  try {
+    req = AsnConvert.parse(der, CertificationRequest);
+  } catch (err) {
+    throw unparseable(err);
   }
   const info = req.certificationRequestInfo;
   const spkiDer = Buffer.from(AsnConvert.serialize(info.subjectPKInfo));
   const publicKey = crypto.createPublicKey({ key: spkiDer, format: "der", type: "spki" });
   const keyKind = keyKindOf(publicKey);
   const signed = Buffer.from(req.certificationRequestInfoRaw ?? AsnConvert.serialize(info));
-  if (!verifySignature(req.signatureAlgorithm.algorithm, signed, publicKey, Buffer.from(req.signature))) {
-    throw new PkiError(
-      "bad-csr-signature",
-      "the CSR's signature does not verify with its own public key (tampered or corrupt CSR)",
-    );
-  }
+  if (!verifySignature(req.signatureAlgorithm.algorithm, signed, publicKey, Buffer.from(req.signature)))
+    throw badSignature();
   const extReq = info.attributes.find((a) => a.type === EXTENSION_REQUEST);
   const exts = extReq ? AsnConvert.parse(extReq.values[0], x.Extensions) : undefined;
   const { dnsNames, ipAddresses } = namesOf(
@@ -100,6 +151,7 @@ export function parseCsr(csr: string | Buffer): ParsedCsr {
     ipAddresses,
     keyKind,
     publicKey,
+    spkiDer,
     spki: info.subjectPKInfo,
   };
 }

@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigValidationError, readStackFile } from "../../../lib/fleet";
-import { evaluateStack, type Evaluation } from "../../../lab/stack-eval";
+import { evaluateStack, isSecretValue, type Evaluation } from "../../../lab/stack-eval";
 
 const STACKS = join(__dirname, "../../../stacks");
 const GLOBAL_OUTPUTS = {
@@ -26,6 +26,7 @@ describe("stack programs under mocks", () => {
   it("the global stack exports the domain and the data centers, with no warnings", async () => {
     const e = await evaluate(join(STACKS, "Pulumi.global.yaml"));
     assert.deepEqual(e.logs, []);
+    assert.deepEqual(e.resources.filter((r) => r.custom).map((r) => r.type), ["pulumi-nodejs:dynamic/zeroroot:RootCa"], "a managed root is a RootCa resource");
     assert.equal(e.outputs.domain, "zeroroot.example");
     assert.deepEqual(e.outputs.dataCenters, ["dc1", "dc2", "dc3"]);
   });
@@ -50,6 +51,17 @@ describe("stack programs under mocks", () => {
             .map((s) => `${dc}-${s.id.slice(dc.length + 1)}`)
             .sort(),
         );
+      });
+
+      it("drives each server through a BmcServer whose BMC password is a Pulumi secret", () => {
+        const bmcs = e.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/zeroroot:BmcServer");
+        assert.deepEqual(bmcs.map((r) => r.inputs.serverId).sort(), inventory(file).map((s) => s.id).sort());
+        for (const b of bmcs) {
+          const bmc = b.inputs.bmc as Record<string, unknown>;
+          assert.ok(isSecretValue(bmc) || isSecretValue(bmc.password), `${b.name}: BMC password not marked secret`);
+          assert.equal(b.inputs.rootCertificatePem, ROOT_PEM);
+          assert.equal(b.inputs.siteServerName, `site.${dc}.zeroroot.example`);
+        }
       });
 
       it("reads the global stack by StackReference", () => {

@@ -1,0 +1,75 @@
+/**
+ * Site services of one data center, run unprivileged on its management server:
+ *   site init --config FILE          make the issuing CA key and CSR (prints the CSR path)
+ *   site install-ca --config FILE --cert FILE   install the root-signed issuing certificate
+ *   site serve --config FILE         provisioning, enrollment, the issuing CA and readiness reports
+ * Exit codes: 0 ok, 1 refused/failed, 2 usage.
+ */
+import { readFileSync } from "node:fs";
+import { files, initIssuingCa, installIssuingCertificate, loadSiteIdentity } from "./ca";
+import { loadSiteConfig } from "./config";
+import { Registry } from "./registry";
+import { createSiteServer } from "./server";
+
+function arg(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+function log(msg: string): void {
+  process.stdout.write(`${new Date().toISOString()} site: ${msg}\n`);
+}
+
+export async function siteMain(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const configPath = arg(rest, "--config");
+  if (!command || !configPath) {
+    process.stderr.write("usage: site init|install-ca|serve --config FILE [--cert FILE]\n");
+    return 2;
+  }
+  const config = loadSiteConfig(configPath);
+  if (process.getuid?.() === 0) {
+    process.stderr.write("site: refusing to run as root (zero root): start it as its own unprivileged user\n");
+    return 1;
+  }
+  switch (command) {
+    case "init":
+      initIssuingCa(config);
+      process.stdout.write(`${files(config.stateDir).issuingCsr}\n`);
+      return 0;
+    case "install-ca": {
+      const cert = arg(rest, "--cert");
+      if (!cert) return usage("install-ca needs --cert FILE");
+      installIssuingCertificate(config, readFileSync(cert, "utf8"));
+      return 0;
+    }
+    case "serve": {
+      const identity = loadSiteIdentity(config);
+      const server = createSiteServer(config, identity, new Registry(config.stateDir), log);
+      await new Promise<void>((resolve, reject) => server.listen(config.port ?? 8443, config.listenHost ?? "0.0.0.0", resolve).on("error", reject));
+      log(`serving ${config.dataCenter} on ${config.listenHost ?? "0.0.0.0"}:${config.port ?? 8443} as uid ${process.getuid?.()}`);
+      await new Promise<void>((resolve) => {
+        process.once("SIGTERM", () => server.close(() => resolve()));
+        process.once("SIGINT", () => server.close(() => resolve()));
+      });
+      return 0;
+    }
+    default:
+      return usage(`unknown command ${command}`);
+  }
+}
+
+function usage(msg: string): number {
+  process.stderr.write(`site: ${msg}\n`);
+  return 2;
+}
+
+if (require.main === module) {
+  siteMain(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`site: ${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}

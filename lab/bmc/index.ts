@@ -1,0 +1,19 @@
+export {
+  resolveBmcSimSpec,
+  renderLanConf,
+  renderEmuCmd,
+  renderHookConf,
+  simPaths,
+  HOOK_SCRIPT,
+} from "./config";
+export type { BmcSimSpec, ResolvedBmcSimSpec } from "./config";
+export {
+  startBmcSim,
+  stopBmcSim,
+  bmcSimStatus,
+  bmcSimEvents,
+  setSimBootDevice,
+  runningSimPid,
+  procNetUdpKey,
+} from "./sim";
+export type { BmcSimHandle, BmcSimStatus } from "./sim";

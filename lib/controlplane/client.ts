@@ -1,0 +1,243 @@
+/**
+ * The control-plane client for agents, site services and operators: etcd3 over mutual TLS, with a
+ * deadline on every call and errors typed by what the caller should do about them. The identity is a
+ * client certificate (CN = etcd user) whose key was made where it is used; no password, no token.
+ *
+ * Endpoints must be DNS names carried by the members' certificates (e.g.
+ * https://etcd.dc1.zeroroot.example:2379): connecting by IP makes Node set an IP as TLS ServerName,
+ * which RFC 6066 forbids and Node warns about.
+ */
+import {
+  Etcd3,
+  EtcdPermissionDeniedError,
+  EtcdUserNotFoundError,
+  EtcdAuthenticationFailedError,
+  EtcdInvalidAuthTokenError,
+  GRPCDeadlineExceededError,
+  GRPCUnavailableError,
+  ClientClosedError,
+  ClientRuntimeError,
+  type Watcher,
+} from "etcd3";
+import {
+  ControlPlaneConfigError,
+  ControlPlaneError,
+  PermissionDeniedError,
+  UnreachableError,
+} from "./errors";
+import { keys } from "./keys";
+
+export interface ClientIdentity {
+  /** PEM of the trust anchor(s): the platform root certificate. */
+  readonly trustAnchorsPem: string;
+  /** PEM of the client certificate followed by its issuing CA certificate. */
+  readonly certificateChainPem: string;
+  /** PEM (PKCS#8) of the client's private key. Never logged. */
+  readonly privateKeyPem: string;
+}
+
+export interface ControlPlaneClientOptions {
+  /** Client URLs of the members, `https://<dns-name>:<port>`. */
+  readonly endpoints: readonly string[];
+  readonly identity: ClientIdentity;
+  /** Upper bound of each get/put/delete, retries on other members included. @default 5000 */
+  readonly timeoutMs?: number;
+}
+
+export interface WatchHandlers {
+  onPut(key: string, value: string, modRevision: string): void;
+  onDelete?(key: string, modRevision: string): void;
+  /** Called when the watch loses its member; etcd3 reconnects by itself with backoff. */
+  onDisconnected?(error: ControlPlaneError): void;
+  onConnected?(): void;
+}
+
+export interface WatchHandle {
+  cancel(): Promise<void>;
+}
+
+export interface Entry {
+  readonly value: string;
+  readonly modRevision: string;
+}
+
+export function checkEndpoints(endpoints: readonly string[]): void {
+  if (endpoints.length === 0)
+    throw new ControlPlaneConfigError(
+      "endpoints: empty; give the members' client URLs, e.g. https://etcd.dc1.zeroroot.example:2379",
+    );
+  for (const e of endpoints) {
+    const m = /^https:\/\/([^/:]+):(\d+)$/.exec(e);
+    if (!m)
+      throw new ControlPlaneConfigError(
+        `endpoints: "${e}" is not https://<dns-name>:<port>; plain http is never allowed (mutual TLS)`,
+      );
+    if (/^[\d.]+$/.test(m[1]) || m[1].includes("[")) {
+      throw new ControlPlaneConfigError(
+        `endpoints: "${e}" uses an IP address; use the DNS name the member's certificate carries (TLS ServerName cannot be an IP)`,
+      );
+    }
+  }
+}
+
+/** Maps whatever etcd3 / grpc threw to a ControlPlaneError. Exported for tests. */
+export function classify(err: unknown, operation: string): ControlPlaneError {
+  if (err instanceof ControlPlaneError) return err;
+  const e = err as Error;
+  const detail = e?.message ?? String(err);
+  if (err instanceof EtcdPermissionDeniedError)
+    return new PermissionDeniedError(operation, detail, { cause: err });
+  // a certificate whose CN is no etcd user: the identity is unknown, which is a refusal, not an outage
+  if (
+    err instanceof EtcdUserNotFoundError ||
+    err instanceof EtcdAuthenticationFailedError ||
+    err instanceof EtcdInvalidAuthTokenError
+  ) {
+    return new PermissionDeniedError(operation, detail, { cause: err });
+  }
+  if (err instanceof GRPCDeadlineExceededError)
+    return new UnreachableError("timeout", operation, detail, { cause: err });
+  if (err instanceof GRPCUnavailableError || err instanceof ClientRuntimeError)
+    return new UnreachableError("unreachable", operation, detail, { cause: err });
+  if (err instanceof ClientClosedError)
+    return new ControlPlaneError("closed", operation, detail, { cause: err });
+  if (/permission denied/i.test(detail)) return new PermissionDeniedError(operation, detail, { cause: err });
+  return new ControlPlaneError("protocol", operation, detail, { cause: err });
+}
+
+export class ControlPlaneClient {
+  private readonly etcd: Etcd3;
+  private readonly timeoutMs: number;
+
+  constructor(opts: ControlPlaneClientOptions) {
+    checkEndpoints(opts.endpoints);
+    this.timeoutMs = opts.timeoutMs ?? 5000;
+    const perCall = Math.max(200, Math.floor(this.timeoutMs / 2));
+    try {
+      this.etcd = this.open(opts, perCall);
+    } catch (e) {
+      // the message of a PEM parse failure names no secret; the key itself is never echoed
+      throw new ControlPlaneConfigError(
+        `identity: the trust anchors, certificate chain or private key cannot be loaded (${(e as Error).message}); give PEM text`,
+      );
+    }
+  }
+
+  private open(opts: ControlPlaneClientOptions, perCall: number): Etcd3 {
+    return new Etcd3({
+      hosts: [...opts.endpoints],
+      credentials: {
+        rootCertificate: Buffer.from(opts.identity.trustAnchorsPem),
+        certChain: Buffer.from(opts.identity.certificateChainPem),
+        privateKey: Buffer.from(opts.identity.privateKeyPem),
+      },
+      dialTimeout: perCall,
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + perCall }),
+    });
+  }
+
+  private async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new UnreachableError("timeout", operation, `no answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([fn(), deadline]);
+    } catch (e) {
+      throw classify(e, operation);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    return (await this.getEntry(key))?.value;
+  }
+
+  async getEntry(key: string): Promise<Entry | undefined> {
+    return this.call(`get ${key}`, async () => {
+      const res = await this.etcd.get(key).exec();
+      const kv = res.kvs[0];
+      return kv ? { value: kv.value.toString(), modRevision: kv.mod_revision } : undefined;
+    });
+  }
+
+  /** Every key under `prefix` (which must end in "/"), as key → value. */
+  async list(prefix: string): Promise<Record<string, string>> {
+    if (!prefix.endsWith("/"))
+      throw new ControlPlaneConfigError(`list: prefix "${prefix}" must end with "/"`);
+    return this.call(`list ${prefix}`, () => this.etcd.getAll().prefix(prefix).strings());
+  }
+
+  async put(key: string, value: string): Promise<void> {
+    await this.call(`put ${key}`, () => this.etcd.put(key).value(value).exec());
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.call(`delete ${key}`, () => this.etcd.delete().key(key).exec());
+  }
+
+  /** Watches one key (or a prefix); resolves once the watch is established on a member. */
+  async watch(
+    key: string,
+    handlers: WatchHandlers,
+    opts: { readonly prefix?: boolean } = {},
+  ): Promise<WatchHandle> {
+    const operation = `watch ${key}`;
+    const builder = this.etcd.watch();
+    const watcher: Watcher = await this.call(operation, () =>
+      (opts.prefix ? builder.prefix(key) : builder.key(key)).create(),
+    );
+    watcher.on("put", (kv) => handlers.onPut(kv.key.toString(), kv.value.toString(), kv.mod_revision));
+    watcher.on("delete", (kv) => handlers.onDelete?.(kv.key.toString(), kv.mod_revision));
+    watcher.on("disconnected", (err) => handlers.onDisconnected?.(classify(err, operation)));
+    watcher.on("connected", () => handlers.onConnected?.());
+    // without a listener an "error" event would crash the process; disconnections are reported above
+    watcher.on("error", (err) => handlers.onDisconnected?.(classify(err, operation)));
+    return { cancel: () => watcher.cancel() };
+  }
+
+  close(): void {
+    this.etcd.close();
+  }
+}
+
+/** What one computer's agent does with the control plane: read its orders, write its reports. */
+export class ComputerChannel {
+  constructor(
+    private readonly client: ControlPlaneClient,
+    readonly computerId: string,
+  ) {
+    keys.computer(computerId);
+  }
+
+  readDesired(): Promise<Entry | undefined> {
+    return this.client.getEntry(keys.desired(this.computerId));
+  }
+
+  watchDesired(
+    onChange: (document: string | undefined, modRevision: string) => void,
+    more: Omit<WatchHandlers, "onPut" | "onDelete"> = {},
+  ): Promise<WatchHandle> {
+    return this.client.watch(keys.desired(this.computerId), {
+      ...more,
+      onPut: (_k, v, rev) => onChange(v, rev),
+      onDelete: (_k, rev) => onChange(undefined, rev),
+    });
+  }
+
+  reportStatus(status: unknown): Promise<void> {
+    return this.client.put(keys.status(this.computerId), JSON.stringify(status));
+  }
+
+  reportUsage(usage: unknown): Promise<void> {
+    return this.client.put(keys.usage(this.computerId), JSON.stringify(usage));
+  }
+
+  raiseAlert(alertId: string, alert: unknown): Promise<void> {
+    return this.client.put(keys.alert(this.computerId, alertId), JSON.stringify(alert));
+  }
+}

@@ -1,0 +1,6 @@
+export * from "./spec";
+export * from "./errors";
+export * from "./forbidden";
+export * from "./tuning";
+export * from "./render";
+export * from "./check";

@@ -1,0 +1,42 @@
+/** The rule book (DESIGN.md invariant 8): one list, used by the policy pack and drift detection. */
+import { bmc } from "./rules/bmc";
+import { certificate } from "./rules/certificate";
+import { mutualTls } from "./rules/mutual-tls";
+import { noSsh } from "./rules/no-ssh";
+import { persistence } from "./rules/persistence";
+import { signedSoftware } from "./rules/signed-software";
+import { spread } from "./rules/spread";
+import { zeroPassword } from "./rules/zero-password";
+import { zeroRoot } from "./rules/zero-root";
+import type { Rule } from "./types";
+
+export * from "./types";
+export * from "./views";
+export { bmc, certificate, mutualTls, noSsh, persistence, signedSoftware, spread, zeroPassword, zeroRoot };
+export type { BmcConfig } from "./rules/bmc";
+export type { CertificateConfig } from "./rules/certificate";
+export type { MutualTlsConfig } from "./rules/mutual-tls";
+export type { NoSshConfig } from "./rules/no-ssh";
+export type { PersistenceConfig } from "./rules/persistence";
+export type { AuthorisedSigner, SignedSoftwareConfig } from "./rules/signed-software";
+export { certificateFingerprint } from "./rules/signed-software";
+export type { SpreadConfig } from "./rules/spread";
+export type { ZeroPasswordConfig } from "./rules/zero-password";
+export type { ZeroRootConfig } from "./rules/zero-root";
+
+/** Every rule, in report order. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const RULES: readonly Rule<any, any>[] = [
+  zeroRoot,
+  noSsh,
+  zeroPassword,
+  mutualTls,
+  certificate,
+  bmc,
+  signedSoftware,
+  persistence,
+  spread,
+];
+
+/** Rules that judge a HostView (drift detection over live hosts runs these). */
+export const HOST_RULES = [zeroRoot, noSsh, mutualTls] as const;
