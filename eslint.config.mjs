@@ -18,7 +18,17 @@ export default tseslint.config(
     // DESIGN.md layers: lib/ and agents/ never pull in the Pulumi SDK.
     files: ["lib/**/*.ts", "agents/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["@pulumi/*"], message: "lib/ and agents/ must not import the Pulumi SDK (DESIGN.md, Layers)." }] }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["@pulumi/*"],
+              message: "lib/ and agents/ must not import the Pulumi SDK (DESIGN.md, Layers).",
+            },
+          ],
+        },
+      ],
     },
   },
 );

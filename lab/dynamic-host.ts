@@ -9,7 +9,9 @@ type RequireFromString = (code: string, filename?: string) => { handler(): pulum
 
 // require-from-string is the SDK's own dependency; resolve it from the SDK's location.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const requireFromString = require(require.resolve("require-from-string", { paths: [require.resolve("@pulumi/pulumi")] })) as RequireFromString;
+const requireFromString = require(
+  require.resolve("require-from-string", { paths: [require.resolve("@pulumi/pulumi")] }),
+) as RequireFromString;
 
 const cache = new Map<string, pulumi.dynamic.ResourceProvider>();
 

@@ -97,6 +97,12 @@ export async function evaluateStack(file: string, opts: EvaluateOptions = {}): P
     opts.preview ?? false,
   );
 
+  // Under mocks, a failing Output (a missing required stack output, a provider that cannot be
+  // serialised) surfaces only as an unhandled rejection while the RPC queue never drains: fail fast.
+  let failed: (err: unknown) => void = () => undefined;
+  const failure = new Promise<never>((_, reject) => (failed = reject));
+  const onUnhandled = (err: unknown) => failed(err);
+  process.on("unhandledRejection", onUnhandled);
   const logs: Evaluation["logs"] = [];
   const original = { warn: console.warn, error: console.error };
   console.warn = (...a: unknown[]) =>
@@ -117,11 +123,12 @@ export async function evaluateStack(file: string, opts: EvaluateOptions = {}): P
     });
   try {
     const exported = defineStack(configFromEngine(stackFile.stack, dirname(file)));
-    const outputs = await resolveAll(exported);
+    const outputs = await Promise.race([resolveAll(exported), failure]);
     // Wait for every registration still in flight (closure serialisation of dynamic providers is slow).
-    await waitForRpcs();
+    await Promise.race([waitForRpcs(), failure]);
     return { stack: stackFile.stack, resources, outputs, logs };
   } finally {
+    process.off("unhandledRejection", onUnhandled);
     console.warn = original.warn;
     console.error = original.error;
   }

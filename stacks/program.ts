@@ -18,7 +18,9 @@ export function defineStack(raw: RawStackConfig): StackOutputs {
 function defineGlobal(config: Extract<ResolvedStackConfig, { kind: "global" }>): StackOutputs {
   const rootCa = config.global.rootCa;
   const rootCertificatePem =
-    rootCa.mode === "offline" ? rootCa.certificate : new RootCa("root-ca", { commonName: rootCa.commonName ?? `${config.domain} root CA` }).certificatePem;
+    rootCa.mode === "offline"
+      ? rootCa.certificate
+      : new RootCa("root-ca", { commonName: rootCa.commonName ?? `${config.domain} root CA` }).certificatePem;
   return {
     rootCertificatePem,
     domain: config.domain,

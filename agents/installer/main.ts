@@ -32,14 +32,22 @@ export class InstallRefused extends Error {}
 
 export async function install(a: InstallerArgs): Promise<{ serverId: string; serial?: string }> {
   const log = a.log ?? ((m: string) => process.stdout.write(`installer: ${m}\n`));
-  const site = new SiteClient({ url: a.siteUrl, trust: a.rootCaPem, serverName: a.serverName, timeoutMs: 60_000 });
+  const site = new SiteClient({
+    url: a.siteUrl,
+    trust: a.rootCaPem,
+    serverName: a.serverName,
+    timeoutMs: 60_000,
+  });
   const netboot = await site.get<NetbootConfig>(ROUTES.netboot(a.mac));
   log(`netboot configuration for ${netboot.serverId}; image ${netboot.imageSha256.slice(0, 12)}…`);
 
   const auth = { authorization: `Bearer ${netboot.token}` };
   const image = await site.getBuffer(ROUTES.image(netboot.imageSha256), auth);
   const digest = createHash("sha256").update(image).digest("hex");
-  if (digest !== netboot.imageSha256) throw new InstallRefused(`image refused: its sha256 is ${digest}, the netboot configuration expects ${netboot.imageSha256} (tampered or corrupt)`);
+  if (digest !== netboot.imageSha256)
+    throw new InstallRefused(
+      `image refused: its sha256 is ${digest}, the netboot configuration expects ${netboot.imageSha256} (tampered or corrupt)`,
+    );
 
   writeImage(image, a.disk);
   log(`image written to ${a.disk}`);
@@ -52,10 +60,26 @@ export async function install(a: InstallerArgs): Promise<{ serverId: string; ser
   const dir = join(a.disk, IDENTITY_DIR);
   mkdirSync(dir, { recursive: true, mode: 0o750 });
   writeFileSync(join(dir, "computer.key"), exportPkcs8(keys.privateKey), { mode: 0o600 });
-  writeFileSync(join(dir, "computer.crt"), enrolled.certificatePem + enrolled.chainPem.split(/(?<=-----END CERTIFICATE-----\n?)/)[0]);
+  writeFileSync(
+    join(dir, "computer.crt"),
+    enrolled.certificatePem + enrolled.chainPem.split(/(?<=-----END CERTIFICATE-----\n?)/)[0],
+  );
   writeFileSync(join(dir, "root.crt"), a.rootCaPem);
-  writeFileSync(join(dir, "agent.json"), JSON.stringify({ serverId: netboot.serverId, hostname: netboot.hostname, siteUrl: a.siteUrl, siteServerName: a.serverName }, null, 2) + "\n");
-  for (const f of ["computer.key", "computer.crt", "root.crt", "agent.json"]) chownSync(join(dir, f), AGENT_UID, AGENT_UID);
+  writeFileSync(
+    join(dir, "agent.json"),
+    JSON.stringify(
+      {
+        serverId: netboot.serverId,
+        hostname: netboot.hostname,
+        siteUrl: a.siteUrl,
+        siteServerName: a.serverName,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  for (const f of ["computer.key", "computer.crt", "root.crt", "agent.json"])
+    chownSync(join(dir, f), AGENT_UID, AGENT_UID);
   chownSync(dir, 0, AGENT_UID);
   chmodSync(dir, 0o750);
   log(`enrolled as ${netboot.serverId}`);
@@ -66,8 +90,14 @@ export async function install(a: InstallerArgs): Promise<{ serverId: string; ser
 function writeImage(image: Buffer, disk: string): void {
   mkdirSync(disk, { recursive: true });
   for (const entry of readdirSync(disk)) spawnSync("rm", ["-rf", "--one-file-system", join(disk, entry)]);
-  const r = spawnSync("tar", ["--zstd", "-xpf", "-", "--numeric-owner", "-C", disk], { input: image, maxBuffer: 1 << 30 });
-  if (r.status !== 0) throw new InstallRefused(`image refused: tar could not unpack it (${r.stderr.toString().trim().slice(0, 200)})`);
+  const r = spawnSync("tar", ["--zstd", "-xpf", "-", "--numeric-owner", "-C", disk], {
+    input: image,
+    maxBuffer: 1 << 30,
+  });
+  if (r.status !== 0)
+    throw new InstallRefused(
+      `image refused: tar could not unpack it (${r.stderr.toString().trim().slice(0, 200)})`,
+    );
 }
 
 function arg(args: string[], name: string): string | undefined {
@@ -82,7 +112,13 @@ if (require.main === module) {
     process.stderr.write(`installer: missing ${need.join(", ")}\n`);
     process.exit(2);
   }
-  install({ siteUrl: arg(argv, "--site-url")!, serverName: arg(argv, "--server-name")!, mac: arg(argv, "--mac")!, disk: arg(argv, "--disk")!, rootCaPem: readFileSync(arg(argv, "--root-ca")!, "utf8") }).then(
+  install({
+    siteUrl: arg(argv, "--site-url")!,
+    serverName: arg(argv, "--server-name")!,
+    mac: arg(argv, "--mac")!,
+    disk: arg(argv, "--disk")!,
+    rootCaPem: readFileSync(arg(argv, "--root-ca")!, "utf8"),
+  }).then(
     () => process.exit(0),
     (err: unknown) => {
       process.stderr.write(`installer: ${(err as Error).message}\n`);

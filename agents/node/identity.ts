@@ -16,7 +16,10 @@ export interface NodeIdentity {
 }
 
 export function loadIdentity(dir = "/etc/zeroroot"): NodeIdentity {
-  const agent = JSON.parse(readFileSync(join(dir, "agent.json"), "utf8")) as Pick<NodeIdentity, "serverId" | "hostname" | "siteUrl" | "siteServerName">;
+  const agent = JSON.parse(readFileSync(join(dir, "agent.json"), "utf8")) as Pick<
+    NodeIdentity,
+    "serverId" | "hostname" | "siteUrl" | "siteServerName"
+  >;
   return {
     ...agent,
     certificateChainPem: readFileSync(join(dir, "computer.crt"), "utf8"),

@@ -10,14 +10,26 @@ import { bootId, listeningTcpPorts } from "./observe";
 
 const log = (msg: string) => process.stdout.write(`${new Date().toISOString()} zr-agent: ${msg}\n`);
 
-export async function runAgent(opts: { identityDir?: string; intervalMs?: number; once?: boolean } = {}): Promise<void> {
+export async function runAgent(
+  opts: { identityDir?: string; intervalMs?: number; once?: boolean } = {},
+): Promise<void> {
   if (process.getuid?.() === 0) throw new Error("refusing to run as root (zero root): run as zr-agent");
   const id = loadIdentity(opts.identityDir);
-  const site = new SiteClient({ url: id.siteUrl, trust: id.rootPem, serverName: id.siteServerName, identity: { certificateChainPem: id.certificateChainPem, privateKeyPem: id.privateKeyPem } });
+  const site = new SiteClient({
+    url: id.siteUrl,
+    trust: id.rootPem,
+    serverName: id.siteServerName,
+    identity: { certificateChainPem: id.certificateChainPem, privateKeyPem: id.privateKeyPem },
+  });
   const me = userInfo();
   let delay = 1000;
   for (;;) {
-    const report: ReadyReport = { agentUser: me.username, agentUid: me.uid, listeningTcpPorts: listeningTcpPorts(), bootId: bootId() };
+    const report: ReadyReport = {
+      agentUser: me.username,
+      agentUid: me.uid,
+      listeningTcpPorts: listeningTcpPorts(),
+      bootId: bootId(),
+    };
     try {
       await site.post(ROUTES.ready, report);
       if (delay !== 1000) log("site reachable again");

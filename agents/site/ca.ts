@@ -4,7 +4,16 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createCsr, exportPkcs8, generateKeyPair, issueFromCsr, loadCa, loadPrivateKey, parseCertificate, type CertificateAuthority } from "../../lib/pki";
+import {
+  createCsr,
+  exportPkcs8,
+  generateKeyPair,
+  issueFromCsr,
+  loadCa,
+  loadPrivateKey,
+  parseCertificate,
+  type CertificateAuthority,
+} from "../../lib/pki";
 import { siteHostname, type SiteConfig } from "./config";
 
 export const files = (stateDir: string) => ({
@@ -46,13 +55,25 @@ export interface SiteIdentity {
 /** Loads the CA and the site's own TLS identity, issuing the latter (service profile) when missing or due. */
 export function loadSiteIdentity(config: SiteConfig): SiteIdentity {
   const f = files(config.stateDir);
-  if (!existsSync(f.issuingCert)) throw new Error(`no issuing CA certificate at ${f.issuingCert}: run \`site init\`, have the root sign ${f.issuingCsr}, then \`site install-ca\``);
+  if (!existsSync(f.issuingCert))
+    throw new Error(
+      `no issuing CA certificate at ${f.issuingCert}: run \`site init\`, have the root sign ${f.issuingCsr}, then \`site install-ca\``,
+    );
   const ca = loadCa(readFileSync(f.issuingCert, "utf8"), readFileSync(f.issuingKey));
   const rootPem = readFileSync(config.rootCertificatePath, "utf8");
-  const fresh = existsSync(f.siteCert) && parseCertificate(readFileSync(f.siteCert, "utf8")).notAfter.getTime() - Date.now() > 7 * 86_400_000;
+  const fresh =
+    existsSync(f.siteCert) &&
+    parseCertificate(readFileSync(f.siteCert, "utf8")).notAfter.getTime() - Date.now() > 7 * 86_400_000;
   if (!fresh) {
     const keys = generateKeyPair("ec-p256");
-    const csr = createCsr({ commonName: siteHostname(config), dnsNames: [siteHostname(config)], ipAddresses: [...config.addresses] }, keys.privateKey);
+    const csr = createCsr(
+      {
+        commonName: siteHostname(config),
+        dnsNames: [siteHostname(config)],
+        ipAddresses: [...config.addresses],
+      },
+      keys.privateKey,
+    );
     const issued = issueFromCsr(ca, "service", csr);
     writeFileSync(f.siteKey, exportPkcs8(keys.privateKey), { mode: 0o600 });
     writeFileSync(f.siteCert, issued.certificatePem + ca.certificatePem, { mode: 0o644 });

@@ -37,9 +37,23 @@ export function loadSiteConfig(path: string): SiteConfig {
     throw new Error(`site config ${path}: cannot read it as JSON (${(err as Error).message})`);
   }
   const c = parsed as Partial<SiteConfig>;
-  const missing = (["dataCenter", "domain", "stateDir", "addresses", "networks", "rootCertificatePath", "imageDir", "imageSha256", "operators"] as const).filter((k) => c[k] === undefined);
-  if (missing.length > 0) throw new Error(`site config ${path}: missing ${missing.join(", ")}; see docs/site.md for the format`);
+  const missing = (
+    [
+      "dataCenter",
+      "domain",
+      "stateDir",
+      "addresses",
+      "networks",
+      "rootCertificatePath",
+      "imageDir",
+      "imageSha256",
+      "operators",
+    ] as const
+  ).filter((k) => c[k] === undefined);
+  if (missing.length > 0)
+    throw new Error(`site config ${path}: missing ${missing.join(", ")}; see docs/site.md for the format`);
   return c as SiteConfig;
 }
 
-export const siteHostname = (c: Pick<SiteConfig, "dataCenter" | "domain">) => `site.${c.dataCenter}.${c.domain}`;
+export const siteHostname = (c: Pick<SiteConfig, "dataCenter" | "domain">) =>
+  `site.${c.dataCenter}.${c.domain}`;

@@ -29,7 +29,9 @@ export async function siteMain(argv: string[]): Promise<number> {
   }
   const config = loadSiteConfig(configPath);
   if (process.getuid?.() === 0) {
-    process.stderr.write("site: refusing to run as root (zero root): start it as its own unprivileged user\n");
+    process.stderr.write(
+      "site: refusing to run as root (zero root): start it as its own unprivileged user\n",
+    );
     return 1;
   }
   switch (command) {
@@ -46,8 +48,12 @@ export async function siteMain(argv: string[]): Promise<number> {
     case "serve": {
       const identity = loadSiteIdentity(config);
       const server = createSiteServer(config, identity, new Registry(config.stateDir), log);
-      await new Promise<void>((resolve, reject) => server.listen(config.port ?? 8443, config.listenHost ?? "0.0.0.0", resolve).on("error", reject));
-      log(`serving ${config.dataCenter} on ${config.listenHost ?? "0.0.0.0"}:${config.port ?? 8443} as uid ${process.getuid?.()}`);
+      await new Promise<void>((resolve, reject) =>
+        server.listen(config.port ?? 8443, config.listenHost ?? "0.0.0.0", resolve).on("error", reject),
+      );
+      log(
+        `serving ${config.dataCenter} on ${config.listenHost ?? "0.0.0.0"}:${config.port ?? 8443} as uid ${process.getuid?.()}`,
+      );
       await new Promise<void>((resolve) => {
         process.once("SIGTERM", () => server.close(() => resolve()));
         process.once("SIGINT", () => server.close(() => resolve()));

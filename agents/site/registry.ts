@@ -21,7 +21,9 @@ export class Registry {
 
   constructor(private readonly stateDir: string) {
     const file = join(stateDir, "registry.json");
-    this.state = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Persisted) : { servers: {}, tokens: [] };
+    this.state = existsSync(file)
+      ? (JSON.parse(readFileSync(file, "utf8")) as Persisted)
+      : { servers: {}, tokens: [] };
     this.tokens = new TokenStore(this.state.tokens);
   }
 
@@ -53,8 +55,14 @@ export class Registry {
     return c;
   }
 
-  alert(alert: EnrollmentAlert | { at: number; reason: string; mac?: string; serverId?: string; detail: string }): void {
-    appendFileSync(join(this.stateDir, "alerts.jsonl"), JSON.stringify({ ...alert, at: new Date(alert.at).toISOString() }) + "\n", { mode: 0o600 });
+  alert(
+    alert: EnrollmentAlert | { at: number; reason: string; mac?: string; serverId?: string; detail: string },
+  ): void {
+    appendFileSync(
+      join(this.stateDir, "alerts.jsonl"),
+      JSON.stringify({ ...alert, at: new Date(alert.at).toISOString() }) + "\n",
+      { mode: 0o600 },
+    );
   }
 
   alerts(): unknown[] {

@@ -16,7 +16,12 @@ import type { SiteIdentity } from "./ca";
 import type { Registry } from "./registry";
 
 /** A handler returns status and JSON body, or "sent" when it wrote the response itself. */
-type Handler = (req: IncomingMessage, body: unknown, match: RegExpMatchArray, res: ServerResponse) => Promise<[number, unknown] | "sent"> | [number, unknown] | "sent";
+type Handler = (
+  req: IncomingMessage,
+  body: unknown,
+  match: RegExpMatchArray,
+  res: ServerResponse,
+) => Promise<[number, unknown] | "sent"> | [number, unknown] | "sent";
 type Guard = "token" | "none" | "operator" | "computer";
 
 class HttpError extends Error {
@@ -28,7 +33,12 @@ class HttpError extends Error {
   }
 }
 
-export function createSiteServer(config: SiteConfig, id: SiteIdentity, registry: Registry, log: (msg: string) => void): Server {
+export function createSiteServer(
+  config: SiteConfig,
+  id: SiteIdentity,
+  registry: Registry,
+  log: (msg: string) => void,
+): Server {
   const siteUrl = `https://${siteHostname(config)}:${config.port ?? 8443}`;
   const peerCn = (req: IncomingMessage) => (req.socket as TLSSocket).getPeerCertificate()?.subject?.CN;
 
@@ -59,23 +69,35 @@ export function createSiteServer(config: SiteConfig, id: SiteIdentity, registry:
       handler: (req, body) => {
         const b = body as Partial<EnrollRequest>;
         const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1];
-        if (!token || typeof b.mac !== "string" || typeof b.csrPem !== "string") throw new HttpError(400, "enroll needs Authorization: Bearer <token> and {mac, csrPem}");
+        if (!token || typeof b.mac !== "string" || typeof b.csrPem !== "string")
+          throw new HttpError(400, "enroll needs Authorization: Bearer <token> and {mac, csrPem}");
         const result = registry.tokens.redeem(token, b.mac);
         registry.save();
         if (!result.ok) {
           registry.alert(result.alert);
-          log(`ALERT enrollment refused (${result.alert.reason}) for MAC ${result.alert.mac}${result.alert.serverId ? ` (token of ${result.alert.serverId})` : ""}`);
+          log(
+            `ALERT enrollment refused (${result.alert.reason}) for MAC ${result.alert.mac}${result.alert.serverId ? ` (token of ${result.alert.serverId})` : ""}`,
+          );
           throw new HttpError(403, `enrollment refused: ${result.alert.reason}`);
         }
         const server = registry.server(result.serverId);
         if (!server) throw new HttpError(409, "the server this token was armed for is no longer registered");
         try {
-          const issued = issueFromCsr(id.ca, "computer", b.csrPem, { commonName: server.serverId, dnsNames: [server.hostname] });
+          const issued = issueFromCsr(id.ca, "computer", b.csrPem, {
+            commonName: server.serverId,
+            dnsNames: [server.hostname],
+          });
           const info = parseCertificate(issued.certificatePem);
           registry.upsert({
             ...server,
             phase: "enrolled",
-            certificate: { subject: `CN=${info.commonName}`, issuer: `CN=${id.ca.info.commonName}`, serial: issued.serial, notAfter: issued.notAfter.toISOString(), pem: issued.certificatePem },
+            certificate: {
+              subject: `CN=${info.commonName}`,
+              issuer: `CN=${id.ca.info.commonName}`,
+              serial: issued.serial,
+              notAfter: issued.notAfter.toISOString(),
+              pem: issued.certificatePem,
+            },
           });
           log(`enrolled ${server.serverId} (serial ${issued.serial})`);
           return [200, { certificatePem: issued.certificatePem, chainPem: id.chainPem }];
@@ -94,7 +116,17 @@ export function createSiteServer(config: SiteConfig, id: SiteIdentity, registry:
         const s = registry.server(cn);
         if (!s) throw new HttpError(403, `computer ${cn} is not a server of ${config.dataCenter}`);
         const r = body as ReadyReport;
-        registry.upsert({ ...s, phase: "ready", lastReady: { agentUser: String(r.agentUser), agentUid: Number(r.agentUid), listeningTcpPorts: (r.listeningTcpPorts ?? []).map(Number), bootId: String(r.bootId), at: new Date().toISOString() } });
+        registry.upsert({
+          ...s,
+          phase: "ready",
+          lastReady: {
+            agentUser: String(r.agentUser),
+            agentUid: Number(r.agentUid),
+            listeningTcpPorts: (r.listeningTcpPorts ?? []).map(Number),
+            bootId: String(r.bootId),
+            at: new Date().toISOString(),
+          },
+        });
         return [200, { ok: true }];
       },
     },
@@ -104,11 +136,19 @@ export function createSiteServer(config: SiteConfig, id: SiteIdentity, registry:
       guard: "operator",
       handler: (_req, body) => {
         const b = body as Partial<ArmRequest>;
-        if (typeof b.serverId !== "string" || typeof b.mac !== "string" || typeof b.hostname !== "string") throw new HttpError(400, "arm needs {serverId, hostname, mac}");
+        if (typeof b.serverId !== "string" || typeof b.mac !== "string" || typeof b.hostname !== "string")
+          throw new HttpError(400, "arm needs {serverId, hostname, mac}");
         const mac = b.mac.toLowerCase();
         const token = registry.tokens.arm(b.serverId, mac, (config.tokenTtlSeconds ?? 900) * 1000);
         registry.upsert({ serverId: b.serverId, hostname: b.hostname, mac, phase: "armed" });
-        registry.offerNetboot(mac, { serverId: b.serverId, hostname: b.hostname, token, siteUrl, imageSha256: config.imageSha256, chainPem: id.chainPem });
+        registry.offerNetboot(mac, {
+          serverId: b.serverId,
+          hostname: b.hostname,
+          token,
+          siteUrl,
+          imageSha256: config.imageSha256,
+          chainPem: id.chainPem,
+        });
         log(`armed install of ${b.serverId} (${mac})`);
         // The token goes only into the netboot configuration, never back to the caller.
         return [200, { serverId: b.serverId, phase: "armed" }];
@@ -124,16 +164,31 @@ export function createSiteServer(config: SiteConfig, id: SiteIdentity, registry:
         return [200, s];
       },
     },
-    { method: "GET", pattern: /^\/admin\/alerts$/, guard: "operator", handler: () => [200, registry.alerts()] },
+    {
+      method: "GET",
+      pattern: /^\/admin\/alerts$/,
+      guard: "operator",
+      handler: () => [200, registry.alerts()],
+    },
   ];
 
-  return createServer({ key: id.tls.key, cert: id.tls.cert, ca: id.rootPem, requestCert: true, rejectUnauthorized: false, minVersion: "TLSv1.2" }, (req, res) => {
-    void handle(req, res).catch((err: unknown) => {
-      const status = err instanceof HttpError ? err.status : 500;
-      if (status === 500) log(`internal error on ${req.method} ${req.url}: ${(err as Error).message}`);
-      send(res, status, { error: err instanceof HttpError ? err.message : "internal error" });
-    });
-  });
+  return createServer(
+    {
+      key: id.tls.key,
+      cert: id.tls.cert,
+      ca: id.rootPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: "TLSv1.2",
+    },
+    (req, res) => {
+      void handle(req, res).catch((err: unknown) => {
+        const status = err instanceof HttpError ? err.status : 500;
+        if (status === 500) log(`internal error on ${req.method} ${req.url}: ${(err as Error).message}`);
+        send(res, status, { error: err instanceof HttpError ? err.message : "internal error" });
+      });
+    },
+  );
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
@@ -142,11 +197,17 @@ export function createSiteServer(config: SiteConfig, id: SiteIdentity, registry:
     const match = path.match(route.pattern) as RegExpMatchArray;
     const socket = req.socket as TLSSocket;
     if (route.guard === "operator" || route.guard === "computer") {
-      if (!socket.authorized) throw new HttpError(401, `this route needs a client certificate of the platform's hierarchy (${socket.authorizationError ?? "none presented"})`);
+      if (!socket.authorized)
+        throw new HttpError(
+          401,
+          `this route needs a client certificate of the platform's hierarchy (${socket.authorizationError ?? "none presented"})`,
+        );
       const cert = socket.getPeerCertificate();
       const cn = String(cert.subject?.CN ?? "");
-      if (route.guard === "operator" && !config.operators.includes(cn)) throw new HttpError(403, `${cn} is not an operator of ${config.dataCenter}`);
-      if (route.guard === "computer" && !registry.server(cn)) throw new HttpError(403, `${cn} is not a server of ${config.dataCenter}`);
+      if (route.guard === "operator" && !config.operators.includes(cn))
+        throw new HttpError(403, `${cn} is not an operator of ${config.dataCenter}`);
+      if (route.guard === "computer" && !registry.server(cn))
+        throw new HttpError(403, `${cn} is not a server of ${config.dataCenter}`);
     }
     const body = req.method === "POST" ? await readJson(req) : undefined;
     const result = await route.handler(req, body, match, res);
@@ -156,7 +217,8 @@ export function createSiteServer(config: SiteConfig, id: SiteIdentity, registry:
   function streamImage(req: IncomingMessage, res: ServerResponse, sha: string): "sent" {
     // The image holds no secret (invariant 3); a valid armed token is still required to fetch it.
     const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1];
-    if (!token || !registry.tokens.isLive(token)) throw new HttpError(403, "image download needs the live token of an armed install");
+    if (!token || !registry.tokens.isLive(token))
+      throw new HttpError(403, "image download needs the live token of an armed install");
     const file = join(config.imageDir, `${sha}.tar.zst`);
     if (!existsSync(file)) throw new HttpError(404, `no image ${sha}`);
     res.writeHead(200, { "content-type": "application/zstd", "content-length": String(statSync(file).size) });
@@ -167,7 +229,10 @@ export function createSiteServer(config: SiteConfig, id: SiteIdentity, registry:
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) });
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": String(Buffer.byteLength(text)),
+  });
   res.end(text);
 }
 

@@ -27,24 +27,50 @@ export interface BmcServerArgs extends Omit<BmcServerInputs, "bmc"> {
   readonly phaseTimeoutSeconds?: number;
 }
 
-type Props = BmcServerInputs & { siteUrl: string; siteServerName: string; rootCertificatePem: string; phaseTimeoutSeconds: number };
+type Props = BmcServerInputs & {
+  siteUrl: string;
+  siteServerName: string;
+  rootCertificatePem: string;
+  phaseTimeoutSeconds: number;
+};
 
 /** Everything the provider reads at deploy time is here, so the serialised closure stays small. */
 function connect(p: Props) {
   const certFile = process.env.ZEROROOT_OPERATOR_CERT ?? join(homedir(), ".zeroroot", "operator.crt");
   const keyFile = process.env.ZEROROOT_OPERATOR_KEY ?? join(homedir(), ".zeroroot", "operator.key");
-  const identity = { certificateChainPem: readFileSync(certFile, "utf8"), privateKeyPem: readFileSync(keyFile, "utf8") };
+  const identity = {
+    certificateChainPem: readFileSync(certFile, "utf8"),
+    privateKeyPem: readFileSync(keyFile, "utf8"),
+  };
   const { SiteClient } = projectModule<typeof import("../../lib/site")>("lib/site");
   const { IpmitoolBmcClient } = projectModule<typeof import("../../lib/ipmi")>("lib/ipmi");
-  const site = new SiteClient({ url: p.siteUrl, serverName: p.siteServerName, trust: p.rootCertificatePem, identity, timeoutMs: 30_000 });
-  const bmc = new IpmitoolBmcClient({ serverId: p.serverId, address: p.bmc.address, port: p.bmc.port, username: p.bmc.username, password: p.bmc.password, cipherSuite: p.bmc.cipherSuite });
+  const site = new SiteClient({
+    url: p.siteUrl,
+    serverName: p.siteServerName,
+    trust: p.rootCertificatePem,
+    identity,
+    timeoutMs: 30_000,
+  });
+  const bmc = new IpmitoolBmcClient({
+    serverId: p.serverId,
+    address: p.bmc.address,
+    port: p.bmc.port,
+    username: p.bmc.username,
+    password: p.bmc.password,
+    cipherSuite: p.bmc.cipherSuite,
+  });
   return { site, bmc };
 }
 
 async function converge(p: Props) {
   const { site, bmc } = connect(p);
   const { provisionServer } = projectModule<typeof import("../../lib/provision")>("lib/provision");
-  const r = await provisionServer(bmc, site, { serverId: p.serverId, hostname: p.hostname, mac: p.macs[0] }, { phaseTimeoutMs: p.phaseTimeoutSeconds * 1000 });
+  const r = await provisionServer(
+    bmc,
+    site,
+    { serverId: p.serverId, hostname: p.hostname, mac: p.macs[0] },
+    { phaseTimeoutMs: p.phaseTimeoutSeconds * 1000 },
+  );
   return {
     ...p,
     observedPower: r.power,
@@ -63,7 +89,9 @@ export const bmcServerProvider: pulumi.dynamic.ResourceProvider = {
     return { id: inputs.serverId, outs: await converge(inputs) };
   },
   async diff(_id: string, olds: Props, news: Props) {
-    const replaces = (["serverId", "macs"] as const).filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+    const replaces = (["serverId", "macs"] as const).filter(
+      (k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]),
+    );
     const changes = INPUT_KEYS.some((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
     return { changes, replaces, deleteBeforeReplace: true };
   },
@@ -77,7 +105,19 @@ export const bmcServerProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
-const INPUT_KEYS = ["serverId", "dataCenter", "hostname", "macs", "bmc", "bootDevice", "power", "siteUrl", "siteServerName", "rootCertificatePem", "phaseTimeoutSeconds"] as const;
+const INPUT_KEYS = [
+  "serverId",
+  "dataCenter",
+  "hostname",
+  "macs",
+  "bmc",
+  "bootDevice",
+  "power",
+  "siteUrl",
+  "siteServerName",
+  "rootCertificatePem",
+  "phaseTimeoutSeconds",
+] as const;
 
 export class BmcServer extends pulumi.dynamic.Resource {
   declare public readonly observedPower: pulumi.Output<string>;

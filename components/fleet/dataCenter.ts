@@ -42,12 +42,25 @@ export class DataCenter extends pulumi.ComponentResource {
     // Child names are `<dc>-<server>`: ids already start with the data center's name, so drop it once.
     const role = (id: string) => (id.startsWith(`${args.name}-`) ? id.slice(args.name.length + 1) : id);
     // Servers reach the site on the data network; the operator reaches it on the management network.
-    const site = { url: `https://${args.managementServer.managementAddress}:${args.sitePort ?? 8443}`, serverName: `site.${args.name}.${args.domain}` };
+    const site = {
+      url: `https://${args.managementServer.managementAddress}:${args.sitePort ?? 8443}`,
+      serverName: `site.${args.name}.${args.domain}`,
+    };
     this.servers = args.servers.map(
-      (s) => new Server(`${name}-${role(s.id)}`, { ...s, dataCenter: args.name, site, rootCertificatePem: args.rootCertificatePem }, { parent: this }),
+      (s) =>
+        new Server(
+          `${name}-${role(s.id)}`,
+          { ...s, dataCenter: args.name, site, rootCertificatePem: args.rootCertificatePem },
+          { parent: this },
+        ),
     );
     this.serverIds = pulumi.output(args.servers.map((s) => s.id));
     this.siteUrl = pulumi.output(site.url);
-    this.registerOutputs({ name: this.name, zone: this.zone, serverIds: this.serverIds, siteUrl: this.siteUrl });
+    this.registerOutputs({
+      name: this.name,
+      zone: this.zone,
+      serverIds: this.serverIds,
+      siteUrl: this.siteUrl,
+    });
   }
 }

@@ -45,7 +45,9 @@ export class TokenStore {
   /** Arms an install: returns the token once; only its hash is kept. Older tokens of the server die. */
   arm(serverId: string, mac: string, ttlMs = DEFAULT_TOKEN_TTL_MS): string {
     const at = this.now();
-    for (const r of this.records) if (r.serverId === serverId && r.usedAt === undefined && r.supersededAt === undefined) r.supersededAt = at;
+    for (const r of this.records)
+      if (r.serverId === serverId && r.usedAt === undefined && r.supersededAt === undefined)
+        r.supersededAt = at;
     const token = randomBytes(32).toString("base64url");
     this.records.push({ serverId, mac: normaliseMac(mac), tokenHash: hash(token), expiresAt: at + ttlMs });
     return token;
@@ -61,9 +63,18 @@ export class TokenStore {
       alert: { at, reason, serverId: record?.serverId, mac: normaliseMac(mac), detail },
     });
     if (!record) return refuse("unknown-token", "a token this site never issued (or already forgot)");
-    if (record.usedAt !== undefined) return refuse("reused", `token of ${record.serverId} was already used at ${new Date(record.usedAt).toISOString()}`);
-    if (record.supersededAt !== undefined) return refuse("superseded", `token of ${record.serverId} was replaced by a newer install`);
-    if (at > record.expiresAt) return refuse("expired", `token of ${record.serverId} expired at ${new Date(record.expiresAt).toISOString()}`);
+    if (record.usedAt !== undefined)
+      return refuse(
+        "reused",
+        `token of ${record.serverId} was already used at ${new Date(record.usedAt).toISOString()}`,
+      );
+    if (record.supersededAt !== undefined)
+      return refuse("superseded", `token of ${record.serverId} was replaced by a newer install`);
+    if (at > record.expiresAt)
+      return refuse(
+        "expired",
+        `token of ${record.serverId} expired at ${new Date(record.expiresAt).toISOString()}`,
+      );
     if (normaliseMac(mac) !== record.mac) {
       // A token seen from the wrong MAC is burnt: whoever copied it must not get a second try.
       record.usedAt = at;

@@ -94,13 +94,20 @@ export const dataCenterSchema = z.strictObject({
     .min(1, { error: "at least one data network" }),
   managementServer: managementServerSchema,
   /** TCP port of the site services on the management server. */
-  sitePort: z.number({ error: "a TCP port number" }).int().min(1024, { error: "an unprivileged TCP port (1024-65535): the site services never run as root" }).max(65535).default(8443),
+  sitePort: z
+    .number({ error: "a TCP port number" })
+    .int()
+    .min(1024, { error: "an unprivileged TCP port (1024-65535): the site services never run as root" })
+    .max(65535)
+    .default(8443),
   servers: z.array(serverSchema, { error: "a list of servers" }).min(1, { error: "at least one server" }),
 });
 
-const pem = z.string({ error: "a PEM certificate (-----BEGIN CERTIFICATE----- ...)" }).regex(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, {
-  error: "a single PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)",
-});
+const pem = z
+  .string({ error: "a PEM certificate (-----BEGIN CERTIFICATE----- ...)" })
+  .regex(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, {
+    error: "a single PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)",
+  });
 
 /** Where the root CA lives: offline (only its certificate here) or held by this stack as a secret. */
 export const rootCaSchema = z.discriminatedUnion(
@@ -109,7 +116,10 @@ export const rootCaSchema = z.discriminatedUnion(
     z.strictObject({ mode: z.literal("offline"), certificate: pem }),
     z.strictObject({ mode: z.literal("managed"), commonName: z.string().min(1).optional() }),
   ],
-  { error: 'either {mode: offline, certificate: <PEM>} (root kept offline by `zeroroot pki init`) or {mode: managed}' },
+  {
+    error:
+      "either {mode: offline, certificate: <PEM>} (root kept offline by `zeroroot pki init`) or {mode: managed}",
+  },
 );
 
 export const globalSchema = z.strictObject({

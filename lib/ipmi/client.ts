@@ -151,14 +151,16 @@ export class IpmitoolBmcClient implements BmcClient {
     // Set here rather than as a computed method: Pulumi's closure serialiser (dynamic providers
     // capture this class) cannot parse computed member names.
     const label = `IpmitoolBmcClient(${this.ep.serverId} ${this.ep.address}:${this.ep.port})`;
-    Object.defineProperty(this, Symbol.for("nodejs.util.inspect.custom"), { value: () => label, enumerable: false });
+    Object.defineProperty(this, Symbol.for("nodejs.util.inspect.custom"), {
+      value: () => label,
+      enumerable: false,
+    });
   }
 
   /** Keeps the password out of console.log / JSON.stringify / util.inspect of the client. */
   public toJSON(): object {
     return { endpoint: this.endpoint };
   }
-
 
   private run(command: readonly string[], operation: string): Promise<string> {
     return withRetry(

@@ -46,13 +46,20 @@ export class ProvisionError extends Error {
 }
 
 /** Installs the server unless it is already installed and ready; then makes sure it runs from disk. */
-export async function provisionServer(bmc: BmcClient, site: SiteApi, target: ProvisionTarget, opts: ProvisionOptions = {}): Promise<ProvisionedServer> {
+export async function provisionServer(
+  bmc: BmcClient,
+  site: SiteApi,
+  target: ProvisionTarget,
+  opts: ProvisionOptions = {},
+): Promise<ProvisionedServer> {
   const log = opts.log ?? (() => undefined);
   const current = await status(site, target.serverId);
   if (!current?.certificate || current.phase === "armed" || current.phase === "netbooted") {
     await installFromPxe(bmc, site, target, opts, log);
   } else {
-    log(`${target.serverId}: already enrolled (${current.certificate.subject}); making sure it runs from disk`);
+    log(
+      `${target.serverId}: already enrolled (${current.certificate.subject}); making sure it runs from disk`,
+    );
   }
   const boot = await bmc.getBootDevice();
   const power = await bmc.getPower();
@@ -60,7 +67,13 @@ export async function provisionServer(bmc: BmcClient, site: SiteApi, target: Pro
   const before = await status(site, target.serverId);
   if (power === "off") await bmc.setPower("on");
   else if (!before?.lastReady) await bmc.cycle();
-  const ready = await waitFor(site, target.serverId, (s) => s.phase === "ready" && !!s.lastReady && s.lastReady.at !== before?.lastReady?.at, opts, "the agent to report ready over mutual TLS");
+  const ready = await waitFor(
+    site,
+    target.serverId,
+    (s) => s.phase === "ready" && !!s.lastReady && s.lastReady.at !== before?.lastReady?.at,
+    opts,
+    "the agent to report ready over mutual TLS",
+  );
   log(`${target.serverId}: ready; agent runs as ${ready.lastReady?.agentUser}`);
   return {
     power: await bmc.getPower(),
@@ -71,13 +84,25 @@ export async function provisionServer(bmc: BmcClient, site: SiteApi, target: Pro
   };
 }
 
-async function installFromPxe(bmc: BmcClient, site: SiteApi, target: ProvisionTarget, opts: ProvisionOptions, log: (m: string) => void): Promise<void> {
+async function installFromPxe(
+  bmc: BmcClient,
+  site: SiteApi,
+  target: ProvisionTarget,
+  opts: ProvisionOptions,
+  log: (m: string) => void,
+): Promise<void> {
   log(`${target.serverId}: arming install at the site and netbooting through the BMC`);
   await site.post(ROUTES.arm, { serverId: target.serverId, hostname: target.hostname, mac: target.mac });
   await bmc.setBootDevice("pxe", { persistent: false });
   if ((await bmc.getPower()) === "on") await bmc.cycle();
   else await bmc.setPower("on");
-  await waitFor(site, target.serverId, (s) => s.phase === "enrolled" || s.phase === "ready", opts, "the installer to enroll");
+  await waitFor(
+    site,
+    target.serverId,
+    (s) => s.phase === "enrolled" || s.phase === "ready",
+    opts,
+    "the installer to enroll",
+  );
   log(`${target.serverId}: installed and enrolled`);
 }
 
@@ -90,7 +115,13 @@ async function status(site: SiteApi, id: string): Promise<ServerStatus | undefin
   }
 }
 
-async function waitFor(site: SiteApi, id: string, done: (s: ServerStatus) => boolean, opts: ProvisionOptions, what: string): Promise<ServerStatus> {
+async function waitFor(
+  site: SiteApi,
+  id: string,
+  done: (s: ServerStatus) => boolean,
+  opts: ProvisionOptions,
+  what: string,
+): Promise<ServerStatus> {
   const deadline = Date.now() + (opts.phaseTimeoutMs ?? 600_000);
   let last: ServerStatus | undefined;
   while (Date.now() < deadline) {

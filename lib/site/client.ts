@@ -49,17 +49,35 @@ export class SiteClient {
     return this.raw("GET", path, undefined, headers).then((r) => r.body);
   }
 
-  private async send<T>(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<T> {
-    const r = await this.raw(method, path, body === undefined ? undefined : Buffer.from(JSON.stringify(body)), { ...headers, ...(body === undefined ? {} : { "content-type": "application/json" }) });
+  private async send<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
+  ): Promise<T> {
+    const r = await this.raw(
+      method,
+      path,
+      body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
+      { ...headers, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    );
     const text = r.body.toString("utf8");
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new SiteError(`${method} ${this.opts.url}${path}: the site answered with something that is not JSON`, r.status);
+      throw new SiteError(
+        `${method} ${this.opts.url}${path}: the site answered with something that is not JSON`,
+        r.status,
+      );
     }
   }
 
-  private raw(method: string, path: string, body: Buffer | undefined, headers: Record<string, string>): Promise<{ status: number; body: Buffer }> {
+  private raw(
+    method: string,
+    path: string,
+    body: Buffer | undefined,
+    headers: Record<string, string>,
+  ): Promise<{ status: number; body: Buffer }> {
     const url = new URL(path, this.opts.url);
     const where = `${method} ${url.origin}${url.pathname}`;
     return new Promise((resolve, reject) => {
@@ -93,8 +111,20 @@ export class SiteClient {
           });
         },
       );
-      req.on("timeout", () => req.destroy(new SiteError(`${where}: no answer within ${this.opts.timeoutMs ?? 10_000} ms`, undefined, "ETIMEDOUT")));
-      req.on("error", (err: NodeJS.ErrnoException) => reject(err instanceof SiteError ? err : new SiteError(`${where}: ${err.message}`, undefined, err.code)));
+      req.on("timeout", () =>
+        req.destroy(
+          new SiteError(
+            `${where}: no answer within ${this.opts.timeoutMs ?? 10_000} ms`,
+            undefined,
+            "ETIMEDOUT",
+          ),
+        ),
+      );
+      req.on("error", (err: NodeJS.ErrnoException) =>
+        reject(
+          err instanceof SiteError ? err : new SiteError(`${where}: ${err.message}`, undefined, err.code),
+        ),
+      );
       req.end(body);
     });
   }

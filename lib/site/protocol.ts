@@ -56,6 +56,12 @@ export interface ServerStatus {
   readonly serverId: string;
   readonly phase: ServerPhase;
   readonly mac: string;
-  readonly certificate?: { readonly subject: string; readonly issuer: string; readonly serial: string; readonly notAfter: string; readonly pem: string };
+  readonly certificate?: {
+    readonly subject: string;
+    readonly issuer: string;
+    readonly serial: string;
+    readonly notAfter: string;
+    readonly pem: string;
+  };
   readonly lastReady?: ReadyReport & { readonly at: string };
 }

@@ -10,11 +10,23 @@ import type { Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { initIssuingCa, installIssuingCertificate, loadSiteIdentity, type SiteIdentity } from "../../agents/site/ca";
+import {
+  initIssuingCa,
+  installIssuingCertificate,
+  loadSiteIdentity,
+  type SiteIdentity,
+} from "../../agents/site/ca";
 import type { SiteConfig } from "../../agents/site/config";
 import { Registry } from "../../agents/site/registry";
 import { createSiteServer } from "../../agents/site/server";
-import { createCsr, createRootCa, exportPkcs8, generateKeyPair, issueFromCsr, type CertificateAuthority } from "../../lib/pki";
+import {
+  createCsr,
+  createRootCa,
+  exportPkcs8,
+  generateKeyPair,
+  issueFromCsr,
+  type CertificateAuthority,
+} from "../../lib/pki";
 import { SiteClient, type TlsIdentity } from "../../lib/site";
 
 export interface SiteFixture {
@@ -36,7 +48,10 @@ export interface SiteFixture {
 function identityFrom(ca: CertificateAuthority, kind: "user" | "computer", cn: string): TlsIdentity {
   const keys = generateKeyPair();
   const cert = issueFromCsr(ca, kind, createCsr({ commonName: cn }, keys.privateKey));
-  return { certificateChainPem: cert.certificatePem + ca.certificatePem, privateKeyPem: exportPkcs8(keys.privateKey).toString() };
+  return {
+    certificateChainPem: cert.certificatePem + ca.certificatePem,
+    privateKeyPem: exportPkcs8(keys.privateKey).toString(),
+  };
 }
 
 /** A minimal image: a tarball with one file, and its sha256. */
@@ -70,7 +85,9 @@ export async function startSite(): Promise<SiteFixture> {
     operators: ["operator"],
   };
   const csr = initIssuingCa(config);
-  const issuing = issueFromCsr(root.ca, "issuing", csr, { nameScope: { dnsZones: ["dc1.zeroroot.test"], ipNetworks: ["127.0.0.0/8"] } });
+  const issuing = issueFromCsr(root.ca, "issuing", csr, {
+    nameScope: { dnsZones: ["dc1.zeroroot.test"], ipNetworks: ["127.0.0.0/8"] },
+  });
   const ca = installIssuingCertificate(config, issuing.certificatePem);
   const identity = loadSiteIdentity(config);
   const registry = new Registry(config.stateDir);
@@ -82,8 +99,17 @@ export async function startSite(): Promise<SiteFixture> {
   const serverName = "site.dc1.zeroroot.test";
   const foreign = createRootCa({ commonName: "foreign root" });
   const foreignKeys = generateKeyPair();
-  const foreignIssuing = issueFromCsr(foreign.ca, "issuing", createCsr({ commonName: "foreign issuing" }, foreignKeys.privateKey), { nameScope: { dnsZones: ["foreign.test"] } });
-  const foreignCa = { certificatePem: foreignIssuing.certificatePem, info: (await import("../../lib/pki")).parseCertificate(foreignIssuing.certificatePem), privateKey: foreignKeys.privateKey };
+  const foreignIssuing = issueFromCsr(
+    foreign.ca,
+    "issuing",
+    createCsr({ commonName: "foreign issuing" }, foreignKeys.privateKey),
+    { nameScope: { dnsZones: ["foreign.test"] } },
+  );
+  const foreignCa = {
+    certificatePem: foreignIssuing.certificatePem,
+    info: (await import("../../lib/pki")).parseCertificate(foreignIssuing.certificatePem),
+    privateKey: foreignKeys.privateKey,
+  };
   return {
     url,
     serverName,

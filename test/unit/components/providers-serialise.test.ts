@@ -30,7 +30,12 @@ describe("dynamic providers as Pulumi ships them", function () {
   it("the RootCa provider creates a root from its serialised form", async () => {
     const p = await shipped(rootCaProvider);
     assert.ok(p.create);
-    const r = await p.create({ commonName: "serialised root", keyType: "ec-p256", validityDays: 30, renewBeforeDays: 5 });
+    const r = await p.create({
+      commonName: "serialised root",
+      keyType: "ec-p256",
+      validityDays: 30,
+      renewBeforeDays: 5,
+    });
     assert.equal(parseCertificate(r.outs.certificatePem as string).commonName, "serialised root");
   });
 

@@ -11,8 +11,13 @@ import { ConfigValidationError, readStackFile } from "../../../lib/fleet";
 import { evaluateStack, isSecretValue, type Evaluation } from "../../../lab/stack-eval";
 
 const STACKS = join(__dirname, "../../../stacks");
+const ROOT_PEM = "-----BEGIN CERTIFICATE-----\nMIIB(test root)\n-----END CERTIFICATE-----\n";
 const GLOBAL_OUTPUTS = {
-  "organization/zeroroot/global": { domain: "zeroroot.example", dataCenters: ["dc1", "dc2", "dc3"] },
+  "organization/zeroroot/global": {
+    domain: "zeroroot.example",
+    dataCenters: ["dc1", "dc2", "dc3"],
+    rootCertificatePem: ROOT_PEM,
+  },
 };
 
 const evaluate = (file: string, outputs: Record<string, Record<string, unknown>> = GLOBAL_OUTPUTS) =>
@@ -26,7 +31,11 @@ describe("stack programs under mocks", () => {
   it("the global stack exports the domain and the data centers, with no warnings", async () => {
     const e = await evaluate(join(STACKS, "Pulumi.global.yaml"));
     assert.deepEqual(e.logs, []);
-    assert.deepEqual(e.resources.filter((r) => r.custom).map((r) => r.type), ["pulumi-nodejs:dynamic/zeroroot:RootCa"], "a managed root is a RootCa resource");
+    assert.deepEqual(
+      e.resources.filter((r) => r.custom).map((r) => r.type),
+      ["pulumi-nodejs:dynamic/zeroroot:RootCa"],
+      "a managed root is a RootCa resource",
+    );
     assert.equal(e.outputs.domain, "zeroroot.example");
     assert.deepEqual(e.outputs.dataCenters, ["dc1", "dc2", "dc3"]);
   });
@@ -55,10 +64,18 @@ describe("stack programs under mocks", () => {
 
       it("drives each server through a BmcServer whose BMC password is a Pulumi secret", () => {
         const bmcs = e.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/zeroroot:BmcServer");
-        assert.deepEqual(bmcs.map((r) => r.inputs.serverId).sort(), inventory(file).map((s) => s.id).sort());
+        assert.deepEqual(
+          bmcs.map((r) => r.inputs.serverId).sort(),
+          inventory(file)
+            .map((s) => s.id)
+            .sort(),
+        );
         for (const b of bmcs) {
           const bmc = b.inputs.bmc as Record<string, unknown>;
-          assert.ok(isSecretValue(bmc) || isSecretValue(bmc.password), `${b.name}: BMC password not marked secret`);
+          assert.ok(
+            isSecretValue(bmc) || isSecretValue(bmc.password),
+            `${b.name}: BMC password not marked secret`,
+          );
           assert.equal(b.inputs.rootCertificatePem, ROOT_PEM);
           assert.equal(b.inputs.siteServerName, `site.${dc}.zeroroot.example`);
         }
@@ -82,6 +99,15 @@ describe("stack programs under mocks", () => {
       });
     });
   }
+
+  it("fails, rather than hangs, when the global stack lacks an output the program requires", async () => {
+    await assert.rejects(
+      evaluate(join(STACKS, "Pulumi.dc1.yaml"), {
+        "organization/zeroroot/global": { domain: "zeroroot.example" },
+      }),
+      /Required output 'rootCertificatePem' does not exist/,
+    );
+  });
 
   it("fails the graph check when a server is dropped from the inventory", async () => {
     const dir = mkdtempSync(join(tmpdir(), "zr-stack-"));
@@ -118,7 +144,11 @@ describe("stack programs under mocks", () => {
 
   it("logs an error when the global stack has another domain", async () => {
     const e = await evaluate(join(STACKS, "Pulumi.dc2.yaml"), {
-      "organization/zeroroot/global": { domain: "other.example", dataCenters: ["dc1", "dc2", "dc3"] },
+      "organization/zeroroot/global": {
+        domain: "other.example",
+        dataCenters: ["dc1", "dc2", "dc3"],
+        rootCertificatePem: ROOT_PEM,
+      },
     });
     assert.equal(e.logs.length, 1);
     assert.match(e.logs[0].message, /global stack organization\/zeroroot\/global has "other\.example"/);
