@@ -4,15 +4,34 @@
  * lib/fleet before any resource exists; components receive plain args.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { join } from "node:path";
+import { DesiredState } from "../components/desired-state";
 import { DataCenter } from "../components/fleet";
 import { RootCa } from "../components/pki";
-import { resolveStackConfig, type RawStackConfig, type ResolvedStackConfig } from "../lib/fleet";
+import { SoftwareRelease } from "../components/release";
+import {
+  buildInstances,
+  ConfigValidationError,
+  loadServiceReleases,
+  resolveStackConfig,
+  type RawStackConfig,
+  type ResolvedStackConfig,
+} from "../lib/fleet";
 
 export type StackOutputs = Record<string, pulumi.Input<unknown>>;
 
-export function defineStack(raw: RawStackConfig): StackOutputs {
+export interface StackOptions {
+  /** Where the signed releases are. @default - releases/ of this checkout */
+  readonly releasesDir?: string;
+}
+
+const RELEASES_DIR = join(__dirname, "..", "releases");
+
+export function defineStack(raw: RawStackConfig, opts: StackOptions = {}): StackOutputs {
   const config = resolveStackConfig(raw);
-  return config.kind === "global" ? defineGlobal(config) : defineDataCenter(config);
+  return config.kind === "global"
+    ? defineGlobal(config)
+    : defineDataCenter(config, raw, opts.releasesDir ?? RELEASES_DIR);
 }
 
 function defineGlobal(config: Extract<ResolvedStackConfig, { kind: "global" }>): StackOutputs {
@@ -29,8 +48,15 @@ function defineGlobal(config: Extract<ResolvedStackConfig, { kind: "global" }>):
   };
 }
 
-function defineDataCenter(config: Extract<ResolvedStackConfig, { kind: "dataCenter" }>): StackOutputs {
+function defineDataCenter(
+  config: Extract<ResolvedStackConfig, { kind: "dataCenter" }>,
+  raw: RawStackConfig,
+  releasesDir: string,
+): StackOutputs {
   const dc = config.dataCenter;
+  // Releases are read before any resource exists, so a missing one is a config error with file:line.
+  const loaded = loadServiceReleases(config.services, releasesDir, raw);
+  if (loaded.issues.length > 0) throw new ConfigValidationError(loaded.issues);
   const global = new pulumi.StackReference(`${dc.name}-global`, { name: config.globalStack });
   // The global stack is the fleet's source of truth for its domain and data centers.
   pulumi.all([global.getOutput("domain"), global.getOutput("dataCenters")]).apply(([domain, names]) => {
@@ -44,6 +70,7 @@ function defineDataCenter(config: Extract<ResolvedStackConfig, { kind: "dataCent
       );
   });
 
+  const rootCertificatePem = global.requireOutput("rootCertificatePem") as pulumi.Output<string>;
   const dataCenter = new DataCenter(dc.name, {
     name: dc.name,
     domain: config.domain,
@@ -51,7 +78,7 @@ function defineDataCenter(config: Extract<ResolvedStackConfig, { kind: "dataCent
     dataNetworks: dc.dataNetworks,
     managementServer: dc.managementServer,
     sitePort: dc.sitePort,
-    rootCertificatePem: global.requireOutput("rootCertificatePem") as pulumi.Output<string>,
+    rootCertificatePem,
     servers: dc.servers.map((s) => ({
       id: s.id,
       hostname: s.hostname,
@@ -69,6 +96,39 @@ function defineDataCenter(config: Extract<ResolvedStackConfig, { kind: "dataCent
     })),
   });
 
+  const controlPlaneEndpoints = pulumi
+    .all([global.getOutput("dataCenters"), global.getOutput("controlPlane")])
+    .apply(([names, cp]) =>
+      (Array.isArray(names) ? (names as string[]) : [dc.name]).map(
+        (n) => `https://etcd.${n}.${config.domain}:${(cp as { clientPort?: number } | undefined)?.clientPort ?? 2379}`,
+      ),
+    );
+  // The releases this data center runs live in its own stack: its desired states depend on them, so
+  // a node never reads a desired state naming a release that is not published yet.
+  const releases = [...loaded.releases.values()].map(
+    (r) =>
+      new SoftwareRelease(`${dc.name}-${r.signed.manifest.name}-${r.signed.manifest.version}`, {
+        signed: r.signed,
+        rootCertificatePem,
+        controlPlaneEndpoints,
+      }),
+  );
+  const instances = buildInstances(dc.servers, config.services, loaded.releases);
+  const desiredStates = dc.servers.map(
+    (s) =>
+      new DesiredState(
+        `${s.id}-state`,
+        {
+          computerId: s.id,
+          dataCenter: dc.name,
+          instances: instances.get(s.id) ?? [],
+          controlPlaneEndpoints,
+          rootCertificatePem,
+        },
+        { dependsOn: releases },
+      ),
+  );
+
   return {
     dataCenter: dc.name,
     zone: dataCenter.zone,
@@ -79,5 +139,7 @@ function defineDataCenter(config: Extract<ResolvedStackConfig, { kind: "dataCent
       roles: s.roles,
       bmcEndpoint: s.bmcEndpoint,
     })),
+    releases: releases.map((r) => r.publishedKey),
+    desiredStateVersions: Object.fromEntries(desiredStates.map((d, i) => [dc.servers[i].id, d.version])),
   };
 }

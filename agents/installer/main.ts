@@ -5,7 +5,8 @@
  * its digest, write it to the disk, make the computer key pair on the node, enroll with the
  * one-time token and a CSR, store the certificate. The private key never leaves the node.
  *
- *   installer --site-url URL --server-name NAME --mac MAC --disk DIR --root-ca FILE
+ *   installer --site-url URL --server-name NAME (--mac MAC | --interface IF) [--disk DIR] --root-ca FILE
+ * (--disk defaults to $ZR_DISK, which the netboot environment sets.)
  * Exit codes: 0 installed and enrolled, 1 refused (tampered image, enrollment refused), 2 usage.
  */
 import { spawnSync } from "node:child_process";
@@ -105,8 +106,16 @@ function arg(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
+/** The MAC of the interface the server netbooted from (what the site bound the token to). */
+function macOf(iface: string): string {
+  return readFileSync(`/sys/class/net/${iface}/address`, "utf8").trim();
+}
+
 if (require.main === module) {
   const argv = process.argv.slice(2);
+  // The netboot environment may give the disk and the boot interface instead of flags.
+  if (!arg(argv, "--disk") && process.env.ZR_DISK) argv.push("--disk", process.env.ZR_DISK);
+  if (!arg(argv, "--mac") && arg(argv, "--interface")) argv.push("--mac", macOf(arg(argv, "--interface")!));
   const need = ["--site-url", "--server-name", "--mac", "--disk", "--root-ca"].filter((n) => !arg(argv, n));
   if (need.length > 0) {
     process.stderr.write(`installer: missing ${need.join(", ")}\n`);

@@ -1,6 +1,7 @@
 /** Every command area of the CLI. An area is a module with `register(program)`. */
 import type { Command } from "commander";
 import * as fleet from "./fleet";
+import * as lab from "./lab";
 import * as pki from "./pki";
 import * as release from "./release";
 
@@ -8,4 +9,4 @@ export interface CommandModule {
   register(program: Command): void;
 }
 
-export const commandModules: readonly CommandModule[] = [fleet, pki, release];
+export const commandModules: readonly CommandModule[] = [fleet, pki, release, lab];

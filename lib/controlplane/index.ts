@@ -3,7 +3,15 @@
  * user and role per certificate CN, no passwords), the applier that brings a cluster to the plan, and
  * the mutual-TLS client used by agents, site services and operators. No Pulumi. See docs/controlplane.md.
  */
-export { keys, checkId, prefixEnd, COMPUTERS_PREFIX, SITES_PREFIX, CRL_PREFIX } from "./keys";
+export {
+  keys,
+  checkId,
+  prefixEnd,
+  COMPUTERS_PREFIX,
+  SITES_PREFIX,
+  CRL_PREFIX,
+  RELEASES_PREFIX,
+} from "./keys";
 export {
   buildAccessPlan,
   allowed,

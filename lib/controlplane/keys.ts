@@ -8,6 +8,8 @@
  *   /computers/<id>/report/alerts/<alert-id>   abnormal-usage alerts with evidence, written by the agent
  *   /sites/<dc>/...                  data of the data center's site services
  *   /crl/<dc>                        the data center's current CRL (PEM), published by its site services
+ *   /releases/<name>@<version>       a signed software release (lib/release's SignedRelease JSON); written
+ *                                    by operators / the stacks, readable by every computer (signed, no secret)
  */
 import { ControlPlaneConfigError } from "./errors";
 
@@ -27,6 +29,9 @@ export function checkId(value: string, where: string): string {
 export const COMPUTERS_PREFIX = "/computers/";
 export const SITES_PREFIX = "/sites/";
 export const CRL_PREFIX = "/crl/";
+export const RELEASES_PREFIX = "/releases/";
+const RELEASE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const RELEASE_VERSION = /^[0-9A-Za-z.+-]{1,128}$/;
 
 export const keys = {
   /** Everything of one computer (desired state and reports). */
@@ -47,6 +52,15 @@ export const keys = {
   },
   site: (dc: string): string => `${SITES_PREFIX}${checkId(dc, "data center id")}/`,
   crl: (dc: string): string => `${CRL_PREFIX}${checkId(dc, "data center id")}`,
+  /** One signed release, e.g. `/releases/mariadb@10.11.6`. */
+  release: (name: string, version: string): string => {
+    if (!RELEASE_NAME.test(name) || !RELEASE_VERSION.test(version)) {
+      throw new ControlPlaneConfigError(
+        `release ${JSON.stringify(name)}@${JSON.stringify(version)} cannot be a key; allowed: a release name [a-z0-9._-] and a semantic version`,
+      );
+    }
+    return `${RELEASES_PREFIX}${name}@${version}`;
+  },
 } as const;
 
 /** The smallest key greater than every key starting with `prefix` (etcd's range_end for a prefix). */

@@ -4,7 +4,7 @@
  * with `--no-password` and authenticate only with a client certificate whose CN is the user name.
  */
 import { ControlPlaneConfigError } from "./errors";
-import { checkId, keys, COMPUTERS_PREFIX, CRL_PREFIX, SITES_PREFIX } from "./keys";
+import { checkId, keys, COMPUTERS_PREFIX, CRL_PREFIX, RELEASES_PREFIX, SITES_PREFIX } from "./keys";
 
 export type PermissionType = "read" | "write" | "readwrite";
 
@@ -110,6 +110,7 @@ export function buildAccessPlan(input: AccessPlanInput): AccessPlan {
       permissions: [
         { type: "readwrite", key: COMPUTERS_PREFIX, prefix: true },
         { type: "readwrite", key: CRL_PREFIX, prefix: true },
+        { type: "readwrite", key: RELEASES_PREFIX, prefix: true },
         { type: "read", key: SITES_PREFIX, prefix: true },
       ],
     },
@@ -134,6 +135,8 @@ export function buildAccessPlan(input: AccessPlanInput): AccessPlan {
         // read only: an agent (or an intruder on the node) must not be able to rewrite its own orders
         { type: "read", key: keys.desired(c.id), prefix: false },
         { type: "readwrite", key: keys.report(c.id), prefix: true },
+        // releases are signed and hold no secret; the agent verifies each one it runs
+        { type: "read", key: RELEASES_PREFIX, prefix: true },
       ],
     });
     users.push({ name: c.id, kind: "computer", roles: [computerRole(c.id)] });

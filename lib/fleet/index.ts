@@ -6,3 +6,5 @@ export * from "./stack-file";
 export * from "./fleet-checks";
 export { contains, overlaps, parseCidr, type Cidr } from "./net";
 export * from "./project";
+export * from "./services";
+export * from "./services-releases";

@@ -6,6 +6,7 @@
 import type { z } from "zod";
 import { checkDataCenter, type PartialDataCenter } from "./checks";
 import { ConfigIssue, ConfigValidationError, describeValue, joinPath } from "./issues";
+import { checkServices, servicesSchema, SERVICES_KEY, type ServiceConfig } from "./services";
 import {
   dataCenterSchema,
   DataCenterConfig,
@@ -34,6 +35,8 @@ export type ResolvedStackConfig =
       readonly domain: string;
       readonly globalStack: string;
       readonly dataCenter: DataCenterConfig;
+      /** `zeroroot:services`, [] when absent. */
+      readonly services: readonly ServiceConfig[];
     };
 
 export const KEYS = {
@@ -41,6 +44,7 @@ export const KEYS = {
   global: "zeroroot:global",
   dataCenter: "zeroroot:dataCenter",
   globalStack: "zeroroot:globalStack",
+  services: SERVICES_KEY,
 } as const;
 
 export const DEFAULT_GLOBAL_STACK = "organization/zeroroot/global";
@@ -72,6 +76,13 @@ export function checkStackConfig(raw: RawStackConfig): {
   if (hasGlobal) {
     const global = parseWith(globalSchema, raw, [KEYS.global], issues);
     if (global) checkUniqueNames(global.dataCenters, report);
+    if (raw.values[KEYS.services] !== undefined)
+      report(
+        [KEYS.services],
+        "services in the global stack",
+        "services only in data-center stacks, where their servers are",
+        "move zeroroot:services to the stack file of the data center that runs them",
+      );
     if (issues.length > 0 || !global || !domain) return { issues };
     return { value: { kind: "global", domain, global }, issues };
   }
@@ -92,10 +103,13 @@ export function checkStackConfig(raw: RawStackConfig): {
   // Cross-field checks run on every part that parsed, so one typo does not hide other mistakes.
   const checkable = dataCenter ?? salvageDataCenter(raw.values[KEYS.dataCenter]);
   if (checkable && domain) issues.push(...checkDataCenter(checkable, domain, raw));
+  const services =
+    raw.values[KEYS.services] === undefined ? [] : parseWith(servicesSchema, raw, [KEYS.services], issues);
+  if (services && checkable) issues.push(...checkServices(services, checkable.servers, raw));
   sortByLine(issues);
-  if (issues.length > 0 || !dataCenter || !domain) return { issues };
+  if (issues.length > 0 || !dataCenter || !domain || !services) return { issues };
   return {
-    value: { kind: "dataCenter", domain, globalStack: globalStackValue as string, dataCenter },
+    value: { kind: "dataCenter", domain, globalStack: globalStackValue as string, dataCenter, services },
     issues,
   };
 }

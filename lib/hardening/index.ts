@@ -4,3 +4,4 @@ export * from "./forbidden";
 export * from "./tuning";
 export * from "./render";
 export * from "./check";
+export * from "./partitions";

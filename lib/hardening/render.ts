@@ -52,7 +52,7 @@ export function renderNftablesRuleset(fw: HardenedFirewall): string {
 
 /**
  * A platform user's supervisord: run as that user (never root), socket, log and pid in its home,
- * socket mode 0700 so no other user can drive it. `conf.d/*.conf` is where the node agent adds the
+ * socket mode 0700 so no other user can drive it (0770 for a partition, whose group holds zr-agent). `conf.d/*.conf` is where the node agent adds the
  * programs of service instances.
  */
 export function renderSupervisordConf(user: PlatformUser): string {
@@ -79,7 +79,8 @@ export function renderSupervisordConf(user: PlatformUser): string {
     `; zeroroot: supervisord of platform user ${user.name} (uid ${user.uid}), started by PID 1 without capabilities`,
     "[unix_http_server]",
     `file=${dir}/supervisor.sock`,
-    "chmod=0700",
+    // a partition's supervisord is driven by zr-agent, a member of the partition's group only
+    user.partition ? "chmod=0770" : "chmod=0700",
     "",
     "[supervisord]",
     "nodaemon=true",

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import type { FirewallSpec, HardenedImageInputs, ProgramSpec } from "../contracts/resources";
 import { HardeningSpecError, SpecIssue } from "./errors";
 import { FORBIDDEN_PACKAGES, forbiddenReason } from "./forbidden";
+import { MAX_PARTITIONS, PARTITION_UID_BASE, partitionUsers } from "./partitions";
 import { BANNER, DEFAULT_LOGIN_DEFS, DEFAULT_MODPROBE_DISABLED, DEFAULT_SYSCTL, LIMITS_CONF } from "./tuning";
 
 /**
@@ -85,6 +86,11 @@ export interface PlatformUser {
   /** @default - `/var/lib/zeroroot/<name>` */
   readonly home: string;
   readonly programs: readonly SupervisedProgram[];
+  /**
+   * A partition user (lib/hardening/partitions.ts): its supervisord's socket is group-accessible and
+   * zr-agent is in its group. @default - not a partition
+   */
+  readonly partition?: true;
 }
 
 export interface HardenedFirewall extends FirewallSpec {
@@ -136,6 +142,12 @@ export interface HardenedImageArgs {
   readonly agentCommand?: string;
   /** Further platform users (uid >= 2000, unique), each with its own supervisord. @default - none */
   readonly extraUsers?: readonly { name: string; uid: number; programs?: readonly SupervisedProgram[] }[];
+  /**
+   * Number of pre-created partition users `zr-p000`… (uids 2100+), one per service instance a server
+   * may run, each with its own supervisord driven by the node agent. At most 1000.
+   * @default 0
+   */
+  readonly partitions?: number;
 }
 
 export const AGENT_USER = { name: "zr-agent", uid: 2000 } as const;
@@ -289,6 +301,25 @@ function resolveUsers(args: HardenedImageArgs, issues: SpecIssue[]): PlatformUse
     });
     users.push({ name: u.name, uid: u.uid, home: homeOf(u.name), programs: u.programs ?? [] });
   });
+  const partitions = args.partitions ?? 0;
+  if (!Number.isInteger(partitions) || partitions < 0 || partitions > MAX_PARTITIONS) {
+    issues.push({
+      path: "partitions",
+      received: JSON.stringify(partitions),
+      allowed: `an integer 0-${MAX_PARTITIONS}`,
+      fix: "give the number of service instances a server may run (one partition user each)",
+    });
+  } else {
+    const clash = users.find((u) => u.uid >= PARTITION_UID_BASE && u.uid < PARTITION_UID_BASE + partitions);
+    if (clash)
+      issues.push({
+        path: "extraUsers",
+        received: `${clash.name} (uid ${clash.uid})`,
+        allowed: `uids outside the partition range ${PARTITION_UID_BASE}-${PARTITION_UID_BASE + partitions - 1}`,
+        fix: "choose another uid, or fewer partitions",
+      });
+    else users.push(...partitionUsers(partitions));
+  }
   users.forEach((u, i) => {
     const dupName = users.findIndex((o) => o.name === u.name);
     const dupUid = users.findIndex((o) => o.uid === u.uid);

@@ -165,4 +165,17 @@ describe("control-plane access plan", () => {
     assert.equal(prefixEnd("/computers/a/"), "/computers/a0");
     assert.equal(computerRole("x"), "computer-x");
   });
+  it("lets every computer read signed releases but never write them; operators publish them", () => {
+    const rel = keys.release("mariadb", "10.11.6");
+    assert.equal(rel, "/releases/mariadb@10.11.6");
+    for (const id of ["dc1-s1", "dc2-s1"]) {
+      assert.equal(allowed(plan, id, rel, "read"), true, id);
+      assert.equal(allowed(plan, id, rel, "write"), false, id);
+    }
+    assert.equal(allowed(plan, "alice", rel, "write"), true);
+    assert.equal(allowed(plan, "site-dc1", rel, "write"), false);
+    assert.equal(allowed(plan, "dc1-s1", "/releasesx", "read"), false);
+    assert.throws(() => keys.release("../x", "1.0.0"), /cannot be a key/);
+    assert.throws(() => keys.release("x", "1.0.0/../../computers"), /cannot be a key/);
+  });
 });

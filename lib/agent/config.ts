@@ -1,0 +1,174 @@
+/**
+ * The node agent's configuration files, as the installer (or the lab) writes them in /etc/zeroroot:
+ *
+ *   agent.json  who this node is, where its site and control plane are, how many partitions the image has
+ *   trust.json  who may sign desired state and releases (lib/release's authorisation list), and CRLs
+ *
+ * The root certificate is root.crt next to them (the installer writes it). Parsing is pure: messages
+ * name the file, the key path, what was received and what is allowed.
+ */
+import { parseAuthorisationList, type AuthorisationList } from "../release";
+import { MAX_PARTITIONS } from "../hardening/partitions";
+
+export class AgentConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AgentConfigError";
+  }
+}
+
+export interface AgentConfig {
+  /** The server id: the CN of the computer certificate and its etcd user. */
+  readonly serverId: string;
+  readonly hostname: string;
+  readonly siteUrl: string;
+  readonly siteServerName: string;
+  /** Absent: the agent only reports readiness to its site (the installer's minimal agent.json). */
+  readonly controlPlane?: {
+    readonly endpoints: readonly string[];
+    /** @default 5000 */
+    readonly timeoutMs: number;
+  };
+  readonly paths: {
+    /** The agent's own state (last verified desired state, accepted releases, instance records). @default "/var/lib/zeroroot/zr-agent/state" */
+    readonly stateDir: string;
+    /** Parent of the partitions' homes. @default "/var/lib/zeroroot" */
+    readonly partitionsRoot: string;
+    /** Where release files are, as `<releasesDir>/<name>@<version>/<path>`. @default "/opt/zeroroot/releases" */
+    readonly releasesDir: string;
+    /** supervisorctl binary. @default "/usr/bin/supervisorctl" */
+    readonly supervisorctl: string;
+    /** dpkg status file, to check a release's packages. @default "/var/lib/dpkg/status" */
+    readonly dpkgStatus: string;
+  };
+  /** Pre-created partitions zr-p000… (uids from 2100). @default 0 */
+  readonly partitions: number;
+  readonly intervals: {
+    /** Usage and status reports. @default 15 */
+    readonly reportSeconds: number;
+    /** /proc sampling for usage and anomaly detection. @default 5 */
+    readonly sampleSeconds: number;
+    /** Re-read of the desired state besides the watch, and re-evaluation of retained instances. @default 30 */
+    readonly resyncSeconds: number;
+    /** Readiness report to the site. @default 60 */
+    readonly readySeconds: number;
+  };
+  /** Overrides of the anomaly thresholds (lib/agent/anomaly.ts). @default - DEFAULT_THRESHOLDS */
+  readonly anomaly: Readonly<Record<string, number>>;
+}
+
+const DNS = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
+
+export function parseAgentConfig(data: unknown, where = "/etc/zeroroot/agent.json"): AgentConfig {
+  const o = object(data, where);
+  const str = (k: string, re?: RegExp): string => {
+    const v = o[k];
+    if (typeof v !== "string" || v === "" || (re && !re.test(v)))
+      throw new AgentConfigError(`${where}: ${k}: got ${JSON.stringify(v)}; expected a non-empty string`);
+    return v;
+  };
+  const serverId = str("serverId", /^[a-z0-9][a-z0-9-]{0,62}$/);
+  const num = (obj: Record<string, unknown>, at: string, k: string, dflt: number, min: number, max: number) => {
+    const v = obj[k] ?? dflt;
+    if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max)
+      throw new AgentConfigError(
+        `${where}: ${at}${k}: got ${JSON.stringify(v)}; expected a number ${min}-${max}`,
+      );
+    return v;
+  };
+  let controlPlane: AgentConfig["controlPlane"];
+  if (o.controlPlane !== undefined) {
+    const cp = object(o.controlPlane, `${where}: controlPlane`);
+    if (!Array.isArray(cp.endpoints) || cp.endpoints.length === 0)
+      throw new AgentConfigError(
+        `${where}: controlPlane.endpoints: expected a list of https://<dns-name>:<port>, got ${JSON.stringify(cp.endpoints)}`,
+      );
+    for (const e of cp.endpoints) {
+      const m = typeof e === "string" ? /^https:\/\/([^/:]+):(\d+)$/.exec(e) : null;
+      if (!m || !DNS.test(m[1]) || /^[\d.]+$/.test(m[1]))
+        throw new AgentConfigError(
+          `${where}: controlPlane.endpoints: ${JSON.stringify(e)} is not https://<dns-name>:<port> (no IPs, no http)`,
+        );
+    }
+    controlPlane = {
+      endpoints: cp.endpoints as string[],
+      timeoutMs: num(cp, "controlPlane.", "timeoutMs", 5000, 200, 120_000),
+    };
+  }
+  const p = o.paths === undefined ? {} : object(o.paths, `${where}: paths`);
+  const path = (k: string, dflt: string): string => {
+    const v = p[k] ?? dflt;
+    if (typeof v !== "string" || !v.startsWith("/"))
+      throw new AgentConfigError(`${where}: paths.${k}: got ${JSON.stringify(v)}; expected an absolute path`);
+    return v.replace(/\/+$/, "") || "/";
+  };
+  const iv = o.intervals === undefined ? {} : object(o.intervals, `${where}: intervals`);
+  const anomaly = o.anomaly === undefined ? {} : object(o.anomaly, `${where}: anomaly`);
+  for (const [k, v] of Object.entries(anomaly))
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0)
+      throw new AgentConfigError(`${where}: anomaly.${k}: got ${JSON.stringify(v)}; expected a number >= 0`);
+  return {
+    serverId,
+    hostname: str("hostname"),
+    siteUrl: str("siteUrl", /^https:\/\//),
+    siteServerName: str("siteServerName"),
+    controlPlane,
+    paths: {
+      stateDir: path("stateDir", "/var/lib/zeroroot/zr-agent/state"),
+      partitionsRoot: path("partitionsRoot", "/var/lib/zeroroot"),
+      releasesDir: path("releasesDir", "/opt/zeroroot/releases"),
+      supervisorctl: path("supervisorctl", "/usr/bin/supervisorctl"),
+      dpkgStatus: path("dpkgStatus", "/var/lib/dpkg/status"),
+    },
+    partitions: Math.floor(num(o, "", "partitions", 0, 0, MAX_PARTITIONS)),
+    intervals: {
+      reportSeconds: num(iv, "intervals.", "reportSeconds", 15, 0.2, 3600),
+      sampleSeconds: num(iv, "intervals.", "sampleSeconds", 5, 0.2, 3600),
+      resyncSeconds: num(iv, "intervals.", "resyncSeconds", 30, 0.5, 3600),
+      readySeconds: num(iv, "intervals.", "readySeconds", 60, 1, 86_400),
+    },
+    anomaly: anomaly as Record<string, number>,
+  };
+}
+
+export const TRUST_KIND = "zeroroot.trust/v1";
+
+/** /etc/zeroroot/trust.json: who may sign desired state and releases for this node. */
+export interface TrustFile {
+  readonly kind: typeof TRUST_KIND;
+  /** lib/release's authorisation list: `desiredState` grants per data center, `releases` per release name. */
+  readonly signers: AuthorisationList["signers"];
+  /** PEM CRL files of the issuing CAs; a revoked signer is refused. @default - none */
+  readonly crlFiles?: readonly string[];
+}
+
+export function parseTrustFile(
+  data: unknown,
+  where = "/etc/zeroroot/trust.json",
+): { authorisation: AuthorisationList; crlFiles: string[] } {
+  const o = object(data, where);
+  if (o.kind !== TRUST_KIND)
+    throw new AgentConfigError(`${where}: kind: got ${JSON.stringify(o.kind)}; expected "${TRUST_KIND}"`);
+  const extra = Object.keys(o).find((k) => !["kind", "signers", "crlFiles"].includes(k));
+  if (extra) throw new AgentConfigError(`${where}: unknown key "${extra}"; allowed: kind, signers, crlFiles`);
+  let authorisation: AuthorisationList;
+  try {
+    authorisation = parseAuthorisationList({ signers: o.signers }, where);
+  } catch (e) {
+    throw new AgentConfigError((e as Error).message);
+  }
+  const crl = o.crlFiles ?? [];
+  if (!Array.isArray(crl) || !crl.every((f) => typeof f === "string" && f.startsWith("/")))
+    throw new AgentConfigError(`${where}: crlFiles: expected a list of absolute paths, got ${JSON.stringify(crl)}`);
+  if (!authorisation.signers.some((s) => (s.desiredState ?? []).length > 0))
+    throw new AgentConfigError(
+      `${where}: no signer may sign desired state, so this node would refuse every document; add {"commonName": "…", "desiredState": ["<dc>"]}`,
+    );
+  return { authorisation, crlFiles: crl as string[] };
+}
+
+function object(v: unknown, where: string): Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw new AgentConfigError(`${where}: expected a JSON object, got ${JSON.stringify(v)}`);
+  return v as Record<string, unknown>;
+}
