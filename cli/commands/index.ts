@@ -3,10 +3,11 @@ import type { Command } from "commander";
 import * as fleet from "./fleet";
 import * as lab from "./lab";
 import * as pki from "./pki";
+import * as policy from "./policy";
 import * as release from "./release";
 
 export interface CommandModule {
   register(program: Command): void;
 }
 
-export const commandModules: readonly CommandModule[] = [fleet, pki, release, lab];
+export const commandModules: readonly CommandModule[] = [fleet, pki, policy, release, lab];

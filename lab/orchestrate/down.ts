@@ -5,6 +5,7 @@ import { stopBmcSim } from "../bmc";
 import { labNetDown } from "../net";
 import { haltServer } from "../server";
 import { labLayout, LAB_DIR, type LabLayout } from "./layout";
+import { stopLabControlPlane } from "./controlplane";
 import { stopSite } from "./sites";
 
 export async function labDown(opts: { purge?: boolean; log?: (m: string) => void } = {}): Promise<{ remainingNamespaces: readonly string[] }> {
@@ -19,6 +20,7 @@ export async function labDown(opts: { purge?: boolean; log?: (m: string) => void
   await Promise.all(servers.map((id) => stopBmcSim(join(lab.paths.bmc, id)).catch(() => undefined)));
   await Promise.all(servers.map((id) => haltServer(id).catch(() => undefined)));
   for (const d of lab.plan.dataCenters) stopSite(lab, d.id);
+  await stopLabControlPlane(lab).catch(() => undefined);
   const r = await labNetDown(lab.plan);
   log(`stopped ${servers.length} servers and their BMCs, ${lab.plan.dataCenters.length} sites; removed ${r.removed.length} namespaces`);
   if (opts.purge) {

@@ -5,8 +5,8 @@
  * files stand in for what an operator would keep in a vault.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { defaultNetPlan, type LabNetPlan } from "../net";
 
 export const REPO_ROOT = resolve(__dirname, "../..");
@@ -53,6 +53,12 @@ export function labLayout(serversPerDc?: number, dir = LAB_DIR): LabLayout {
   const paths = labPaths(dir);
   // Readable by the sites' unprivileged users (root.pem, images); secrets and pki stay 0600/0700.
   mkdirSync(dir, { recursive: true, mode: 0o755 });
+  chmodSync(dir, 0o755);
+  if (dirname(dir).endsWith(".zeroroot")) chmodSync(dirname(dir), 0o755);
+  for (const d of [paths.sites, paths.images]) {
+    mkdirSync(d, { recursive: true, mode: 0o755 });
+    chmodSync(d, 0o755);
+  }
   const saved = existsSync(paths.layout) ? (JSON.parse(readFileSync(paths.layout, "utf8")) as { serversPerDc: number }) : undefined;
   const n = serversPerDc ?? saved?.serversPerDc ?? 2;
   if (saved && saved.serversPerDc !== n) {

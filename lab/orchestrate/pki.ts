@@ -38,6 +38,28 @@ export function ensureLabPki(lab: LabLayout, log: (m: string) => void): { rootPe
   return { rootPem: readFileSync(rootPath, "utf8"), rootPath };
 }
 
+/**
+ * Software-signing identities of the lab's administrators: one signs releases, one signs desired
+ * state (kept apart so a stolen state signer cannot ship software). Files 0600 in the lab dir.
+ */
+export function ensureLabSigners(lab: LabLayout): Record<"release" | "state", { cert: string; key: string; commonName: string }> {
+  const out = {} as Record<"release" | "state", { cert: string; key: string; commonName: string }>;
+  for (const kind of ["release", "state"] as const) {
+    const commonName = `lab ${kind} signer`;
+    const cert = join(lab.dir, "signers", `${kind}-signer.crt`);
+    const key = join(lab.dir, "signers", `${kind}-signer.key`);
+    if (!existsSync(cert)) {
+      mkdirSync(dirname(cert), { recursive: true, mode: 0o700 });
+      const keys = generateKeyPair();
+      const issued = signWithCeremony(lab.paths.pki, "dc1", lab.secrets.ceremonyPassphrase, "software", createCsr({ commonName }, keys.privateKey), { commonName });
+      writeFileSync(key, exportPkcs8(keys.privateKey), { mode: 0o600 });
+      writeFileSync(cert, issued.certificatePem + readFileSync(join(lab.paths.pki, "dc1", "ca.pem"), "utf8"));
+    }
+    out[kind] = { cert, key, commonName };
+  }
+  return out;
+}
+
 /** The root signs a site's issuing CA CSR, constrained to the data center's zone and networks. */
 export function signSiteCa(lab: LabLayout, dc: string, csrPem: string): string {
   const d = lab.plan.dataCenters.find((x) => x.id === dc);

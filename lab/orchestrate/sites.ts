@@ -3,7 +3,7 @@
  * unprivileged user with no capabilities: the one command an operator runs on a management server.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { SiteConfig } from "../../agents/site/config";
 import { DOMAIN, mgmtNs, REPO_ROOT, SITE_PORT, siteUid, type LabLayout } from "./layout";
@@ -29,6 +29,7 @@ function writeSiteConfig(lab: LabLayout, dcIndex: number, rootPath: string, imag
   const base = join(lab.paths.sites, d.id);
   const uid = siteUid(dcIndex);
   mkdirSync(join(base, "state"), { recursive: true, mode: 0o700 });
+  chmodSync(base, 0o755);
   chownSync(join(base, "state"), uid, uid);
   const config: SiteConfig = {
     dataCenter: d.id,

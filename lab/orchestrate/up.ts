@@ -11,9 +11,10 @@ import { startBmcSim } from "../bmc";
 import { labNetUp } from "../net";
 import { labServerCommand } from "../server";
 import { doctor, formatDoctor } from "./doctor";
+import { ensureControlPlane } from "./controlplane";
 import { ensureLabImage } from "./image";
 import { BMC_USER, bmcNs, DOMAIN, labLayout, mgmtNs, REPO_ROOT, serverNs, SITE_PORT, type LabLayout } from "./layout";
-import { ensureLabPki } from "./pki";
+import { ensureLabPki, ensureLabSigners } from "./pki";
 import { deployStack } from "./runner";
 import { ensureSites } from "./sites";
 import { writeLabStacks } from "./stacks";
@@ -36,6 +37,7 @@ export async function labUp(opts: { serversPerDc?: number; log?: (m: string) => 
   step(`network: ${net.namespaces.length} namespaces`);
   const { rootPath } = ensureLabPki(lab, step);
   const image = await ensureLabImage(lab, step);
+  await ensureControlPlane(lab, ensureLabPki(lab, () => undefined).rootPem, step);
   await ensureSites(lab, rootPath, image.sha256, step);
 
   mkdirSync(lab.paths.netboot, { recursive: true });
@@ -61,8 +63,10 @@ export async function labUp(opts: { serversPerDc?: number; log?: (m: string) => 
   );
   step(`BMCs: ${servers.length} ipmi_sim instances on the management networks`);
 
+  const signers = ensureLabSigners(lab);
   const stacks = writeLabStacks(lab, ensureLabPki(lab, () => undefined).rootPem);
   const global = await deployStack(stacks.global, { statePath: join(lab.paths.state, "global.json"), log: (m) => step(`[global] ${m}`) });
+  mkdirSync(lab.paths.state, { recursive: true, mode: 0o700 });
   const outputsFile = join(lab.paths.state, "global-outputs.json");
   writeFileSync(outputsFile, JSON.stringify({ "organization/zeroroot/global": global.outputs }));
   const passFile = join(lab.dir, "stack-passphrase");
@@ -73,7 +77,7 @@ export async function labUp(opts: { serversPerDc?: number; log?: (m: string) => 
     lab.plan.dataCenters.map((dc) =>
       runChild(
         ["ip", "netns", "exec", mgmtNs(dc.id), TSX, join(__dirname, "deploy-cli.ts"), "--stack-file", stacks.dataCenters[dc.id], "--state", join(lab.paths.state, `${dc.id}.json`), "--outputs-in", outputsFile, "--outputs-out", join(lab.paths.state, `${dc.id}-outputs.json`), "--passphrase-file", passFile],
-        { ZEROROOT_OPERATOR_CERT: lab.paths.operator.cert, ZEROROOT_OPERATOR_KEY: lab.paths.operator.key },
+        { ZEROROOT_OPERATOR_CERT: lab.paths.operator.cert, ZEROROOT_OPERATOR_KEY: lab.paths.operator.key, ZEROROOT_STATE_SIGNER_CERT: signers.state.cert, ZEROROOT_STATE_SIGNER_KEY: signers.state.key },
         (line) => step(`[${dc.id}] ${line}`),
       ),
     ),
