@@ -14,41 +14,59 @@ function load<T>(path: string): T {
 }
 
 function requireRoot(): void {
-  if (process.getuid?.() !== 0) throw new EnvironmentError("the lab needs root (it creates network namespaces, mounts and BMC simulators): run it with sudo");
+  if (process.getuid?.() !== 0)
+    throw new EnvironmentError(
+      "the lab needs root (it creates network namespaces, mounts and BMC simulators): run it with sudo",
+    );
 }
 
 export function register(program: Command): void {
-  const lab = program.command("lab").description("The local lab: three data centers of BMC-managed servers as network namespaces (root required).");
+  const lab = program
+    .command("lab")
+    .description(
+      "The local lab: three data centers of BMC-managed servers as network namespaces (root required).",
+    );
 
   lab
     .command("up")
-    .description("Build (or reuse) the lab and deploy the stacks: servers are powered on by their BMCs, installed, enrolled and run the agent.")
+    .description(
+      "Build (or reuse) the lab and deploy the stacks: servers are powered on by their BMCs, installed, enrolled and run the agent.",
+    )
     .option("--servers-per-dc <n>", "servers in each data center (default 2, or what the lab already has)")
     .action(async (opts: { serversPerDc?: string }) => {
       requireRoot();
       const n = opts.serversPerDc === undefined ? undefined : Number(opts.serversPerDc);
-      if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 50)) throw new UsageError(`--servers-per-dc ${opts.serversPerDc}: give a whole number from 1 to 50`);
+      if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 50))
+        throw new UsageError(`--servers-per-dc ${opts.serversPerDc}: give a whole number from 1 to 50`);
       const { labUp, LabError } = load<typeof import("../../lab/orchestrate/up")>("../../lab/orchestrate/up");
-      const { labStatus } = load<typeof import("../../lab/orchestrate/status")>("../../lab/orchestrate/status");
+      const { labStatus } = load<typeof import("../../lab/orchestrate/status")>(
+        "../../lab/orchestrate/status",
+      );
       try {
         const l = await labUp({ serversPerDc: n });
         printStatus(await labStatus(l));
       } catch (err) {
-        if (err instanceof LabError || (err as Error).message.startsWith("the lab in")) throw new UserError((err as Error).message);
+        if (err instanceof LabError || (err as Error).message.startsWith("the lab in"))
+          throw new UserError((err as Error).message);
         throw err;
       }
     });
 
   lab
     .command("status")
-    .description("Per server: power and boot device (read from its BMC), install phase, certificate, agent user, listening ports.")
+    .description(
+      "Per server: power and boot device (read from its BMC), install phase, certificate, agent user, listening ports.",
+    )
     .option("--json", "machine-readable output")
     .action(async (opts: { json?: boolean }) => {
       requireRoot();
-      const { labStatus } = load<typeof import("../../lab/orchestrate/status")>("../../lab/orchestrate/status");
+      const { labStatus } = load<typeof import("../../lab/orchestrate/status")>(
+        "../../lab/orchestrate/status",
+      );
       const { existsSync } = load<typeof import("node:fs")>("node:fs");
       const { LAB_DIR } = load<typeof import("../../lab/orchestrate/layout")>("../../lab/orchestrate/layout");
-      if (!existsSync(`${LAB_DIR}/layout.json`)) throw new UserError("no lab here: run `zeroroot lab up` first");
+      if (!existsSync(`${LAB_DIR}/layout.json`))
+        throw new UserError("no lab here: run `zeroroot lab up` first");
       const report = await labStatus();
       if (opts.json) console.log(JSON.stringify(report, null, 2));
       else printStatus(report);
@@ -56,31 +74,47 @@ export function register(program: Command): void {
 
   lab
     .command("down")
-    .description("Stop every BMC, server and site of the lab and remove its namespaces (disks and certificates stay unless --purge).")
+    .description(
+      "Stop every BMC, server and site of the lab and remove its namespaces (disks and certificates stay unless --purge).",
+    )
     .option("--purge", "also delete the lab directory (disks, certificates, deployment state)")
     .action(async (opts: { purge?: boolean }) => {
       requireRoot();
       const { labDown } = load<typeof import("../../lab/orchestrate/down")>("../../lab/orchestrate/down");
       const r = await labDown({ purge: opts.purge });
-      if (r.remainingNamespaces.length > 0) throw new UserError(`namespaces still present: ${r.remainingNamespaces.join(", ")}`);
+      if (r.remainingNamespaces.length > 0)
+        throw new UserError(`namespaces still present: ${r.remainingNamespaces.join(", ")}`);
     });
 
   lab
     .command("doctor")
     .description("List what the lab needs from this machine and how to install what is missing.")
     .action(async () => {
-      const { doctor, formatDoctor } = load<typeof import("../../lab/orchestrate/doctor")>("../../lab/orchestrate/doctor");
+      const { doctor, formatDoctor } = load<typeof import("../../lab/orchestrate/doctor")>(
+        "../../lab/orchestrate/doctor",
+      );
       const r = doctor();
       console.log(formatDoctor(r));
       if (!r.root || r.missing.length > 0) process.exitCode = 3;
     });
 }
 
-function printStatus(report: Awaited<ReturnType<typeof import("../../lab/orchestrate/status").labStatus>>): void {
+function printStatus(
+  report: Awaited<ReturnType<typeof import("../../lab/orchestrate/status").labStatus>>,
+): void {
   console.log(
     renderTable(
       ["SERVER", "POWER", "BOOT", "PHASE", "CERTIFICATE", "ISSUER", "AGENT USER", "PORT 22"],
-      report.map((s) => [s.id, s.power, s.bootDevice, s.phase ?? "-", s.certificate?.subject ?? "-", s.certificate?.issuer ?? "-", s.agentUser ?? "-", s.port22Listening ? "LISTENING" : "closed"]),
+      report.map((s) => [
+        s.id,
+        s.power,
+        s.bootDevice,
+        s.phase ?? "-",
+        s.certificate?.subject ?? "-",
+        s.certificate?.issuer ?? "-",
+        s.agentUser ?? "-",
+        s.port22Listening ? "LISTENING" : "closed",
+      ]),
     ),
   );
   for (const s of report.filter((x) => x.error)) console.log(`${s.id}: ${s.error}`);

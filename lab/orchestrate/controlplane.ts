@@ -12,12 +12,22 @@ import { DOMAIN, mgmtNs, type LabLayout } from "./layout";
 export const controlPlaneDir = (lab: LabLayout) => join(lab.dir, "controlplane");
 
 /** Endpoints and the names servers must resolve to reach them. */
-export function controlPlaneEndpoints(lab: LabLayout): { endpoints: string[]; hosts: Record<string, string> } {
+export function controlPlaneEndpoints(lab: LabLayout): {
+  endpoints: string[];
+  hosts: Record<string, string>;
+} {
   const members = layoutFromNetPlan(lab.plan, DOMAIN);
-  return { endpoints: members.map((m) => `https://${m.dnsName}:2379`), hosts: Object.fromEntries(members.map((m) => [m.dnsName, m.address])) };
+  return {
+    endpoints: members.map((m) => `https://${m.dnsName}:2379`),
+    hosts: Object.fromEntries(members.map((m) => [m.dnsName, m.address])),
+  };
 }
 
-export async function ensureControlPlane(lab: LabLayout, rootPem: string, log: (m: string) => void): Promise<void> {
+export async function ensureControlPlane(
+  lab: LabLayout,
+  rootPem: string,
+  log: (m: string) => void,
+): Promise<void> {
   const health = await controlPlaneHealth(controlPlaneDir(lab)).catch(() => []);
   if (health.length === lab.plan.dataCenters.length && health.every((h) => h.healthy)) {
     log(`control plane: ${health.length} etcd members healthy`);
@@ -26,8 +36,17 @@ export async function ensureControlPlane(lab: LabLayout, rootPem: string, log: (
   const dcs = lab.plan.dataCenters.map((d) => d.id);
   const cp = await startControlPlane({
     members: layoutFromNetPlan(lab.plan, DOMAIN),
-    pki: { rootCertificatePem: rootPem, issuing: Object.fromEntries(dcs.map((dc) => [dc, openCa(lab.paths.pki, dc, lab.secrets.ceremonyPassphrase)])) },
-    plan: buildAccessPlan({ dataCenters: dcs, computers: lab.plan.dataCenters.flatMap((d) => d.servers.map((s) => ({ id: s.id, dc: d.id }))), operators: ["operator"] }),
+    pki: {
+      rootCertificatePem: rootPem,
+      issuing: Object.fromEntries(
+        dcs.map((dc) => [dc, openCa(lab.paths.pki, dc, lab.secrets.ceremonyPassphrase)]),
+      ),
+    },
+    plan: buildAccessPlan({
+      dataCenters: dcs,
+      computers: lab.plan.dataCenters.flatMap((d) => d.servers.map((s) => ({ id: s.id, dc: d.id }))),
+      operators: ["operator"],
+    }),
     stateDir: controlPlaneDir(lab),
     clientNamespaces: dcs.map(mgmtNs),
   });

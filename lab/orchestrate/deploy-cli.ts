@@ -17,14 +17,18 @@ async function main(): Promise<number> {
   const file = arg("--stack-file");
   const state = arg("--state");
   if (!file || !state) {
-    process.stderr.write("usage: deploy-cli.ts --stack-file F --state S [--outputs-in G.json] [--outputs-out O.json] [--passphrase-file P]\n");
+    process.stderr.write(
+      "usage: deploy-cli.ts --stack-file F --state S [--outputs-in G.json] [--outputs-out O.json] [--passphrase-file P]\n",
+    );
     return 2;
   }
   const inFile = arg("--outputs-in");
   const passFile = arg("--passphrase-file");
   const evaluation = await deployStack(file, {
     statePath: state,
-    stackOutputs: inFile ? (JSON.parse(readFileSync(inFile, "utf8")) as Record<string, Record<string, unknown>>) : undefined,
+    stackOutputs: inFile
+      ? (JSON.parse(readFileSync(inFile, "utf8")) as Record<string, Record<string, unknown>>)
+      : undefined,
     passphrase: passFile ? readFileSync(passFile, "utf8").trim() : undefined,
     log: (m) => process.stdout.write(`${m}\n`),
   });

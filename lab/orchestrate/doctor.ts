@@ -28,11 +28,16 @@ export function doctor(): DoctorReport {
 
 export function formatDoctor(r: DoctorReport): string {
   const lines: string[] = [];
-  lines.push(r.root ? "ok    running as root" : "MISSING root: the lab creates namespaces and mounts; run as root (sudo)");
+  lines.push(
+    r.root
+      ? "ok    running as root"
+      : "MISSING root: the lab creates namespaces and mounts; run as root (sudo)",
+  );
   for (const n of NEEDS) {
     const m = r.missing.find((x) => x.tool === n.tool);
     lines.push(m ? `MISSING ${n.tool} (${n.why}): apt-get install ${n.pkg}` : `ok    ${n.tool}`);
   }
-  if (r.missing.length > 0) lines.push(`\nInstall everything at once: sudo bash scripts/install-debian-deps.sh`);
+  if (r.missing.length > 0)
+    lines.push(`\nInstall everything at once: sudo bash scripts/install-debian-deps.sh`);
   return lines.join("\n");
 }

@@ -8,7 +8,9 @@ import { labLayout, LAB_DIR, type LabLayout } from "./layout";
 import { stopLabControlPlane } from "./controlplane";
 import { stopSite } from "./sites";
 
-export async function labDown(opts: { purge?: boolean; log?: (m: string) => void } = {}): Promise<{ remainingNamespaces: readonly string[] }> {
+export async function labDown(
+  opts: { purge?: boolean; log?: (m: string) => void } = {},
+): Promise<{ remainingNamespaces: readonly string[] }> {
   const log = opts.log ?? ((m: string) => process.stdout.write(`${m}\n`));
   if (!existsSync(join(LAB_DIR, "layout.json"))) {
     log("no lab here; removing any zr- namespaces left behind");
@@ -22,7 +24,9 @@ export async function labDown(opts: { purge?: boolean; log?: (m: string) => void
   for (const d of lab.plan.dataCenters) stopSite(lab, d.id);
   await stopLabControlPlane(lab).catch(() => undefined);
   const r = await labNetDown(lab.plan);
-  log(`stopped ${servers.length} servers and their BMCs, ${lab.plan.dataCenters.length} sites; removed ${r.removed.length} namespaces`);
+  log(
+    `stopped ${servers.length} servers and their BMCs, ${lab.plan.dataCenters.length} sites; removed ${r.removed.length} namespaces`,
+  );
   if (opts.purge) {
     rmSync(lab.dir, { recursive: true, force: true });
     log(`removed ${lab.dir} (disks, certificates, state)`);

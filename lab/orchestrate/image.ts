@@ -5,7 +5,18 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveHardenedImageSpec } from "../../lib/hardening";
@@ -20,7 +31,14 @@ export async function bundleAgent(outDir: string): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require("esbuild") as typeof import("esbuild");
-  await esbuild.build({ entryPoints: [join(REPO_ROOT, "agents/node/main.ts")], bundle: true, platform: "node", target: "node18", outfile: join(outDir, "agent.js"), logLevel: "error" });
+  await esbuild.build({
+    entryPoints: [join(REPO_ROOT, "agents/node/main.ts")],
+    bundle: true,
+    platform: "node",
+    target: "node18",
+    outfile: join(outDir, "agent.js"),
+    logLevel: "error",
+  });
   const proto = join(REPO_ROOT, "node_modules/etcd3/proto");
   if (existsSync(proto)) {
     mkdirSync(join(outDir, "proto"), { recursive: true });
@@ -44,21 +62,31 @@ function dirDigest(dir: string): string {
   return h.digest("hex");
 }
 
-export async function ensureLabImage(lab: LabLayout, log: (m: string) => void): Promise<{ sha256: string; path: string }> {
+export async function ensureLabImage(
+  lab: LabLayout,
+  log: (m: string) => void,
+): Promise<{ sha256: string; path: string }> {
   const spec = resolveHardenedImageSpec({ agentCommand: AGENT_COMMAND });
   const t = Date.now();
   const base = await buildImage(spec, { log: (m) => log(`image: ${m}`) });
-  log(`image: hardened base ${base.cacheHit ? "from cache" : `built in ${((Date.now() - t) / 1000).toFixed(0)} s`} (${base.manifest.sha256.slice(0, 12)})`);
+  log(
+    `image: hardened base ${base.cacheHit ? "from cache" : `built in ${((Date.now() - t) / 1000).toFixed(0)} s`} (${base.manifest.sha256.slice(0, 12)})`,
+  );
   const work = mkdtempSync(join(tmpdir(), "zr-compose-"));
   try {
     const bundle = join(work, "agent");
     await bundleAgent(bundle);
-    const key = createHash("sha256").update(base.manifest.sha256).update(dirDigest(bundle)).digest("hex").slice(0, 32);
+    const key = createHash("sha256")
+      .update(base.manifest.sha256)
+      .update(dirDigest(bundle))
+      .digest("hex")
+      .slice(0, 32);
     mkdirSync(lab.paths.images, { recursive: true, mode: 0o755 });
     const marker = join(lab.paths.images, `composed-${key}`);
     if (existsSync(marker)) {
       const sha256 = readFileSync(marker, "utf8").trim();
-      if (existsSync(join(lab.paths.images, `${sha256}.tar.zst`))) return { sha256, path: join(lab.paths.images, `${sha256}.tar.zst`) };
+      if (existsSync(join(lab.paths.images, `${sha256}.tar.zst`)))
+        return { sha256, path: join(lab.paths.images, `${sha256}.tar.zst`) };
     }
     const rootfs = join(work, "rootfs");
     mkdirSync(rootfs);
@@ -69,7 +97,9 @@ export async function ensureLabImage(lab: LabLayout, log: (m: string) => void): 
     spawnSync("chown", ["-R", "0:0", join(rootfs, "opt/zeroroot")]);
     chmodSync(target, 0o755);
     const out = join(lab.paths.images, `composing-${process.pid}.tar.zst`);
-    const r = spawnSync("tar", ["--zstd", "-cpf", out, "--numeric-owner", "-C", rootfs, "."], { encoding: "utf8" });
+    const r = spawnSync("tar", ["--zstd", "-cpf", out, "--numeric-owner", "-C", rootfs, "."], {
+      encoding: "utf8",
+    });
     if (r.status !== 0) throw new Error(`composing the lab image failed: ${r.stderr}`);
     const sha256 = sha256File(out);
     const path = join(lab.paths.images, `${sha256}.tar.zst`);

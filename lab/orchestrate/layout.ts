@@ -59,10 +59,14 @@ export function labLayout(serversPerDc?: number, dir = LAB_DIR): LabLayout {
     mkdirSync(d, { recursive: true, mode: 0o755 });
     chmodSync(d, 0o755);
   }
-  const saved = existsSync(paths.layout) ? (JSON.parse(readFileSync(paths.layout, "utf8")) as { serversPerDc: number }) : undefined;
+  const saved = existsSync(paths.layout)
+    ? (JSON.parse(readFileSync(paths.layout, "utf8")) as { serversPerDc: number })
+    : undefined;
   const n = serversPerDc ?? saved?.serversPerDc ?? 2;
   if (saved && saved.serversPerDc !== n) {
-    throw new Error(`the lab in ${dir} has ${saved.serversPerDc} servers per data center; run \`zeroroot lab down\` before asking for ${n}`);
+    throw new Error(
+      `the lab in ${dir} has ${saved.serversPerDc} servers per data center; run \`zeroroot lab down\` before asking for ${n}`,
+    );
   }
   const plan = defaultNetPlan({ dataCenters: 3, serversPerDc: n });
   writeFileSync(paths.layout, JSON.stringify({ serversPerDc: n }) + "\n");
@@ -76,7 +80,9 @@ function loadSecrets(file: string, plan: LabNetPlan): LabSecrets {
   const secrets: LabSecrets = {
     stackPassphrase: old?.stackPassphrase ?? randomBytes(18).toString("base64url"),
     ceremonyPassphrase: old?.ceremonyPassphrase ?? randomBytes(18).toString("base64url"),
-    bmcPasswords: Object.fromEntries(plan.dataCenters.flatMap((d) => d.servers.map((s) => [s.id, old?.bmcPasswords[s.id] ?? pw()]))),
+    bmcPasswords: Object.fromEntries(
+      plan.dataCenters.flatMap((d) => d.servers.map((s) => [s.id, old?.bmcPasswords[s.id] ?? pw()])),
+    ),
   };
   writeFileSync(file, JSON.stringify(secrets, null, 1), { mode: 0o600 });
   return secrets;

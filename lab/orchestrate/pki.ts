@@ -5,11 +5,21 @@
  */
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { createCsr, exportPkcs8, generateKeyPair, initCeremony, rootCertificatePath, signWithCeremony } from "../../lib/pki";
+import {
+  createCsr,
+  exportPkcs8,
+  generateKeyPair,
+  initCeremony,
+  rootCertificatePath,
+  signWithCeremony,
+} from "../../lib/pki";
 import { DOMAIN, type LabLayout } from "./layout";
 
 /** Makes the ceremony (once) and the operator identity (once); returns the root certificate path readable by all. */
-export function ensureLabPki(lab: LabLayout, log: (m: string) => void): { rootPem: string; rootPath: string } {
+export function ensureLabPki(
+  lab: LabLayout,
+  log: (m: string) => void,
+): { rootPem: string; rootPath: string } {
   const dir = lab.paths.pki;
   if (!existsSync(join(dir, "ceremony.json"))) {
     log("pki: root ceremony (offline root, key encrypted at rest)");
@@ -18,7 +28,9 @@ export function ensureLabPki(lab: LabLayout, log: (m: string) => void): { rootPe
       dir,
       domain: DOMAIN,
       dcs: lab.plan.dataCenters.map((d) => d.id),
-      networks: Object.fromEntries(lab.plan.dataCenters.map((d) => [d.id, [d.managementSubnet, d.dataSubnet]])),
+      networks: Object.fromEntries(
+        lab.plan.dataCenters.map((d) => [d.id, [d.managementSubnet, d.dataSubnet]]),
+      ),
       passphrase: lab.secrets.ceremonyPassphrase,
     });
   }
@@ -27,7 +39,14 @@ export function ensureLabPki(lab: LabLayout, log: (m: string) => void): { rootPe
     log("pki: operator certificate (user profile, CN=operator)");
     mkdirSync(dirname(cert), { recursive: true, mode: 0o700 });
     const keys = generateKeyPair();
-    const issued = signWithCeremony(dir, "dc1", lab.secrets.ceremonyPassphrase, "user", createCsr({ commonName: "operator" }, keys.privateKey), { commonName: "operator" });
+    const issued = signWithCeremony(
+      dir,
+      "dc1",
+      lab.secrets.ceremonyPassphrase,
+      "user",
+      createCsr({ commonName: "operator" }, keys.privateKey),
+      { commonName: "operator" },
+    );
     writeFileSync(key, exportPkcs8(keys.privateKey), { mode: 0o600 });
     writeFileSync(cert, issued.certificatePem + readFileSync(join(dir, "dc1", "ca.pem"), "utf8"));
   }
@@ -42,7 +61,9 @@ export function ensureLabPki(lab: LabLayout, log: (m: string) => void): { rootPe
  * Software-signing identities of the lab's administrators: one signs releases, one signs desired
  * state (kept apart so a stolen state signer cannot ship software). Files 0600 in the lab dir.
  */
-export function ensureLabSigners(lab: LabLayout): Record<"release" | "state", { cert: string; key: string; commonName: string }> {
+export function ensureLabSigners(
+  lab: LabLayout,
+): Record<"release" | "state", { cert: string; key: string; commonName: string }> {
   const out = {} as Record<"release" | "state", { cert: string; key: string; commonName: string }>;
   for (const kind of ["release", "state"] as const) {
     const commonName = `lab ${kind} signer`;
@@ -51,7 +72,14 @@ export function ensureLabSigners(lab: LabLayout): Record<"release" | "state", { 
     if (!existsSync(cert)) {
       mkdirSync(dirname(cert), { recursive: true, mode: 0o700 });
       const keys = generateKeyPair();
-      const issued = signWithCeremony(lab.paths.pki, "dc1", lab.secrets.ceremonyPassphrase, "software", createCsr({ commonName }, keys.privateKey), { commonName });
+      const issued = signWithCeremony(
+        lab.paths.pki,
+        "dc1",
+        lab.secrets.ceremonyPassphrase,
+        "software",
+        createCsr({ commonName }, keys.privateKey),
+        { commonName },
+      );
       writeFileSync(key, exportPkcs8(keys.privateKey), { mode: 0o600 });
       writeFileSync(cert, issued.certificatePem + readFileSync(join(lab.paths.pki, "dc1", "ca.pem"), "utf8"));
     }

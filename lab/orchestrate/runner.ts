@@ -12,7 +12,13 @@ import { readStackFile } from "../../lib/fleet";
 import { loadSerialisedProvider } from "../dynamic-host";
 import { PassphraseCrypter } from "../pulumi-passphrase";
 import { createHash } from "node:crypto";
-import { evaluateStack, isSecretValue, revealSecrets, type EvaluatedResource, type Evaluation } from "../stack-eval";
+import {
+  evaluateStack,
+  isSecretValue,
+  revealSecrets,
+  type EvaluatedResource,
+  type Evaluation,
+} from "../stack-eval";
 
 type Path = (string | number)[];
 const MARK = "zeroroot-lab-secret-sha256";
@@ -22,11 +28,16 @@ const digest = (v: unknown) => createHash("sha256").update(JSON.stringify(v)).di
 function secretPaths(value: unknown, path: Path = []): Path[] {
   if (isSecretValue(value)) return [path];
   if (Array.isArray(value)) return value.flatMap((v, i) => secretPaths(v, [...path, i]));
-  if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => secretPaths(v, [...path, k]));
+  if (value && typeof value === "object")
+    return Object.entries(value).flatMap(([k, v]) => secretPaths(v, [...path, k]));
   return [];
 }
 
-function mapAt(obj: Record<string, unknown>, path: Path, f: (v: unknown) => unknown): Record<string, unknown> {
+function mapAt(
+  obj: Record<string, unknown>,
+  path: Path,
+  f: (v: unknown) => unknown,
+): Record<string, unknown> {
   const copy = structuredClone(obj);
   let cur = copy as Record<string | number, unknown>;
   for (const k of path.slice(0, -1)) {
@@ -39,14 +50,21 @@ function mapAt(obj: Record<string, unknown>, path: Path, f: (v: unknown) => unkn
 }
 
 /** What the state file keeps of a secret: its digest, as Pulumi state would keep it encrypted. */
-const hideSecrets = (outs: Record<string, unknown>, paths: Path[]) => paths.reduce((o, p) => mapAt(o, p, (v) => ({ [MARK]: digest(v) })), outs);
+const hideSecrets = (outs: Record<string, unknown>, paths: Path[]) =>
+  paths.reduce((o, p) => mapAt(o, p, (v) => ({ [MARK]: digest(v) })), outs);
 
 /** Puts the new plaintext back where the recorded digest matches, so an unchanged secret diffs as unchanged. */
 const restoreSecrets = (outs: Record<string, unknown>, inputs: Record<string, unknown>, paths: Path[]) =>
-  paths.reduce((o, p) => mapAt(o, p, (v) => {
-    const fresh = p.reduce<unknown>((x, k) => (x as Record<string | number, unknown>)?.[k], inputs);
-    return v && typeof v === "object" && (v as Record<string, unknown>)[MARK] === digest(fresh) ? fresh : v;
-  }), outs);
+  paths.reduce(
+    (o, p) =>
+      mapAt(o, p, (v) => {
+        const fresh = p.reduce<unknown>((x, k) => (x as Record<string | number, unknown>)?.[k], inputs);
+        return v && typeof v === "object" && (v as Record<string, unknown>)[MARK] === digest(fresh)
+          ? fresh
+          : v;
+      }),
+    outs,
+  );
 
 interface Recorded {
   id: string;
@@ -65,7 +83,9 @@ const SHORT = (type: string) => type.replace(/^.*:/, "");
 
 export async function deployStack(file: string, opts: DeployOptions): Promise<Evaluation> {
   const log = opts.log ?? (() => undefined);
-  const state: Record<string, Recorded> = existsSync(opts.statePath) ? (JSON.parse(readFileSync(opts.statePath, "utf8")) as Record<string, Recorded>) : {};
+  const state: Record<string, Recorded> = existsSync(opts.statePath)
+    ? (JSON.parse(readFileSync(opts.statePath, "utf8")) as Record<string, Recorded>)
+    : {};
   const save = () => {
     mkdirSync(dirname(opts.statePath), { recursive: true });
     writeFileSync(opts.statePath, JSON.stringify(state, null, 1), { mode: 0o600 });
@@ -75,9 +95,12 @@ export async function deployStack(file: string, opts: DeployOptions): Promise<Ev
 
   const onResource = async (r: EvaluatedResource) => {
     const serialised = r.inputs.__provider;
-    if (typeof serialised !== "string" || !r.type.startsWith("pulumi-nodejs:dynamic")) return { id: `${r.name}-id`, state: r.inputs };
+    if (typeof serialised !== "string" || !r.type.startsWith("pulumi-nodejs:dynamic"))
+      return { id: `${r.name}-id`, state: r.inputs };
     const provider: pulumi.dynamic.ResourceProvider = loadSerialisedProvider(serialised);
-    const inputs = revealSecrets(Object.fromEntries(Object.entries(r.inputs).filter(([k]) => k !== "__provider"))) as Record<string, unknown>;
+    const inputs = revealSecrets(
+      Object.fromEntries(Object.entries(r.inputs).filter(([k]) => k !== "__provider")),
+    ) as Record<string, unknown>;
     const hidden = secretPaths(r.inputs);
     const recorded = state[r.urn];
     const old = recorded ? { ...recorded, outs: restoreSecrets(recorded.outs, inputs, hidden) } : undefined;
@@ -113,10 +136,18 @@ export async function deployStack(file: string, opts: DeployOptions): Promise<Ev
       log(`${SHORT(r.type)} ${r.name}: FAILED after ${took()}: ${(err as Error).message}`);
       throw err;
     }
-    state[r.urn] = { id: result.id, inputs: hideSecrets(result.inputs, hidden), outs: hideSecrets(result.outs, hidden) };
+    state[r.urn] = {
+      id: result.id,
+      inputs: hideSecrets(result.inputs, hidden),
+      outs: hideSecrets(result.outs, hidden),
+    };
     save();
     return { id: result.id, state: { ...result.outs, __provider: serialised } };
   };
 
-  return evaluateStack(file, { stackOutputs: opts.stackOutputs, decrypt: crypter ? (c) => crypter.decrypt(c) : undefined, onResource });
+  return evaluateStack(file, {
+    stackOutputs: opts.stackOutputs,
+    decrypt: crypter ? (c) => crypter.decrypt(c) : undefined,
+    onResource,
+  });
 }

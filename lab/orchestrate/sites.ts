@@ -21,10 +21,32 @@ export interface SiteHandle {
 
 /** The command prefix that runs something as the site's user in its namespace, unprivileged. */
 function asSite(dc: string, uid: number): string[] {
-  return ["ip", "netns", "exec", mgmtNs(dc), "setpriv", `--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "env", "-i", `PATH=${PATH}`, `HOME=/nonexistent`, "LANG=C.UTF-8"];
+  return [
+    "ip",
+    "netns",
+    "exec",
+    mgmtNs(dc),
+    "setpriv",
+    `--reuid=${uid}`,
+    `--regid=${uid}`,
+    "--clear-groups",
+    "--no-new-privs",
+    "--inh-caps=-all",
+    "--bounding-set=-all",
+    "env",
+    "-i",
+    `PATH=${PATH}`,
+    `HOME=/nonexistent`,
+    "LANG=C.UTF-8",
+  ];
 }
 
-function writeSiteConfig(lab: LabLayout, dcIndex: number, rootPath: string, imageSha256: string): { config: SiteConfig; path: string } {
+function writeSiteConfig(
+  lab: LabLayout,
+  dcIndex: number,
+  rootPath: string,
+  imageSha256: string,
+): { config: SiteConfig; path: string } {
   const d = lab.plan.dataCenters[dcIndex - 1];
   const base = join(lab.paths.sites, d.id);
   const uid = siteUid(dcIndex);
@@ -49,13 +71,23 @@ function writeSiteConfig(lab: LabLayout, dcIndex: number, rootPath: string, imag
 }
 
 function runAsSite(dc: string, uid: number, args: string[]): string {
-  const r = spawnSync(asSite(dc, uid)[0], [...asSite(dc, uid).slice(1), TSX, SITE_MAIN, ...args], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`site ${dc} ${args[0]} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().slice(0, 400)}`);
+  const r = spawnSync(asSite(dc, uid)[0], [...asSite(dc, uid).slice(1), TSX, SITE_MAIN, ...args], {
+    encoding: "utf8",
+  });
+  if (r.status !== 0)
+    throw new Error(
+      `site ${dc} ${args[0]} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().slice(0, 400)}`,
+    );
   return r.stdout;
 }
 
 /** Starts (or finds running) the site services of every data center; returns when they serve. */
-export async function ensureSites(lab: LabLayout, rootPath: string, imageSha256: string, log: (m: string) => void): Promise<SiteHandle[]> {
+export async function ensureSites(
+  lab: LabLayout,
+  rootPath: string,
+  imageSha256: string,
+  log: (m: string) => void,
+): Promise<SiteHandle[]> {
   mkdirSync(lab.paths.logs, { recursive: true });
   const handles: SiteHandle[] = [];
   for (let k = 1; k <= lab.plan.dataCenters.length; k++) {

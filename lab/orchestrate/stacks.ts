@@ -28,7 +28,10 @@ export function writeLabStacks(lab: LabLayout, rootPem: string): LabStackFiles {
       stringify({
         config: {
           "zeroroot:domain": DOMAIN,
-          "zeroroot:global": { dataCenters: lab.plan.dataCenters.map((d) => d.id), rootCa: { mode: "offline", certificate: rootPem } },
+          "zeroroot:global": {
+            dataCenters: lab.plan.dataCenters.map((d) => d.id),
+            rootCa: { mode: "offline", certificate: rootPem },
+          },
         },
       }),
   );
@@ -46,7 +49,13 @@ export function writeLabStacks(lab: LabLayout, rootPem: string): LabStackFiles {
           location: "lab",
           managementNetwork: d.managementSubnet,
           dataNetworks: [{ name: "data", cidr: d.dataSubnet }],
-          managementServer: { id: `${d.id}-mgmt`, hostname: `mgmt.${d.id}.${DOMAIN}`, managementAddress: d.managementServer.managementAddress, dataAddress: d.managementServer.dataAddress, macs: [`02:00:00:00:${d.id.slice(2).padStart(2, "0")}:02`] },
+          managementServer: {
+            id: `${d.id}-mgmt`,
+            hostname: `mgmt.${d.id}.${DOMAIN}`,
+            managementAddress: d.managementServer.managementAddress,
+            dataAddress: d.managementServer.dataAddress,
+            macs: [`02:00:00:00:${d.id.slice(2).padStart(2, "0")}:02`],
+          },
           sitePort: SITE_PORT,
           servers: d.servers.map((s, j) => ({
             id: s.id,
@@ -55,7 +64,13 @@ export function writeLabStacks(lab: LabLayout, rootPem: string): LabStackFiles {
             address: s.dataAddress,
             macs: [s.mac],
             bootDisk: `/dev/disk/by-id/zeroroot-lab-${s.id}`,
-            bmc: { address: s.bmcAddress, port: 623, username: BMC_USER, password: { secure: crypter.encrypt(lab.secrets.bmcPasswords[s.id]) }, cipherSuite: 3 },
+            bmc: {
+              address: s.bmcAddress,
+              port: 623,
+              username: BMC_USER,
+              password: { secure: crypter.encrypt(lab.secrets.bmcPasswords[s.id]) },
+              cipherSuite: 3,
+            },
           })),
         },
       },

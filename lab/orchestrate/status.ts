@@ -23,14 +23,30 @@ export interface ServerReport {
 }
 
 export async function labStatus(lab: LabLayout = labLayout()): Promise<ServerReport[]> {
-  const jobs = lab.plan.dataCenters.flatMap((d) => d.servers.map((s) => serverReport(lab, d.id, s.id, s.bmcAddress)));
+  const jobs = lab.plan.dataCenters.flatMap((d) =>
+    d.servers.map((s) => serverReport(lab, d.id, s.id, s.bmcAddress)),
+  );
   return Promise.all(jobs);
 }
 
-async function serverReport(lab: LabLayout, dc: string, id: string, bmcAddress: string): Promise<ServerReport> {
+async function serverReport(
+  lab: LabLayout,
+  dc: string,
+  id: string,
+  bmcAddress: string,
+): Promise<ServerReport> {
   const base = { id, dataCenter: dc, listeningTcpPorts: [] as number[], port22Listening: false };
   try {
-    const bmc = new IpmitoolBmcClient({ serverId: id, address: bmcAddress, username: BMC_USER, password: lab.secrets.bmcPasswords[id], cipherSuite: 3 }, { runner: spawnRunner(inNamespace(mgmtNs(dc))), retry: { retries: 1 } });
+    const bmc = new IpmitoolBmcClient(
+      {
+        serverId: id,
+        address: bmcAddress,
+        username: BMC_USER,
+        password: lab.secrets.bmcPasswords[id],
+        cipherSuite: 3,
+      },
+      { runner: spawnRunner(inNamespace(mgmtNs(dc))), retry: { retries: 1 } },
+    );
     const [power, boot] = [await bmc.getPower(), await bmc.getBootDevice()];
     const st = serverStatus(id);
     const ports = listening(id);
@@ -46,7 +62,13 @@ async function serverReport(lab: LabLayout, dc: string, id: string, bmcAddress: 
       port22Listening: ports.includes(22),
     };
   } catch (err) {
-    return { ...base, power: "unknown", bootDevice: "unknown", running: false, error: (err as Error).message };
+    return {
+      ...base,
+      power: "unknown",
+      bootDevice: "unknown",
+      running: false,
+      error: (err as Error).message,
+    };
   }
 }
 
@@ -56,7 +78,11 @@ function certificateOf(id: string): ServerReport["certificate"] {
   const text = readFileSync(file, "utf8");
   const leaf = parseCertificate(text);
   const issuer = parseCertificate(text.slice(text.indexOf("-----END CERTIFICATE-----") + 25));
-  return { subject: `CN=${leaf.commonName}`, issuer: `CN=${issuer.commonName}`, notAfter: leaf.notAfter.toISOString() };
+  return {
+    subject: `CN=${leaf.commonName}`,
+    issuer: `CN=${issuer.commonName}`,
+    notAfter: leaf.notAfter.toISOString(),
+  };
 }
 
 /** The user the node agent runs as, by name from the server's own /etc/passwd. */
@@ -71,7 +97,16 @@ function agentUser(id: string): string | undefined {
 function listening(id: string): number[] {
   const r = spawnSync("ip", ["netns", "exec", serverNs(id), "ss", "-Hltn"], { encoding: "utf8" });
   if (r.status !== 0) return [];
-  return [...new Set(r.stdout.split("\n").filter(Boolean).map((l) => Number(l.trim().split(/\s+/)[3]?.split(":").pop())))].filter((n) => !Number.isNaN(n)).sort((a, b) => a - b);
+  return [
+    ...new Set(
+      r.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => Number(l.trim().split(/\s+/)[3]?.split(":").pop())),
+    ),
+  ]
+    .filter((n) => !Number.isNaN(n))
+    .sort((a, b) => a - b);
 }
 
 function sitePhase(lab: LabLayout, dc: string, id: string): string | undefined {
@@ -80,4 +115,3 @@ function sitePhase(lab: LabLayout, dc: string, id: string): string | undefined {
   const reg = JSON.parse(readFileSync(file, "utf8")) as { servers: Record<string, { phase: string }> };
   return reg.servers[id]?.phase;
 }
-

@@ -13,7 +13,17 @@ import { labServerCommand } from "../server";
 import { doctor, formatDoctor } from "./doctor";
 import { ensureControlPlane } from "./controlplane";
 import { ensureLabImage } from "./image";
-import { BMC_USER, bmcNs, DOMAIN, labLayout, mgmtNs, REPO_ROOT, serverNs, SITE_PORT, type LabLayout } from "./layout";
+import {
+  BMC_USER,
+  bmcNs,
+  DOMAIN,
+  labLayout,
+  mgmtNs,
+  REPO_ROOT,
+  serverNs,
+  SITE_PORT,
+  type LabLayout,
+} from "./layout";
 import { ensureLabPki, ensureLabSigners } from "./pki";
 import { deployStack } from "./runner";
 import { ensureSites } from "./sites";
@@ -23,10 +33,13 @@ const TSX = join(REPO_ROOT, "node_modules", ".bin", "tsx");
 
 export class LabError extends Error {}
 
-export async function labUp(opts: { serversPerDc?: number; log?: (m: string) => void } = {}): Promise<LabLayout> {
+export async function labUp(
+  opts: { serversPerDc?: number; log?: (m: string) => void } = {},
+): Promise<LabLayout> {
   const log = opts.log ?? ((m: string) => process.stdout.write(`${m}\n`));
   const d = doctor();
-  if (!d.root || d.missing.length > 0) throw new LabError(`the lab cannot start on this machine:\n${formatDoctor(d)}`);
+  if (!d.root || d.missing.length > 0)
+    throw new LabError(`the lab cannot start on this machine:\n${formatDoctor(d)}`);
   const started = Date.now();
   const step = (m: string) => log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${m}`);
   const lab = labLayout(opts.serversPerDc);
@@ -44,7 +57,18 @@ export async function labUp(opts: { serversPerDc?: number; log?: (m: string) => 
   for (const s of servers) {
     const dc = lab.plan.dataCenters.find((x) => x.id === s.dc)!;
     // The netboot configuration PXE would hand the server: where its site is, which interface it booted from.
-    const command = [TSX, join(REPO_ROOT, "agents/installer/main.ts"), "--site-url", `https://${dc.managementServer.dataAddress}:${SITE_PORT}`, "--server-name", `site.${s.dc}.${DOMAIN}`, "--interface", "eth0", "--root-ca", rootPath];
+    const command = [
+      TSX,
+      join(REPO_ROOT, "agents/installer/main.ts"),
+      "--site-url",
+      `https://${dc.managementServer.dataAddress}:${SITE_PORT}`,
+      "--server-name",
+      `site.${s.dc}.${DOMAIN}`,
+      "--interface",
+      "eth0",
+      "--root-ca",
+      rootPath,
+    ];
     writeFileSync(join(lab.paths.netboot, `${s.id}.json`), JSON.stringify({ command }, null, 1) + "\n");
   }
   await Promise.all(
@@ -65,7 +89,10 @@ export async function labUp(opts: { serversPerDc?: number; log?: (m: string) => 
 
   const signers = ensureLabSigners(lab);
   const stacks = writeLabStacks(lab, ensureLabPki(lab, () => undefined).rootPem);
-  const global = await deployStack(stacks.global, { statePath: join(lab.paths.state, "global.json"), log: (m) => step(`[global] ${m}`) });
+  const global = await deployStack(stacks.global, {
+    statePath: join(lab.paths.state, "global.json"),
+    log: (m) => step(`[global] ${m}`),
+  });
   mkdirSync(lab.paths.state, { recursive: true, mode: 0o700 });
   const outputsFile = join(lab.paths.state, "global-outputs.json");
   writeFileSync(outputsFile, JSON.stringify({ "organization/zeroroot/global": global.outputs }));
@@ -76,21 +103,51 @@ export async function labUp(opts: { serversPerDc?: number; log?: (m: string) => 
   const results = await Promise.allSettled(
     lab.plan.dataCenters.map((dc) =>
       runChild(
-        ["ip", "netns", "exec", mgmtNs(dc.id), TSX, join(__dirname, "deploy-cli.ts"), "--stack-file", stacks.dataCenters[dc.id], "--state", join(lab.paths.state, `${dc.id}.json`), "--outputs-in", outputsFile, "--outputs-out", join(lab.paths.state, `${dc.id}-outputs.json`), "--passphrase-file", passFile],
-        { ZEROROOT_OPERATOR_CERT: lab.paths.operator.cert, ZEROROOT_OPERATOR_KEY: lab.paths.operator.key, ZEROROOT_STATE_SIGNER_CERT: signers.state.cert, ZEROROOT_STATE_SIGNER_KEY: signers.state.key },
+        [
+          "ip",
+          "netns",
+          "exec",
+          mgmtNs(dc.id),
+          TSX,
+          join(__dirname, "deploy-cli.ts"),
+          "--stack-file",
+          stacks.dataCenters[dc.id],
+          "--state",
+          join(lab.paths.state, `${dc.id}.json`),
+          "--outputs-in",
+          outputsFile,
+          "--outputs-out",
+          join(lab.paths.state, `${dc.id}-outputs.json`),
+          "--passphrase-file",
+          passFile,
+        ],
+        {
+          ZEROROOT_OPERATOR_CERT: lab.paths.operator.cert,
+          ZEROROOT_OPERATOR_KEY: lab.paths.operator.key,
+          ZEROROOT_STATE_SIGNER_CERT: signers.state.cert,
+          ZEROROOT_STATE_SIGNER_KEY: signers.state.key,
+        },
         (line) => step(`[${dc.id}] ${line}`),
       ),
     ),
   );
-  const failed = results.flatMap((r, i) => (r.status === "rejected" ? [`${lab.plan.dataCenters[i].id}: ${(r.reason as Error).message}`] : []));
-  if (failed.length > 0) throw new LabError(`deployment failed:\n  ${failed.join("\n  ")}\n(run \`zeroroot lab status\` to see each server)`);
+  const failed = results.flatMap((r, i) =>
+    r.status === "rejected" ? [`${lab.plan.dataCenters[i].id}: ${(r.reason as Error).message}`] : [],
+  );
+  if (failed.length > 0)
+    throw new LabError(
+      `deployment failed:\n  ${failed.join("\n  ")}\n(run \`zeroroot lab status\` to see each server)`,
+    );
   step("every data center deployed");
   return lab;
 }
 
 function runChild(argv: string[], env: Record<string, string>, onLine: (l: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(argv[0], argv.slice(1), {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let tail = "";
     const feed = (chunk: Buffer) => {
       const text = tail + chunk.toString("utf8");
