@@ -7,7 +7,6 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   chmodSync,
-  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -20,31 +19,12 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveHardenedImageSpec } from "../../lib/hardening";
+import { bundleAgent } from "../../agents/node/bundle";
 import { buildImage, unpackImage } from "../image";
-import { REPO_ROOT, type LabLayout } from "./layout";
+import type { LabLayout } from "./layout";
 
 export const AGENT_DIR_IN_IMAGE = "/opt/zeroroot/agent";
 export const AGENT_COMMAND = `/usr/bin/node ${AGENT_DIR_IN_IMAGE}/agent.js`;
-
-/** Bundles the node agent for the image's Node 18. */
-export async function bundleAgent(outDir: string): Promise<void> {
-  mkdirSync(outDir, { recursive: true });
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const esbuild = require("esbuild") as typeof import("esbuild");
-  await esbuild.build({
-    entryPoints: [join(REPO_ROOT, "agents/node/main.ts")],
-    bundle: true,
-    platform: "node",
-    target: "node18",
-    outfile: join(outDir, "agent.js"),
-    logLevel: "error",
-  });
-  const proto = join(REPO_ROOT, "node_modules/etcd3/proto");
-  if (existsSync(proto)) {
-    mkdirSync(join(outDir, "proto"), { recursive: true });
-    for (const f of readdirSync(proto)) copyFileSync(join(proto, f), join(outDir, "proto", f));
-  }
-}
 
 const sha256File = (f: string) => createHash("sha256").update(readFileSync(f)).digest("hex");
 
