@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { dirname } from "node:path";
 import { readStackFile } from "../lib/fleet";
 import { configFromEngine } from "../stacks/config";
-import { defineStack } from "../stacks/program";
+import { defineStack, type StackOptions } from "../stacks/program";
 
 export interface EvaluatedResource {
   readonly type: string;
@@ -19,6 +19,8 @@ export interface EvaluatedResource {
   readonly custom: boolean;
   readonly urn: string;
   readonly provider?: string;
+  /** Resource options the engine sees that policies judge (custom resources). */
+  readonly options?: { readonly protect: boolean; readonly retainOnDelete: boolean };
 }
 
 export interface EvaluateOptions {
@@ -30,6 +32,8 @@ export interface EvaluateOptions {
   readonly preview?: boolean;
   /** Performs a custom resource's effect and returns its state; default: echo the inputs. */
   readonly onResource?: (r: EvaluatedResource) => Promise<{ id: string; state: Record<string, unknown> }>;
+  /** Passed to the stack program (e.g. `plainSecrets` for `zeroroot policy check`). @default - none */
+  readonly stackOptions?: StackOptions;
 }
 
 export interface Evaluation {
@@ -66,6 +70,8 @@ export async function evaluateStack(file: string, opts: EvaluateOptions = {}): P
   }
   const resources: EvaluatedResource[] = [];
   const project = "zeroroot";
+  // The mock hook does not receive resource options; the registration request carries them.
+  const optionsOf = new Map<string, { protect: boolean; retainOnDelete: boolean }>();
   pulumi.runtime.setAllConfig(config, secretKeys);
   await pulumi.runtime.setMocks(
     {
@@ -78,6 +84,7 @@ export async function evaluateStack(file: string, opts: EvaluateOptions = {}): P
           custom: args.custom ?? true,
           urn,
           provider: args.provider,
+          options: optionsOf.get(`${args.type}::${args.name}`),
         };
         resources.push(r);
         if (args.type === "pulumi:pulumi:StackReference") {
@@ -96,6 +103,7 @@ export async function evaluateStack(file: string, opts: EvaluateOptions = {}): P
     stackFile.stack,
     opts.preview ?? false,
   );
+  recordOptions(optionsOf);
 
   // Under mocks, a failing Output (a missing required stack output, a provider that cannot be
   // serialised) surfaces only as an unhandled rejection while the RPC queue never drains: fail fast.
@@ -122,7 +130,7 @@ export async function evaluateStack(file: string, opts: EvaluateOptions = {}): P
         .replace(/^error: \[runtime\] /, ""),
     });
   try {
-    const exported = defineStack(configFromEngine(stackFile.stack, dirname(file)));
+    const exported = defineStack(configFromEngine(stackFile.stack, dirname(file)), opts.stackOptions);
     const outputs = await Promise.race([resolveAll(exported), failure]);
     // Wait for every registration still in flight (closure serialisation of dynamic providers is slow).
     await Promise.race([waitForRpcs(), failure]);
@@ -132,6 +140,30 @@ export async function evaluateStack(file: string, opts: EvaluateOptions = {}): P
     console.warn = original.warn;
     console.error = original.error;
   }
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getCustom(): boolean;
+  getProtect(): boolean;
+  getRetainondelete(): boolean;
+}
+
+/** Wraps the mock monitor's registerResource to note each custom resource's protect/retainOnDelete. */
+function recordOptions(into: Map<string, { protect: boolean; retainOnDelete: boolean }>): void {
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: RegisterRequest, cb: unknown): unknown;
+  };
+  const original = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    if (req.getCustom())
+      into.set(`${req.getType()}::${req.getName()}`, {
+        protect: req.getProtect(),
+        retainOnDelete: req.getRetainondelete(),
+      });
+    return original(req, cb);
+  };
 }
 
 /** The SDK's own "RPC queue drained" wait (exported at runtime, marked internal in its typings). */

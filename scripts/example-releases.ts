@@ -56,7 +56,8 @@ export function makeExampleReleases(releasesDir: string, keysDir: string): Examp
 
   mkdirSync(keysDir, { recursive: true, mode: 0o700 });
   const chain = (l: Leaf) => l.certificatePem + issuing.certificatePem;
-  const write = (name: string, text: string, mode = 0o644) => writeFileSync(join(keysDir, name), text, { mode });
+  const write = (name: string, text: string, mode = 0o644) =>
+    writeFileSync(join(keysDir, name), text, { mode });
   write("root.crt", root.certificatePem);
   write("release-signer.crt", chain(signer));
   write("release-signer.key", signer.keyPem, 0o600);
@@ -67,8 +68,13 @@ export function makeExampleReleases(releasesDir: string, keysDir: string): Examp
 
   const manifests = join(releasesDir, "manifests");
   const releaseFiles: string[] = [];
-  for (const f of readdirSync(manifests).filter((n) => n.endsWith(".json")).sort()) {
-    const manifest = JSON.parse(readFileSync(join(manifests, f), "utf8")) as { name: string; version: string };
+  for (const f of readdirSync(manifests)
+    .filter((n) => n.endsWith(".json"))
+    .sort()) {
+    const manifest = JSON.parse(readFileSync(join(manifests, f), "utf8")) as {
+      name: string;
+      version: string;
+    };
     const signed = signRelease(manifest, {
       privateKey: createPrivateKey(signer.keyPem),
       certificatePem: signer.certificatePem,
@@ -81,7 +87,10 @@ export function makeExampleReleases(releasesDir: string, keysDir: string): Examp
   return {
     rootCertificatePem: root.certificatePem,
     // the signed-software policy takes the bare hex digest
-    signerFingerprint: certificateFingerprint(pki.parseCertificate(signer.certificatePem).der).replace(/^sha256:/, ""),
+    signerFingerprint: certificateFingerprint(pki.parseCertificate(signer.certificatePem).der).replace(
+      /^sha256:/,
+      "",
+    ),
     releaseFiles,
     keysDir,
   };

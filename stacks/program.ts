@@ -12,6 +12,7 @@ import { SoftwareRelease } from "../components/release";
 import {
   buildInstances,
   ConfigValidationError,
+  KEYS,
   loadServiceReleases,
   resolveStackConfig,
   type RawStackConfig,
@@ -23,12 +24,18 @@ export type StackOutputs = Record<string, pulumi.Input<unknown>>;
 export interface StackOptions {
   /** Where the signed releases are. @default - releases/ of this checkout */
   readonly releasesDir?: string;
+  /**
+   * How a BMC password given in plain text is treated. @default - "refuse": a config error, as
+   * `fleet validate` reports it. `zeroroot policy check` passes "leave-to-policy": the password is
+   * then passed as plain text, and the zero-password policy names the rule and the resource.
+   */
+  readonly plainSecrets?: "refuse" | "leave-to-policy";
 }
 
 const RELEASES_DIR = join(__dirname, "..", "releases");
 
 export function defineStack(raw: RawStackConfig, opts: StackOptions = {}): StackOutputs {
-  const config = resolveStackConfig(raw);
+  const config = resolveStackConfig(raw, { plainSecrets: opts.plainSecrets });
   return config.kind === "global"
     ? defineGlobal(config)
     : defineDataCenter(config, raw, opts.releasesDir ?? RELEASES_DIR);
@@ -79,7 +86,7 @@ function defineDataCenter(
     managementServer: dc.managementServer,
     sitePort: dc.sitePort,
     rootCertificatePem,
-    servers: dc.servers.map((s) => ({
+    servers: dc.servers.map((s, i) => ({
       id: s.id,
       hostname: s.hostname,
       roles: s.roles,
@@ -90,7 +97,10 @@ function defineDataCenter(
         address: s.bmc.address,
         port: s.bmc.port,
         username: s.bmc.username,
-        password: pulumi.secret(s.bmc.password),
+        // Secret exactly when the config made it one (refused otherwise unless left to the policy).
+        password: raw.isSecret([KEYS.dataCenter, "servers", i, "bmc", "password"])
+          ? pulumi.secret(s.bmc.password)
+          : pulumi.output(s.bmc.password),
         cipherSuite: s.bmc.cipherSuite as 3 | 17,
       },
     })),
@@ -100,7 +110,8 @@ function defineDataCenter(
     .all([global.getOutput("dataCenters"), global.getOutput("controlPlane")])
     .apply(([names, cp]) =>
       (Array.isArray(names) ? (names as string[]) : [dc.name]).map(
-        (n) => `https://etcd.${n}.${config.domain}:${(cp as { clientPort?: number } | undefined)?.clientPort ?? 2379}`,
+        (n) =>
+          `https://etcd.${n}.${config.domain}:${(cp as { clientPort?: number } | undefined)?.clientPort ?? 2379}`,
       ),
     );
   // The releases this data center runs live in its own stack: its desired states depend on them, so

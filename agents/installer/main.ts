@@ -66,25 +66,34 @@ export async function install(a: InstallerArgs): Promise<{ serverId: string; ser
     enrolled.certificatePem + enrolled.chainPem.split(/(?<=-----END CERTIFICATE-----\n?)/)[0],
   );
   writeFileSync(join(dir, "root.crt"), a.rootCaPem);
-  writeFileSync(
-    join(dir, "agent.json"),
-    JSON.stringify(
-      {
-        serverId: netboot.serverId,
-        hostname: netboot.hostname,
-        siteUrl: a.siteUrl,
-        siteServerName: a.serverName,
-      },
-      null,
-      2,
-    ) + "\n",
-  );
-  for (const f of ["computer.key", "computer.crt", "root.crt", "agent.json"])
-    chownSync(join(dir, f), AGENT_UID, AGENT_UID);
+  const node = netboot.node ?? {};
+  const agent = {
+    serverId: netboot.serverId,
+    hostname: netboot.hostname,
+    siteUrl: a.siteUrl,
+    siteServerName: a.serverName,
+    ...(node.controlPlaneEndpoints ? { controlPlane: { endpoints: node.controlPlaneEndpoints } } : {}),
+    ...(node.partitions !== undefined ? { partitions: node.partitions } : {}),
+  };
+  writeFileSync(join(dir, "agent.json"), JSON.stringify(agent, null, 2) + "\n");
+  const files = ["computer.key", "computer.crt", "root.crt", "agent.json"];
+  if (node.trust !== undefined) {
+    writeFileSync(join(dir, "trust.json"), JSON.stringify(node.trust, null, 2) + "\n");
+    files.push("trust.json");
+  }
+  if (node.hosts) appendHosts(a.disk, node.hosts);
+  for (const f of files) chownSync(join(dir, f), AGENT_UID, AGENT_UID);
   chownSync(dir, 0, AGENT_UID);
   chmodSync(dir, 0o750);
   log(`enrolled as ${netboot.serverId}`);
   return { serverId: netboot.serverId };
+}
+
+/** Adds name → address lines to the installed system's /etc/hosts (the control plane is reached by name). */
+function appendHosts(disk: string, hosts: Readonly<Record<string, string>>): void {
+  const file = join(disk, "etc", "hosts");
+  const lines = Object.entries(hosts).map(([name, ip]) => `${ip}\t${name}`);
+  writeFileSync(file, `${readFileSync(file, "utf8").trimEnd()}\n# zeroroot: from the netboot configuration\n${lines.join("\n")}\n`);
 }
 
 /** Replaces the disk's contents with the image (a zstd tarball with numeric owners). */

@@ -27,6 +27,20 @@ export interface SiteConfig {
   readonly operators: readonly string[];
   /** @default 900 */
   readonly tokenTtlSeconds?: number;
+  /** What installed nodes need to join the platform, handed to them in the netboot configuration. */
+  readonly node?: NodeBootstrap;
+}
+
+/** Public facts a new node gets at install: no secret, nothing the node could not be told in the open. */
+export interface NodeBootstrap {
+  /** Control-plane endpoints (https://<dns name>:port). */
+  readonly controlPlaneEndpoints?: readonly string[];
+  /** Name → address lines for the node's /etc/hosts (the control plane is reached by DNS name). */
+  readonly hosts?: Readonly<Record<string, string>>;
+  /** The node's trust.json: who may sign desired state and releases. */
+  readonly trust?: unknown;
+  /** Pre-created partitions in the image. */
+  readonly partitions?: number;
 }
 
 export function loadSiteConfig(path: string): SiteConfig {

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
 import { issueFromCsr, parseCertificate, PkiError } from "../../lib/pki";
 import { type ArmRequest, type EnrollRequest, type ReadyReport } from "../../lib/site";
+import { SERVICE_CSR_ROUTE, serviceDnsName, type ServiceCsrRequest } from "../../lib/agent/protocol";
 import { siteHostname, type SiteConfig } from "./config";
 import type { SiteIdentity } from "./ca";
 import type { Registry } from "./registry";
@@ -131,6 +132,30 @@ export function createSiteServer(
       },
     },
     {
+      // A service certificate for one instance of the calling computer, named by the site under the
+      // computer's own hostname (never what the CSR asks): the key stays on the node.
+      method: "POST",
+      pattern: new RegExp(`^${SERVICE_CSR_ROUTE}$`),
+      guard: "computer",
+      handler: (req, body) => {
+        const b = body as Partial<ServiceCsrRequest>;
+        const s = registry.server(peerCn(req) as string);
+        if (!s) throw new HttpError(403, "not a server of this site");
+        if (typeof b.instance !== "string" || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(b.instance))
+          throw new HttpError(400, "services/csr needs {instance: a DNS label [a-z0-9-], csrPem}");
+        if (typeof b.csrPem !== "string") throw new HttpError(400, "services/csr needs {instance, csrPem}");
+        const name = serviceDnsName(b.instance, s.hostname);
+        try {
+          const issued = issueFromCsr(id.ca, "service", b.csrPem, { commonName: name, dnsNames: [name] });
+          log(`service certificate ${name} for ${s.serverId} (serial ${issued.serial})`);
+          return [200, { certificatePem: issued.certificatePem, chainPem: id.chainPem }];
+        } catch (err) {
+          if (err instanceof PkiError) throw new HttpError(400, `CSR refused: ${err.message}`);
+          throw err;
+        }
+      },
+    },
+    {
       method: "POST",
       pattern: /^\/admin\/arm$/,
       guard: "operator",
@@ -148,6 +173,7 @@ export function createSiteServer(
           siteUrl,
           imageSha256: config.imageSha256,
           chainPem: id.chainPem,
+          node: config.node,
         });
         log(`armed install of ${b.serverId} (${mac})`);
         // The token goes only into the netboot configuration, never back to the caller.

@@ -49,9 +49,17 @@ export type DesiredStateOuts = DesiredStateProps & {
 };
 
 /** Builds and signs the document for `version` with the state signer named by the environment. */
-export function signedDocumentFor(p: DesiredStateInputs, version: number, now = new Date()): SignedDesiredState {
+export function signedDocumentFor(
+  p: DesiredStateInputs,
+  version: number,
+  now = new Date(),
+): SignedDesiredState {
   const ds = projectModule<typeof import("../../lib/desired-state")>("lib/desired-state");
-  const chain = readNamedFile("ZEROROOT_STATE_SIGNER_CERT", "state-signer.crt", "desired-state signer certificate");
+  const chain = readNamedFile(
+    "ZEROROOT_STATE_SIGNER_CERT",
+    "state-signer.crt",
+    "desired-state signer certificate",
+  );
   const certs = chain.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   const key = readNamedFile("ZEROROOT_STATE_SIGNER_KEY", "state-signer.key", "desired-state signer key");
   const document = ds.buildDesiredState({
@@ -81,10 +89,17 @@ function problem(p: DesiredStateProps): string | undefined {
   }
 }
 
-async function publish(p: DesiredStateProps, lastVersion: number): Promise<Omit<DesiredStateOuts, keyof DesiredStateProps>> {
+async function publish(
+  p: DesiredStateProps,
+  lastVersion: number,
+): Promise<Omit<DesiredStateOuts, keyof DesiredStateProps>> {
   const { keys } = projectModule<typeof import("../../lib/controlplane")>("lib/controlplane");
   const { desiredStateDigest } = projectModule<typeof import("../../lib/desired-state")>("lib/desired-state");
-  const client = operatorClient(p.controlPlaneEndpoints, p.rootCertificatePem, p.controlPlaneTimeoutSeconds * 1000);
+  const client = operatorClient(
+    p.controlPlaneEndpoints,
+    p.rootCertificatePem,
+    p.controlPlaneTimeoutSeconds * 1000,
+  );
   try {
     const key = keys.desired(p.computerId);
     const current = await client.get(key);
@@ -113,7 +128,10 @@ export const desiredStateProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds: DesiredStateProps, news: DesiredStateProps) {
     const why = problem(news);
     return why
-      ? { inputs: news, failures: [{ property: "instances", reason: `no node would accept this desired state: ${why}` }] }
+      ? {
+          inputs: news,
+          failures: [{ property: "instances", reason: `no node would accept this desired state: ${why}` }],
+        }
       : { inputs: news };
   },
   async create(inputs: DesiredStateProps) {

@@ -67,8 +67,10 @@ function refusal(p: SoftwareReleaseProps, now = new Date()): string | undefined 
   if (m.name !== p.name || m.version !== p.version)
     return `the manifest is ${m.name}@${m.version}, the resource says ${p.name}@${p.version}`;
   const digest = release.manifestDigest(m);
-  if (digest !== p.manifestDigest) return `manifestDigest is ${p.manifestDigest}; the manifest's is ${digest}`;
-  if (now.getTime() > Date.parse(m.notAfter)) return `expired: release ${m.name} ${m.version} expired at ${m.notAfter}`;
+  if (digest !== p.manifestDigest)
+    return `manifestDigest is ${p.manifestDigest}; the manifest's is ${digest}`;
+  if (now.getTime() > Date.parse(m.notAfter))
+    return `expired: release ${m.name} ${m.version} expired at ${m.notAfter}`;
   return undefined;
 }
 
@@ -79,7 +81,11 @@ async function publish(p: SoftwareReleaseProps): Promise<string> {
   if (why) throw new Error(`release ${p.name}@${p.version} is refused: ${why}`);
   const { keys } = projectModule<typeof import("../../lib/controlplane")>("lib/controlplane");
   const key = keys.release(p.name, p.version);
-  const client = operatorClient(p.controlPlaneEndpoints, p.rootCertificatePem, p.controlPlaneTimeoutSeconds * 1000);
+  const client = operatorClient(
+    p.controlPlaneEndpoints,
+    p.rootCertificatePem,
+    p.controlPlaneTimeoutSeconds * 1000,
+  );
   try {
     await client.put(key, JSON.stringify(signedOf(p)));
   } finally {
@@ -94,7 +100,12 @@ export const softwareReleaseProvider: pulumi.dynamic.ResourceProvider = {
     if (!isPem(news.rootCertificatePem) || typeof news.signature !== "string") return { inputs: news };
     const why = refusal(news);
     return why
-      ? { inputs: news, failures: [{ property: "signature", reason: `release ${news.name}@${news.version} is refused: ${why}` }] }
+      ? {
+          inputs: news,
+          failures: [
+            { property: "signature", reason: `release ${news.name}@${news.version} is refused: ${why}` },
+          ],
+        }
       : { inputs: news };
   },
   async create(inputs: SoftwareReleaseProps) {

@@ -16,6 +16,8 @@ export const SITE_PORT = 8443;
 /** uid of the site services of data center k (1-based): 2050 + k. Servers use 2000 (agent) and 2100+. */
 export const SITE_UID_BASE = 2050;
 export const BMC_USER = "zeroroot";
+/** Partitions pre-created in the lab image (zr-p000…): instances a lab server can run. */
+export const LAB_PARTITIONS = 8;
 
 export interface LabSecrets {
   readonly stackPassphrase: string;

@@ -6,8 +6,24 @@ import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { SiteConfig } from "../../agents/site/config";
-import { DOMAIN, mgmtNs, REPO_ROOT, SITE_PORT, siteUid, type LabLayout } from "./layout";
+import { DOMAIN, LAB_PARTITIONS, mgmtNs, REPO_ROOT, SITE_PORT, siteUid, type LabLayout } from "./layout";
+import { controlPlaneEndpoints } from "./controlplane";
 import { signSiteCa } from "./pki";
+import type { NodeBootstrap } from "../../agents/site/config";
+
+/** What every lab node learns at install: where the control plane is and whom to trust. */
+function nodeBootstrap(lab: LabLayout): NodeBootstrap {
+  const cp = controlPlaneEndpoints(lab);
+  const dcs = lab.plan.dataCenters.map((d) => d.id);
+  const trust = {
+    kind: "zeroroot.trust/v1",
+    signers: [
+      { commonName: "lab state signer", desiredState: dcs },
+      { commonName: "lab release signer", releases: ["*"] },
+    ],
+  };
+  return { controlPlaneEndpoints: cp.endpoints, hosts: cp.hosts, trust, partitions: LAB_PARTITIONS };
+}
 
 const TSX = join(REPO_ROOT, "node_modules", ".bin", "tsx");
 const SITE_MAIN = join(REPO_ROOT, "agents", "site", "main.ts");
@@ -64,6 +80,7 @@ function writeSiteConfig(
     imageDir: lab.paths.images,
     imageSha256,
     operators: ["operator"],
+    node: nodeBootstrap(lab),
   };
   const path = join(base, "site.json");
   writeFileSync(path, JSON.stringify(config, null, 2) + "\n", { mode: 0o644 });

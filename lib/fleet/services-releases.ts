@@ -61,10 +61,13 @@ export function loadServiceReleases(
     if (!loaded) {
       let signed: SignedRelease;
       try {
-        const doc = JSON.parse(readFileSync(join(releasesDir, releaseFileName(s.release)), "utf8")) as Partial<
-          SignedRelease
-        >;
-        signed = { manifest: validateManifest(doc.manifest), signature: doc.signature as SignedRelease["signature"] };
+        const doc = JSON.parse(
+          readFileSync(join(releasesDir, releaseFileName(s.release)), "utf8"),
+        ) as Partial<SignedRelease>;
+        signed = {
+          manifest: validateManifest(doc.manifest),
+          signature: doc.signature as SignedRelease["signature"],
+        };
       } catch (err) {
         failed.add(s.release);
         const code = (err as NodeJS.ErrnoException).code;
@@ -146,7 +149,9 @@ export function buildInstances(
       const rel = releases.get(svc.release);
       if (!rel) throw new Error(`release ${svc.release} was not loaded`);
       const m = rel.signed.manifest;
-      const partition = svc.runAs ? { user: svc.runAs.user, uid: svc.runAs.uid } : partitionUser(slots.get(svc.name)!);
+      const partition = svc.runAs
+        ? { user: svc.runAs.user, uid: svc.runAs.uid }
+        : partitionUser(slots.get(svc.name)!);
       out.get(id)!.push({
         name: svc.name,
         release: { name: m.name, version: m.version, manifestDigest: rel.manifestDigest },

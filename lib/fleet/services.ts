@@ -31,13 +31,15 @@ export function parseDuration(text: string): number | undefined {
 const serviceName = z
   .string({ error: "a service name: lower-case letters, digits and hyphens, starting with a letter" })
   .regex(/^[a-z][a-z0-9-]{0,62}$/, {
-    error: "a service name: lower-case letters, digits and hyphens, starting with a letter, at most 63 characters",
+    error:
+      "a service name: lower-case letters, digits and hyphens, starting with a letter, at most 63 characters",
   });
 
 const releaseRef = z
   .string({ error: "a release reference name@version, e.g. postgresql@15.8.0" })
   .regex(/^[a-z0-9][a-z0-9._-]{0,62}@\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$/, {
-    error: "a release reference name@version, e.g. postgresql@15.8.0 (a file releases/<name>-<version>.signed.json)",
+    error:
+      "a release reference name@version, e.g. postgresql@15.8.0 (a file releases/<name>-<version>.signed.json)",
   });
 
 const duration = z
@@ -79,7 +81,9 @@ export const serviceSchema = z
     /** Required when holdsData; the node agent refuses to destroy the instance before it. */
     minimumPersistence: duration.optional(),
     /** @default - the release's declared ports */
-    endpoints: z.array(endpointSchema, { error: "a list of endpoints ({port, tls, requireClientCertificate})" }).optional(),
+    endpoints: z
+      .array(endpointSchema, { error: "a list of endpoints ({port, tls, requireClientCertificate})" })
+      .optional(),
     /** String values only; password-like keys are the zero-password policy's to refuse. */
     parameters: z
       .record(z.string(), z.string({ error: "a string value (quote numbers)" }), {
@@ -171,20 +175,22 @@ export function checkServices(
         "give the role to a server, or place the service by server ids",
       );
     }
-    for (const id of placementOf(s, known)) {
-      (s.endpoints ?? []).forEach((e, j) => {
+    (s.endpoints ?? []).forEach((e, j) => {
+      const clashes: string[] = [];
+      for (const id of placementOf(s, known)) {
         const key = `${id}/${e.protocol}/${e.port}`;
         const prior = ports.get(key);
-        if (prior)
-          report(
-            at("endpoints", j, "port"),
-            `${e.port}/${e.protocol} on ${id}, also used by ${prior}`,
-            "a port used by one instance per server",
-            "give the service another port",
-          );
+        if (prior) clashes.push(`${id} (also ${prior})`);
         else ports.set(key, joinPath(at("endpoints", j, "port")));
-      });
-    }
+      }
+      if (clashes.length > 0)
+        report(
+          at("endpoints", j, "port"),
+          `${e.port}/${e.protocol}, already used on ${clashes.join(", ")}`,
+          "a port used by one instance per server",
+          "give the service another port",
+        );
+    });
   });
   return issues;
 }

@@ -49,9 +49,44 @@ export const KEYS = {
 
 export const DEFAULT_GLOBAL_STACK = "organization/zeroroot/global";
 
+export interface CheckOptions {
+  /**
+   * `refuse` (the default, `fleet validate` and `pulumi up`): a secret given in plain text is a
+   * config error. `leave-to-policy` (`zeroroot policy check`): it is left for the zero-password
+   * policy to report, so the report names the rule, the resource and the remediation.
+   */
+  readonly plainSecrets?: "refuse" | "leave-to-policy";
+}
+
 /** Returns the resolved config and an empty list, or no value and every issue found. */
-export function checkStackConfig(raw: RawStackConfig): {
+export function checkStackConfig(
+  raw: RawStackConfig,
+  opts: CheckOptions = {},
+): {
   value?: ResolvedStackConfig;
+  issues: ConfigIssue[];
+} {
+  return checkAll(raw, opts.plainSecrets === "leave-to-policy" ? isPlainSecretIssue : () => false);
+}
+
+const isPlainSecretIssue = (i: ConfigIssue) => i.allowed === PLAIN_SECRET_ALLOWED;
+/** The `allowed` text of checks.ts's plain-text secret issue. */
+const PLAIN_SECRET_ALLOWED = "a Pulumi secret";
+
+function checkAll(
+  raw: RawStackConfig,
+  ignore: (i: ConfigIssue) => boolean,
+): { value?: ResolvedStackConfig; issues: ConfigIssue[] } {
+  const r = checkOnce(raw);
+  const issues = r.issues.filter((i) => !ignore(i));
+  if (r.value || issues.length > 0) return { value: r.value, issues };
+  // Only ignored issues: the config is otherwise complete, so resolve it anyway.
+  return { value: r.resolvedIgnoringChecks, issues };
+}
+
+function checkOnce(raw: RawStackConfig): {
+  value?: ResolvedStackConfig;
+  resolvedIgnoringChecks?: ResolvedStackConfig;
   issues: ConfigIssue[];
 } {
   const issues: ConfigIssue[] = [];
@@ -107,11 +142,18 @@ export function checkStackConfig(raw: RawStackConfig): {
     raw.values[KEYS.services] === undefined ? [] : parseWith(servicesSchema, raw, [KEYS.services], issues);
   if (services && checkable) issues.push(...checkServices(services, checkable.servers, raw));
   sortByLine(issues);
-  if (issues.length > 0 || !dataCenter || !domain || !services) return { issues };
-  return {
-    value: { kind: "dataCenter", domain, globalStack: globalStackValue as string, dataCenter, services },
-    issues,
-  };
+  const resolved =
+    dataCenter && domain && services
+      ? ({
+          kind: "dataCenter",
+          domain,
+          globalStack: globalStackValue as string,
+          dataCenter,
+          services,
+        } as const)
+      : undefined;
+  if (issues.length > 0 || !resolved) return { issues, resolvedIgnoringChecks: resolved };
+  return { value: resolved, issues };
 }
 
 /**
@@ -146,8 +188,8 @@ function sortByLine(issues: ConfigIssue[]): void {
 }
 
 /** Like checkStackConfig, but throws a ConfigValidationError listing every issue. */
-export function resolveStackConfig(raw: RawStackConfig): ResolvedStackConfig {
-  const { value, issues } = checkStackConfig(raw);
+export function resolveStackConfig(raw: RawStackConfig, opts: CheckOptions = {}): ResolvedStackConfig {
+  const { value, issues } = checkStackConfig(raw, opts);
   if (!value) throw new ConfigValidationError(issues);
   return value;
 }

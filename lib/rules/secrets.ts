@@ -58,7 +58,7 @@ export function shannonEntropy(s: string): number {
 export function looksLikeSecretToken(s: string, minLength: number, minEntropy: number): boolean {
   if (s.length < minLength || /\s/.test(s)) return false;
   if (/^(\/|\.\/|[a-z][a-z0-9+.-]*:\/\/)/i.test(s)) return false; // paths and URLs
-  if (/^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(s) && !/[A-Z]/.test(s)) return false; // host names, versions
+  if (/^[a-z0-9-]+(\.[a-z0-9-]+)+(:\d{1,5})?$/i.test(s) && !/[A-Z]/.test(s)) return false; // host names (with a port), versions
   if (/^[0-9a-f:.]+$/i.test(s) && s.includes(":")) return false; // MACs, IPv6
   if (/^[A-Za-z]{1,6}=[^=]/.test(s)) return false; // distinguished names, key=value settings
   const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((r) => r.test(s)).length;

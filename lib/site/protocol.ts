@@ -24,6 +24,13 @@ export interface NetbootConfig {
   readonly imageSha256: string;
   /** PEM bundle: the data center's issuing CA, then the root. */
   readonly chainPem: string;
+  /** Control-plane endpoints, hosts entries and trust the node needs (public facts only). */
+  readonly node?: {
+    readonly controlPlaneEndpoints?: readonly string[];
+    readonly hosts?: Readonly<Record<string, string>>;
+    readonly trust?: unknown;
+    readonly partitions?: number;
+  };
 }
 
 export interface ArmRequest {

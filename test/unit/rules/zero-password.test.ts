@@ -64,6 +64,7 @@ describe("rule zero-password", () => {
   });
   it("does not take digests, signatures, URLs or host names for secrets", () => {
     assert.equal(looksLikeSecretToken("dc1-s01.dc1.zeroroot.test", 20, 4.0), false);
+    assert.equal(looksLikeSecretToken("c01.dc1.zeroroot.example:8786", 20, 4.0), false, "host:port");
     assert.equal(looksLikeSecretToken("https://example.test/a/b/c/d", 20, 4.0), false);
     assert.equal(looksLikeSecretToken("/srv/zr-mariadb-1/data/x/y", 20, 4.0), false);
     assert.equal(looksLikeSecretToken("gh0Xr9T2kLq8Zs5Vw3Nb7Yd1Fj6Hc4Mp", 20, 4.0), true);

@@ -1,0 +1,140 @@
+/** `zeroroot policy check`, run as CI runs it: a child process, exit codes, output. */
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(__dirname, "../../..");
+const BIN = join(ROOT, "bin/zeroroot");
+
+function zeroroot(args: string[], cwd = ROOT) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** A copy of the example stacks with dc1 changed by `edit`; returns the copy of dc1. */
+function brokenDc1(edit: (text: string) => string): string {
+  const dir = mkdtempSync(join(tmpdir(), "zr-policy-"));
+  cpSync(join(ROOT, "stacks"), dir, { recursive: true, filter: (s) => !s.endsWith(".ts") });
+  const file = join(dir, "Pulumi.dc1.yaml");
+  const text = readFileSync(file, "utf8");
+  const changed = edit(text);
+  assert.notEqual(changed, text, "the edit changed nothing");
+  writeFileSync(file, changed);
+  return file;
+}
+
+const noStackTrace = (s: string) =>
+  assert.doesNotMatch(s, /\n\s+at \S+ \(/, "no stack trace for a user mistake");
+
+describe("zeroroot policy check", function () {
+  this.timeout(120_000);
+
+  it("--all exits 0 on the example stacks and prints a summary per stack", () => {
+    const r = zeroroot(["policy", "check", "--all"]);
+    assert.equal(r.code, 0, r.out + r.err);
+    for (const s of ["dc1", "dc2", "dc3", "global", "(all stacks)"])
+      assert.match(r.out, new RegExp(`^${s.replace(/[()]/g, "\\$&")}: \\d+ resources, 0 mandatory`, "m"));
+    assert.match(r.out, /OK: no mandatory violation/);
+  });
+
+  it("exits 1 when a service of dc1 runs as root, naming zero-root, the resource and the remediation", () => {
+    const file = brokenDc1((t) =>
+      t.replace(
+        "      minimumPersistence: 30d\n",
+        "      minimumPersistence: 30d\n      runAs: { user: root, uid: 0 }\n",
+      ),
+    );
+    const r = zeroroot(["policy", "check", "--file", file]);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.out, /MANDATORY \[zero-root\] dc1-s01-state instances\[0\]/);
+    assert.match(r.out, /runs as uid 0/);
+    assert.match(r.out, /fix: Run the program as its own unprivileged user/);
+    assert.deepEqual(
+      [...new Set([...r.out.matchAll(/\[([a-z-]+)\]/g)].map((m) => m[1]))],
+      ["zero-root"],
+      "only zero-root fires",
+    );
+    noStackTrace(r.out + r.err);
+  });
+
+  it("exits 1 when a BMC password of dc1 is plain text, naming zero-password and the BmcServer, never the password", () => {
+    const file = brokenDc1((t) =>
+      t.replace(/password:\n\s+secure: v1:mDC4cfLtrFz4xFl3:[^\n]+/, "password: plain-text-bmc-pw"),
+    );
+    const r = zeroroot(["policy", "check", "--file", file]);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.out, /MANDATORY \[zero-password\] dc1-s01-bmc bmc\.password/);
+    assert.match(r.out, /fix: Pass BMC passwords with pulumi\.secret/);
+    assert.doesNotMatch(r.out + r.err, /plain-text-bmc-pw/);
+    // fleet validate still refuses it as a config error
+    const v = zeroroot(["fleet", "validate", "--file", file]);
+    assert.equal(v.code, 1);
+    assert.match(v.out, /servers\[0\]\.bmc\.password/);
+  });
+
+  it("exits 1 with the fleet validation errors, not a stack trace, on a bad config", () => {
+    const file = brokenDc1((t) => t.replace("minimumPersistence: 30d", "minimumPersistence: a month"));
+    const r = zeroroot(["policy", "check", "--file", file]);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.err, /zeroroot:services\[0\]\.minimumPersistence/);
+    assert.match(r.err, /Pulumi\.dc1\.yaml:\d+/);
+    noStackTrace(r.out + r.err);
+  });
+
+  it("exits 2 on a usage error", () => {
+    assert.equal(zeroroot(["policy", "check"]).code, 2);
+    assert.equal(zeroroot(["policy", "check", "--all", "--format", "xml"]).code, 2);
+  });
+
+  it("--format sarif is SARIF 2.1.0: one run, the pack's rules, results pointing at the stack file", () => {
+    const file = brokenDc1((t) =>
+      t.replace("requireClientCertificate: true }", "requireClientCertificate: false }"),
+    );
+    const r = zeroroot(["policy", "check", "--file", file, "--format", "sarif"]);
+    assert.equal(r.code, 1, r.err);
+    const sarif = JSON.parse(r.out) as {
+      version: string;
+      $schema: string;
+      runs: {
+        tool: { driver: { name: string; rules: { id: string }[] } };
+        results: {
+          ruleId: string;
+          ruleIndex: number;
+          level: string;
+          message: { text: string };
+          locations: { physicalLocation: { artifactLocation: { uri: string } } }[];
+        }[];
+      }[];
+    };
+    assert.equal(sarif.version, "2.1.0");
+    assert.match(sarif.$schema, /sarif-2\.1\.0/);
+    assert.equal(sarif.runs.length, 1);
+    const run = sarif.runs[0];
+    assert.ok(run.tool.driver.rules.some((x) => x.id === "mutual-tls"));
+    assert.ok(run.results.length >= 3, "one result per storage server");
+    for (const res of run.results) {
+      assert.equal(res.ruleId, "mutual-tls");
+      assert.equal(run.tool.driver.rules[res.ruleIndex].id, res.ruleId);
+      assert.equal(res.level, "error");
+      assert.match(res.message.text, /requireClientCertificate/);
+      assert.equal(res.locations[0].physicalLocation.artifactLocation.uri, "stacks/Pulumi.dc1.yaml");
+    }
+  });
+
+  it("--format json says ok and lists each stack", () => {
+    const r = zeroroot(["policy", "check", "--stack", "dc2", "--format", "json"]);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out) as { ok: boolean; stacks: { stack: string; violations: unknown[] }[] };
+    assert.equal(j.ok, true);
+    assert.deepEqual(
+      j.stacks.map((s) => s.stack),
+      ["dc2"],
+    );
+  });
+});

@@ -1,0 +1,97 @@
+/** The example stacks with services, under mocks: per-computer desired state, releases, protection. */
+import { strict as assert } from "node:assert";
+import { join } from "node:path";
+import type { InstanceSpec } from "../../../lib/contracts/resources";
+import { readStackFile } from "../../../lib/fleet";
+import { evaluateStack, type Evaluation } from "../../../lab/stack-eval";
+
+const STACKS = join(__dirname, "../../../stacks");
+const DS = "pulumi-nodejs:dynamic/zeroroot:DesiredState";
+const SR = "pulumi-nodejs:dynamic/zeroroot:SoftwareRelease";
+
+describe("services in the example stacks", function () {
+  this.timeout(60_000);
+  let global: Evaluation;
+  const dcs: Record<string, Evaluation> = {};
+  before(async () => {
+    global = await evaluateStack(join(STACKS, "Pulumi.global.yaml"));
+    for (const dc of ["dc1", "dc2", "dc3"])
+      dcs[dc] = await evaluateStack(join(STACKS, `Pulumi.${dc}.yaml`), {
+        stackOutputs: { "organization/zeroroot/global": global.outputs },
+      });
+  });
+
+  it("the global stack keeps its root offline: only the certificate, no RootCa resource", () => {
+    assert.deepEqual(
+      global.resources.filter((r) => r.custom),
+      [],
+    );
+    assert.match(String(global.outputs.rootCertificatePem), /^-----BEGIN CERTIFICATE-----/);
+  });
+
+  for (const dc of ["dc1", "dc2", "dc3"]) {
+    it(`${dc}: registers one DesiredState per computer, each with its instances`, () => {
+      const e = dcs[dc];
+      const servers = (
+        readStackFile(join(STACKS, `Pulumi.${dc}.yaml`)).values["zeroroot:dataCenter"] as {
+          servers: { id: string; roles: string[] }[];
+        }
+      ).servers;
+      const states = e.resources.filter((r) => r.type === DS);
+      assert.deepEqual(
+        states.map((r) => r.inputs.computerId),
+        servers.map((s) => s.id),
+      );
+      for (const s of servers) {
+        const st = states.find((r) => r.inputs.computerId === s.id)!;
+        const inst = st.inputs.instances as InstanceSpec[];
+        assert.deepEqual(
+          inst.map((i) => i.name),
+          s.roles.includes("storage") ? ["postgresql"] : ["dask"],
+        );
+        for (const i of inst) {
+          assert.match(i.partition.user, /^zr-p\d{3}$/);
+          assert.equal(i.partition.uid, 2100 + Number(i.partition.user.slice(4)));
+          assert.ok(i.programs.every((p) => p.user === i.partition.user && p.uid === i.partition.uid));
+          assert.match(i.release.manifestDigest, /^sha256:[0-9a-f]{64}$/);
+        }
+        assert.equal(st.inputs.dataCenter, dc);
+        assert.deepEqual(st.inputs.controlPlaneEndpoints, [
+          "https://etcd.dc1.zeroroot.example:2379",
+          "https://etcd.dc2.zeroroot.example:2379",
+          "https://etcd.dc3.zeroroot.example:2379",
+        ]);
+      }
+    });
+
+    it(`${dc}: protects and retains exactly the desired states that hold data`, () => {
+      for (const st of dcs[dc].resources.filter((r) => r.type === DS)) {
+        const holds = (st.inputs.instances as InstanceSpec[]).some((i) => i.holdsData);
+        assert.deepEqual(st.options, { protect: holds, retainOnDelete: holds }, st.name);
+        if (holds)
+          assert.equal((st.inputs.instances as InstanceSpec[])[0].minimumPersistenceSeconds, 30 * 86_400);
+      }
+    });
+
+    it(`${dc}: declares each release its services run as a SoftwareRelease, signature included`, () => {
+      const rel = dcs[dc].resources.filter((r) => r.type === SR);
+      assert.deepEqual(rel.map((r) => `${String(r.inputs.name)}@${String(r.inputs.version)}`).sort(), [
+        "dask@2022.12.1",
+        "postgresql@15.8.0",
+      ]);
+      for (const r of rel) {
+        assert.match(String(r.inputs.signerCertificatePem), /BEGIN CERTIFICATE/);
+        assert.ok(String(r.inputs.signature).length > 40);
+        assert.equal(r.inputs.rootCertificatePem, global.outputs.rootCertificatePem);
+      }
+      assert.deepEqual(dcs[dc].logs, []);
+    });
+  }
+
+  it("keeps resources per computer: a data center's count does not grow with instances", () => {
+    const e = dcs.dc1;
+    const custom = e.resources.filter((r) => r.custom && r.type !== "pulumi:pulumi:StackReference");
+    // 5 servers: 5 BmcServer + 5 DesiredState + 2 releases.
+    assert.equal(custom.length, 12);
+  });
+});
