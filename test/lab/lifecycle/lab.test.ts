@@ -263,11 +263,19 @@ describe("the life of a server (lab)", function () {
       );
       const bmc = bmcOf(s.id);
       await bmc.setBootDevice("pxe", { persistent: false });
+      const cycledAt = Date.now();
       await bmc.cycle();
+      // Wait for this boot's installer to finish (an earlier install left its exit code behind).
+      const thisBoot = () => {
+        const st = serverStatus(s.id);
+        return st.device === "pxe" && st.bootedAt !== undefined && Date.parse(st.bootedAt) >= cycledAt - 2000
+          ? st
+          : undefined;
+      };
       const deadline = Date.now() + 120_000;
-      while (serverStatus(s.id).installerExitCode === undefined && Date.now() < deadline)
+      while (thisBoot()?.installerExitCode === undefined && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 1000));
-      assert.equal(serverStatus(s.id).installerExitCode, 1, "the installer refused the image");
+      assert.equal(thisBoot()?.installerExitCode, 1, "the installer refused the image");
       const consoleLog = readFileSync(serverPaths(s.id).console, "utf8");
       assert.match(
         consoleLog,
