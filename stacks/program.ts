@@ -124,7 +124,7 @@ function defineDataCenter(
         controlPlaneEndpoints,
       }),
   );
-  const instances = buildInstances(dc.servers, config.services, loaded.releases);
+  const instances = buildInstances(dc.servers, config.services, loaded.releases, dc.partitionsPerServer);
   const desiredStates = dc.servers.map(
     (s) =>
       new DesiredState(

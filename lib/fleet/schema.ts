@@ -100,6 +100,13 @@ export const dataCenterSchema = z.strictObject({
     .min(1024, { error: "an unprivileged TCP port (1024-65535): the site services never run as root" })
     .max(65535)
     .default(8443),
+  /** Partitions (zr-p000…) pre-created in the image the servers run: instance users come from these. */
+  partitionsPerServer: z
+    .number({ error: "a whole number of partitions from 1 to 1000" })
+    .int({ error: "a whole number of partitions from 1 to 1000" })
+    .min(1, { error: "a whole number of partitions from 1 to 1000" })
+    .max(1000, { error: "a whole number of partitions from 1 to 1000" })
+    .default(100),
   servers: z.array(serverSchema, { error: "a list of servers" }).min(1, { error: "at least one server" }),
 });
 

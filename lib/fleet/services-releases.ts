@@ -103,15 +103,18 @@ export function loadServiceReleases(
   return { releases, issues };
 }
 
-/** Partition slot of each service name on one computer: stable under appends and most removals. */
-export function partitionSlots(names: readonly string[]): Map<string, number> {
-  if (names.length > PARTITION_SLOTS)
-    throw new RangeError(`${names.length} instances on one computer; at most ${PARTITION_SLOTS}`);
+/**
+ * Partition slot of each service name on one computer, among the `slotCount` partitions its image
+ * pre-created: stable under appends and most removals.
+ */
+export function partitionSlots(names: readonly string[], slotCount: number = PARTITION_SLOTS): Map<string, number> {
+  if (names.length > slotCount)
+    throw new RangeError(`${names.length} instances on one computer; its image has ${slotCount} partitions`);
   const taken = new Set<number>();
   const slots = new Map<string, number>();
   for (const n of names) {
-    let slot = createHash("sha256").update(n).digest().readUInt32BE(0) % PARTITION_SLOTS;
-    while (taken.has(slot)) slot = (slot + 1) % PARTITION_SLOTS;
+    let slot = createHash("sha256").update(n).digest().readUInt32BE(0) % slotCount;
+    while (taken.has(slot)) slot = (slot + 1) % slotCount;
     taken.add(slot);
     slots.set(n, slot);
   }
@@ -139,12 +142,16 @@ export function buildInstances(
   servers: readonly ServerConfig[],
   services: readonly ServiceConfig[],
   releases: ReadonlyMap<string, LoadedRelease>,
+  partitionsPerServer: number = PARTITION_SLOTS,
 ): Map<string, InstanceSpec[]> {
   const out = new Map<string, InstanceSpec[]>(servers.map((s) => [s.id, []]));
   const placed = new Map<string, ServiceConfig[]>(servers.map((s) => [s.id, []]));
   for (const svc of services) for (const id of placementOf(svc, servers)) placed.get(id)?.push(svc);
   for (const [id, svcs] of placed) {
-    const slots = partitionSlots(svcs.map((s) => s.name));
+    const slots = partitionSlots(
+      svcs.map((s) => s.name),
+      partitionsPerServer,
+    );
     for (const svc of svcs) {
       const rel = releases.get(svc.release);
       if (!rel) throw new Error(`release ${svc.release} was not loaded`);

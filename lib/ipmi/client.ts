@@ -1,132 +1,45 @@
-import { randomBytes } from "node:crypto";
-import { BmcError, bmcError, redact, type BmcErrorTarget } from "./errors";
+/**
+ * The BmcClient over ipmitool: power, boot device and the waits after them, with retries of transient
+ * failures. Sessions (validation, one run) are in session.ts, the cipher-suite-0 probe in probe.ts.
+ */
+import { BmcError, bmcError, redact } from "./errors";
 import {
   COMMANDS,
-  PASSWORD_ENV,
-  classifyFailure,
-  failureDetail,
   parseBootParam,
   parsePowerControl,
   parsePowerStatus,
   parseSetBootDevice,
-  sessionArgs,
 } from "./ipmitool";
 import { DEFAULT_RETRY, sleep, withRetry, type RetryPolicy } from "./retry";
-import { spawnRunner } from "./runner";
 import {
-  ALLOWED_CIPHER_SUITES,
-  type BmcClient,
-  type BmcEndpoint,
-  type BootDevice,
-  type BootDeviceState,
-  type CipherSuite,
-  type CommandRunner,
-  type PowerState,
-  type WaitOptions,
+  resolveEndpoint,
+  resolveRunOptions,
+  runOnce,
+  type IpmitoolClientOptions,
+  type ResolvedEndpoint,
+  type RunOptions,
+} from "./session";
+import type {
+  BmcClient,
+  BmcEndpoint,
+  BootDevice,
+  BootDeviceState,
+  CipherSuite,
+  PowerState,
+  WaitOptions,
 } from "./types";
 
-export interface IpmitoolClientOptions {
-  /** How ipmitool is run. @default spawnRunner() - directly, on this machine */
-  readonly runner?: CommandRunner;
-  /** @default "ipmitool" (found on PATH) */
-  readonly ipmitool?: string;
-  /** Deadline of one ipmitool run, after which it is killed and counts as a timeout. @default 15000 */
-  readonly commandTimeoutMs?: number;
-  /** Retries of transient failures (dropped sessions, no answer). @default DEFAULT_RETRY */
-  readonly retry?: Partial<RetryPolicy>;
-  /** Bounds of the re-read after setPower / cycle. @default { timeoutMs: 60000, intervalMs: 1000 } */
-  readonly wait?: WaitOptions;
-  /** PATH given to ipmitool (its environment is otherwise empty). @default process.env.PATH */
-  readonly path?: string;
-}
+export type { IpmitoolClientOptions } from "./session";
+export { acceptsCipherZero, probeCipherZero, type CipherZeroProbe } from "./probe";
 
 const DEFAULT_WAIT = { timeoutMs: 60000, intervalMs: 1000 };
-const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-interface ResolvedEndpoint extends BmcErrorTarget {
-  readonly username: string;
-  readonly cipherSuite: number;
-}
-
-/** Validates an endpoint; `allowSuiteZero` exists only for the cipher-0 probe below. */
-function resolveEndpoint(e: BmcEndpoint, allowSuiteZero = false): ResolvedEndpoint {
-  const target: BmcErrorTarget = {
-    serverId: String(e.serverId || "(no server id)"),
-    address: String(e.address || "(no address)"),
-    port: e.port ?? 623,
-  };
-  const fail = (what: string): never => {
-    throw bmcError("config", target, what);
-  };
-  if (!e.serverId) fail("serverId is empty; give the inventory id of the server");
-  if (!e.address || /\s/.test(e.address) || e.address.startsWith("-"))
-    fail(`address ${JSON.stringify(e.address)} is not an IP address or host name`);
-  if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535)
-    fail(`port ${String(e.port)} is not an integer in 1..65535`);
-  if (!e.username || e.username.startsWith("-"))
-    fail(`username ${JSON.stringify(e.username)} is empty or starts with "-"`);
-  if (!allowSuiteZero && (typeof e.password !== "string" || e.password.length === 0))
-    fail("password is empty; give the BMC password as a secret");
-  if (!allowSuiteZero && Buffer.byteLength(e.password, "utf8") > 20)
-    fail("password is longer than 20 bytes, the IPMI v2.0 limit (value not shown)");
-  const suite = e.cipherSuite ?? 3;
-  if (!allowSuiteZero && !ALLOWED_CIPHER_SUITES.includes(suite as CipherSuite))
-    fail(
-      `cipherSuite ${String(suite)} is not allowed; allowed: ${ALLOWED_CIPHER_SUITES.join(", ")} ` +
-        "(suite 0 means no authentication, 1-2 lack encryption)",
-    );
-  return { ...target, username: e.username, cipherSuite: suite };
-}
-
-/** Runs one ipmitool command and maps failure to a typed BmcError. Not retried here. */
-async function runOnce(
-  ep: ResolvedEndpoint,
-  password: string,
-  command: readonly string[],
-  operation: string,
-  o: Required<Pick<IpmitoolClientOptions, "runner" | "ipmitool" | "commandTimeoutMs" | "path">>,
-): Promise<string> {
-  const args = sessionArgs(
-    {
-      address: ep.address,
-      port: ep.port,
-      username: ep.username,
-      cipherSuite: ep.cipherSuite,
-      packetTimeoutSec: 1,
-      packetRetries: 2,
-    },
-    command,
-  );
-  let res;
-  try {
-    res = await o.runner(o.ipmitool, args, {
-      env: { PATH: o.path, LANG: "C", LC_ALL: "C", [PASSWORD_ENV]: password },
-      timeoutMs: o.commandTimeoutMs,
-    });
-  } catch (e) {
-    throw bmcError(
-      "config",
-      ep,
-      `cannot run ${o.ipmitool}: ${redact((e as Error).message, password)} (install ipmitool)`,
-      operation,
-    );
-  }
-  if (res.timedOut) throw bmcError("timeout", ep, `no answer within ${o.commandTimeoutMs} ms`, operation);
-  if (res.code !== 0) {
-    const out = `${res.stderr}\n${res.stdout}`;
-    throw bmcError(classifyFailure(out), ep, redact(failureDetail(out), password), operation);
-  }
-  return res.stdout;
-}
 
 /** A BmcClient over ipmitool, IPMI v2.0 lanplus, cipher suite 3 or 17 only. */
 export class IpmitoolBmcClient implements BmcClient {
   public readonly endpoint: Omit<BmcEndpoint, "password">;
   private readonly ep: ResolvedEndpoint;
   private readonly password: string;
-  private readonly opts: Required<
-    Pick<IpmitoolClientOptions, "runner" | "ipmitool" | "commandTimeoutMs" | "path">
-  >;
+  private readonly opts: RunOptions;
   private readonly retry: RetryPolicy;
   private readonly wait: Required<WaitOptions>;
 
@@ -140,12 +53,7 @@ export class IpmitoolBmcClient implements BmcClient {
       username: this.ep.username,
       cipherSuite: this.ep.cipherSuite as CipherSuite,
     };
-    this.opts = {
-      runner: options.runner ?? spawnRunner(),
-      ipmitool: options.ipmitool ?? "ipmitool",
-      commandTimeoutMs: options.commandTimeoutMs ?? 15000,
-      path: options.path ?? process.env.PATH ?? DEFAULT_PATH,
-    };
+    this.opts = resolveRunOptions(options);
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.wait = { ...DEFAULT_WAIT, ...options.wait };
     // Set here rather than as a computed method: Pulumi's closure serialiser (dynamic providers
@@ -253,56 +161,4 @@ export class IpmitoolBmcClient implements BmcClient {
       await sleep(intervalMs);
     }
   }
-}
-
-export interface CipherZeroProbe {
-  /** The BMC opened a session with cipher suite 0 and a password that is certainly wrong. */
-  readonly acceptsCipherZero: boolean;
-  /** What the BMC answered (never contains a password: none was known). */
-  readonly detail: string;
-}
-
-/**
- * Tries cipher suite 0 (no authentication) with a random, certainly wrong password and a read-only
- * command. A BMC that answers lets anyone who knows a user name control the server: a finding.
- * Throws BmcError for "cannot tell" outcomes (unreachable, timeout).
- */
-export async function probeCipherZero(
-  endpoint: Omit<BmcEndpoint, "password" | "cipherSuite">,
-  options: Omit<IpmitoolClientOptions, "retry" | "wait"> = {},
-): Promise<CipherZeroProbe> {
-  const ep = {
-    ...resolveEndpoint({ ...endpoint, password: "", cipherSuite: 0 as CipherSuite }, true),
-    cipherSuite: 0,
-  };
-  // IPMI v2.0 passwords are at most 20 bytes: 3 + 16 characters.
-  const wrong = `zr-${randomBytes(8).toString("hex")}`;
-  const o = {
-    runner: options.runner ?? spawnRunner(),
-    ipmitool: options.ipmitool ?? "ipmitool",
-    commandTimeoutMs: options.commandTimeoutMs ?? 15000,
-    path: options.path ?? process.env.PATH ?? DEFAULT_PATH,
-  };
-  try {
-    const out = await runOnce(ep, wrong, COMMANDS.powerStatus, "cipher suite 0 probe", o);
-    return { acceptsCipherZero: parsePowerStatus(out) !== undefined, detail: out.trim().slice(0, 200) };
-  } catch (e) {
-    if (
-      e instanceof BmcError &&
-      (e.reason === "auth" ||
-        e.reason === "unsupported-cipher" ||
-        e.reason === "session" ||
-        e.reason === "command")
-    )
-      return { acceptsCipherZero: false, detail: e.detail };
-    throw e;
-  }
-}
-
-/** `probeCipherZero(...).acceptsCipherZero`, for rules that only need the yes/no. */
-export async function acceptsCipherZero(
-  endpoint: Omit<BmcEndpoint, "password" | "cipherSuite">,
-  options: Omit<IpmitoolClientOptions, "retry" | "wait"> = {},
-): Promise<boolean> {
-  return (await probeCipherZero(endpoint, options)).acceptsCipherZero;
 }

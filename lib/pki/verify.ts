@@ -89,14 +89,7 @@ function buildPath(
       `"${top.commonName}" was issued by a different key than the trusted root "${anchor.commonName}"`,
     );
   }
-  if (
-    !verifySignature(
-      top.asn.signatureAlgorithm.algorithm,
-      top.tbsDer,
-      anchor.publicKey,
-      Buffer.from(top.asn.signatureValue),
-    )
-  ) {
+  if (!signedBy(top, anchor)) {
     // Same name and key id but a signature the root did not make: a forged or foreign root.
     return fail(
       top === leaf ? "bad-signature" : "untrusted-root",
@@ -104,6 +97,16 @@ function buildPath(
     );
   }
   return { path };
+}
+
+/** Whether `issuer`'s key made the signature on `cert`. */
+function signedBy(cert: CertInfo, issuer: CertInfo): boolean {
+  return verifySignature(
+    cert.asn.signatureAlgorithm.algorithm,
+    cert.tbsDer,
+    issuer.publicKey,
+    Buffer.from(cert.asn.signatureValue),
+  );
 }
 
 function checkSignaturesAndCas(path: readonly CertInfo[], anchor: CertInfo): VerifyResult | undefined {
@@ -120,14 +123,7 @@ function checkSignaturesAndCas(path: readonly CertInfo[], anchor: CertInfo): Ver
         `"${issuer.commonName}" allows ${issuer.pathLen} CA(s) below it, found ${i}`,
       );
     }
-    if (
-      !verifySignature(
-        cert.asn.signatureAlgorithm.algorithm,
-        cert.tbsDer,
-        issuer.publicKey,
-        Buffer.from(cert.asn.signatureValue),
-      )
-    ) {
+    if (!signedBy(cert, issuer)) {
       return fail(
         "bad-signature",
         `the signature on "${cert.commonName}" does not verify with the key of "${issuer.commonName}"`,

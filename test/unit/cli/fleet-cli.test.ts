@@ -1,21 +1,8 @@
 /** The `zeroroot fleet` commands, run as a user runs them: a child process, exit codes, output. */
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-
-const ROOT = join(__dirname, "../../..");
-const BIN = join(ROOT, "bin/zeroroot");
-
-function zeroroot(args: string[], cwd = ROOT) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd,
-    encoding: "utf8",
-    env: { ...process.env, NO_COLOR: "1" },
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+import { copyExampleStacks, zeroroot } from "../../helpers/cli-process";
 
 describe("zeroroot fleet", () => {
   it("validate --stack dc1 exits 0 on the example", () => {
@@ -25,8 +12,7 @@ describe("zeroroot fleet", () => {
   });
 
   it("validate --file exits 1 on a copy where two servers share a MAC, naming both key paths", () => {
-    const dir = mkdtempSync(join(tmpdir(), "zr-cli-"));
-    cpSync(join(ROOT, "stacks"), dir, { recursive: true, filter: (s) => !s.endsWith(".ts") });
+    const dir = copyExampleStacks("zr-cli-");
     const file = join(dir, "Pulumi.dc1.yaml");
     writeFileSync(
       file,

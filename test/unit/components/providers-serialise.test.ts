@@ -3,26 +3,11 @@
  * serialised text alone, loaded as Pulumi's dynamic-provider host loads it, from a directory
  * with no project files (so a provider that `require`s our TypeScript by path fails here).
  */
-import * as pulumi from "@pulumi/pulumi";
 import { strict as assert } from "node:assert";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { bmcServerProvider } from "../../../components/fleet/bmcServer";
 import { rootCaProvider } from "../../../components/pki/rootCa";
-import { loadSerialisedProvider } from "../../../lab/dynamic-host";
+import { shipped } from "../../helpers/shipped-provider";
 import { parseCertificate } from "../../../lib/pki";
-
-async function shipped(provider: pulumi.dynamic.ResourceProvider): Promise<pulumi.dynamic.ResourceProvider> {
-  const s = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
-  const here = process.cwd();
-  process.chdir(mkdtempSync(join(tmpdir(), "zr-host-")));
-  try {
-    return loadSerialisedProvider(s.text);
-  } finally {
-    process.chdir(here);
-  }
-}
 
 describe("dynamic providers as Pulumi ships them", function () {
   this.timeout(60_000);

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Command } from "commander";
+import { quietProgram } from "../../helpers/cli-in-process";
 import { register } from "../../../cli/commands/pki";
 import { UserError } from "../../../cli/errors";
 
@@ -36,14 +36,7 @@ export function opensslVerify(
 
 /** Runs `zeroroot pki ...` in-process; a passphrase is handed over through a fresh file descriptor. */
 export async function cli(args: string[], passphrase?: string): Promise<{ error?: UserError }> {
-  const program = new Command("zeroroot").exitOverride();
-  register(program);
-  const all = (c: Command): void => {
-    c.exitOverride();
-    c.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-    c.commands.forEach(all);
-  };
-  all(program);
+  const program = quietProgram(register);
   let fd: number | undefined;
   if (passphrase !== undefined) {
     const file = path.join(tempDir("pass"), "p");

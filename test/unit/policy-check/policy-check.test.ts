@@ -1,26 +1,12 @@
 /** `zeroroot policy check`, run as CI runs it: a child process, exit codes, output. */
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-
-const ROOT = join(__dirname, "../../..");
-const BIN = join(ROOT, "bin/zeroroot");
-
-function zeroroot(args: string[], cwd = ROOT) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd,
-    encoding: "utf8",
-    env: { ...process.env, NO_COLOR: "1" },
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+import { copyExampleStacks, zeroroot } from "../../helpers/cli-process";
 
 /** A copy of the example stacks with dc1 changed by `edit`; returns the copy of dc1. */
 function brokenDc1(edit: (text: string) => string): string {
-  const dir = mkdtempSync(join(tmpdir(), "zr-policy-"));
-  cpSync(join(ROOT, "stacks"), dir, { recursive: true, filter: (s) => !s.endsWith(".ts") });
+  const dir = copyExampleStacks("zr-policy-");
   const file = join(dir, "Pulumi.dc1.yaml");
   const text = readFileSync(file, "utf8");
   const changed = edit(text);

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Command } from "commander";
+import { quietProgram } from "../../helpers/cli-in-process";
 import { register } from "../../../cli/commands/release";
 import { commandModules } from "../../../cli/commands";
 import { UsageError, UserError } from "../../../cli/errors";
@@ -19,14 +19,7 @@ const ROOT = path.join(__dirname, "../../..");
 const PASS = "correct horse battery staple";
 
 async function run(args: string[]): Promise<{ error?: UserError; out: string }> {
-  const program = new Command("zeroroot").exitOverride();
-  register(program);
-  const all = (c: Command): void => {
-    c.exitOverride();
-    c.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-    c.commands.forEach(all);
-  };
-  all(program);
+  const program = quietProgram(register);
   let out = "";
   const write = process.stdout.write;
   process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;

@@ -3,7 +3,6 @@
  * from a directory with no project files), and the signing the DesiredState provider does. Writing
  * to etcd is exercised in the lab tier.
  */
-import * as pulumi from "@pulumi/pulumi";
 import { strict as assert } from "node:assert";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,7 +16,7 @@ import {
   softwareReleaseProvider,
   type SoftwareReleaseProps,
 } from "../../../components/release/softwareRelease";
-import { loadSerialisedProvider } from "../../../lab/dynamic-host";
+import { shipped } from "../../helpers/shipped-provider";
 import type { InstanceSpec } from "../../../lib/contracts/resources";
 import { readStackFile } from "../../../lib/fleet";
 import * as pki from "../../../lib/pki";
@@ -26,17 +25,6 @@ import { manifestDigest, type SignedRelease } from "../../../lib/release";
 import { makeHierarchy } from "../release/fixtures";
 
 const ROOT = join(__dirname, "../../..");
-
-async function shipped(provider: pulumi.dynamic.ResourceProvider): Promise<pulumi.dynamic.ResourceProvider> {
-  const s = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
-  const here = process.cwd();
-  process.chdir(mkdtempSync(join(tmpdir(), "zr-host-")));
-  try {
-    return loadSerialisedProvider(s.text);
-  } finally {
-    process.chdir(here);
-  }
-}
 
 const exampleRoot = () =>
   (

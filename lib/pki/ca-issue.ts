@@ -1,0 +1,176 @@
+/**
+ * Issuance from a verified CSR: the certificate takes the CSR's public key, the names the caller
+ * authorises (checked against the CA's own name constraints), and the extensions of its profile.
+ */
+import type { CertificateAuthority } from "./ca";
+import { encodeCertificate, keyIdentifierOfDer, type IssueInternals } from "./ca-encode";
+import { randomSerial } from "./ca-sign";
+import { toPem } from "./asn";
+import { parseCsr } from "./csr";
+import { PkiError } from "./errors";
+import { firstNameOutside, normaliseDnsName, normaliseIp, parseCidr, type NameScope } from "./names";
+import { profileFor, type Profile, type ProfileName } from "./profiles";
+
+/** What the caller (operator, site CA service after checking an enrollment token) allows the CSR to get. */
+export interface Authorisation {
+  /** Subject CN; a CSR asking for another CN is refused. @default - the CSR's CN */
+  readonly commonName?: string;
+  /** The DNS names the certificate carries. @default - the CSR's requested names, if the profile allows them */
+  readonly dnsNames?: readonly string[];
+  /** The IP addresses the certificate carries. @default - the CSR's requested addresses, if allowed */
+  readonly ipAddresses?: readonly string[];
+  /** Only for the issuing profile: the data center's DNS zone(s) and IP networks. */
+  readonly nameScope?: { readonly dnsZones: readonly string[]; readonly ipNetworks?: readonly string[] };
+  /** @default - the profile's validity; never beyond the CA's own notAfter */
+  readonly validityDays?: number;
+  readonly organization?: string;
+}
+
+export interface IssueOptions {
+  /** @default - the current time */
+  readonly now?: Date;
+}
+
+export interface IssuedCertificate {
+  readonly certificatePem: string;
+  readonly serial: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly profile: ProfileName;
+}
+
+/** Issues a certificate of `profileName` from a PEM CSR, as `authorisation` allows. */
+export function issueFromCsr(
+  ca: CertificateAuthority,
+  profileName: ProfileName,
+  csrPem: string | Buffer,
+  authorisation: Authorisation = {},
+  opts: IssueOptions = {},
+): IssuedCertificate {
+  return issueFromCsrWith({}, ca, profileName, csrPem, authorisation, opts);
+}
+
+/** issueFromCsr with internal knobs; not part of the public API (lib/pki/index.ts does not export it). */
+export function issueFromCsrWith(
+  internals: IssueInternals,
+  ca: CertificateAuthority,
+  profileName: ProfileName,
+  csrPem: string | Buffer,
+  authorisation: Authorisation = {},
+  opts: IssueOptions = {},
+): IssuedCertificate {
+  const profile = profileFor(profileName);
+  if (profile.name === "root")
+    throw new PkiError("unknown-kind", "a root CA is self-signed (createRootCa), not issued from a CSR");
+  checkSignerFits(ca, profile);
+  const csr = parseCsr(csrPem);
+  if (!profile.allowedKeys.includes(csr.keyKind)) {
+    throw new PkiError(
+      "weak-key",
+      `profile ${profile.name} does not allow ${csr.keyKind} keys; allowed: ${profile.allowedKeys.join(", ")}`,
+    );
+  }
+  const names = resolveNames(profile, csr, authorisation);
+  const scope = profile.name === "issuing" ? resolveScope(authorisation) : undefined;
+  if (ca.info.nameScope) {
+    const outside = firstNameOutside(ca.info.nameScope, names.dnsNames, names.ipAddresses);
+    if (outside !== undefined) {
+      throw new PkiError(
+        "name-not-permitted",
+        `name "${outside}" is outside what CA "${ca.info.commonName}" may certify (${describeScope(ca.info.nameScope)})`,
+      );
+    }
+  }
+  const now = opts.now ?? new Date();
+  const days = Math.min(authorisation.validityDays ?? profile.validityDays, profile.validityDays);
+  const notBefore = new Date(now.getTime() - 300_000);
+  const notAfter = new Date(Math.min(now.getTime() + days * 86_400_000, ca.info.notAfter.getTime()));
+  const serial = internals.serial ?? randomSerial();
+  const subjectKeyId = keyIdentifierOfDer(csr);
+  const cert = encodeCertificate(internals, ca, profile, {
+    serial,
+    notBefore,
+    notAfter,
+    commonName: names.commonName,
+    organization: authorisation.organization,
+    csr,
+    subjectKeyId,
+    dnsNames: names.dnsNames,
+    ipAddresses: names.ipAddresses,
+    scope,
+  });
+  return {
+    certificatePem: toPem(cert, "CERTIFICATE"),
+    serial: serial.toString("hex"),
+    notBefore,
+    notAfter,
+    profile: profile.name,
+  };
+}
+
+function checkSignerFits(ca: CertificateAuthority, profile: Profile): void {
+  if (profile.name === "issuing" && !ca.info.selfSigned) {
+    throw new PkiError(
+      "bad-input",
+      `an issuing CA must be signed by the root; "${ca.info.commonName}" is not a root`,
+    );
+  }
+  if (profile.name !== "issuing" && ca.info.selfSigned) {
+    throw new PkiError(
+      "bad-input",
+      `${profile.name} certificates are issued by a data center's issuing CA, not by the root "${ca.info.commonName}"`,
+    );
+  }
+}
+
+function resolveNames(profile: Profile, csr: ReturnType<typeof parseCsr>, auth: Authorisation) {
+  const commonName = auth.commonName ?? csr.commonName;
+  if (!commonName)
+    throw new PkiError("bad-csr", "the CSR has no common name and the authorisation gives none");
+  if (auth.commonName !== undefined && csr.commonName !== undefined && csr.commonName !== auth.commonName) {
+    throw new PkiError(
+      "name-not-authorised",
+      `the CSR asks for CN "${csr.commonName}" but only "${auth.commonName}" is authorised`,
+    );
+  }
+  const dnsNames = (auth.dnsNames ?? csr.dnsNames).map((n) => normaliseDnsName(n, "dnsNames"));
+  const ipAddresses = (auth.ipAddresses ?? csr.ipAddresses).map((n) => normaliseIp(n, "ipAddresses"));
+  const extraDns = csr.dnsNames.find((n) => !dnsNames.includes(n));
+  const extraIp = csr.ipAddresses.find((n) => !ipAddresses.includes(n));
+  if (extraDns ?? extraIp)
+    throw new PkiError(
+      "name-not-authorised",
+      `the CSR asks for "${extraDns ?? extraIp}", which is not authorised for it`,
+    );
+  if (!profile.allowDns && dnsNames.length)
+    throw new PkiError(
+      "name-not-authorised",
+      `${profile.name} certificates carry no DNS names (got "${dnsNames[0]}")`,
+    );
+  if (!profile.allowIp && ipAddresses.length)
+    throw new PkiError(
+      "name-not-authorised",
+      `${profile.name} certificates carry no IP addresses (got "${ipAddresses[0]}")`,
+    );
+  return { commonName, dnsNames, ipAddresses };
+}
+
+function resolveScope(auth: Authorisation): NameScope {
+  const s = auth.nameScope;
+  if (!s || s.dnsZones.length === 0)
+    throw new PkiError(
+      "bad-input",
+      "an issuing CA needs nameScope.dnsZones (its data center's DNS zone, e.g. dc1.zeroroot.example)",
+    );
+  const ipNetworks = (s.ipNetworks ?? []).map((n) => (parseCidr(n, "nameScope.ipNetworks"), n));
+  return {
+    dnsZones: s.dnsZones.map((z) => normaliseDnsName(z, "nameScope.dnsZones")),
+    ipNetworks,
+    excludeAllIps: ipNetworks.length === 0,
+  };
+}
+
+export function describeScope(scope: NameScope): string {
+  const ips = scope.ipNetworks.length ? scope.ipNetworks.join(", ") : "no IP addresses";
+  return `DNS under ${scope.dnsZones.join(", ") || "anything"}; IPs in ${ips}`;
+}
