@@ -104,7 +104,7 @@ function printStatus(
 ): void {
   console.log(
     renderTable(
-      ["SERVER", "POWER", "BOOT", "PHASE", "CERTIFICATE", "ISSUER", "AGENT USER", "PORT 22"],
+      ["SERVER", "POWER", "BOOT", "PHASE", "CERTIFICATE", "ISSUER", "AGENT USER", "PORT 22", "INSTANCES"],
       report.map((s) => [
         s.id,
         s.power,
@@ -114,6 +114,7 @@ function printStatus(
         s.certificate?.issuer ?? "-",
         s.agentUser ?? "-",
         s.port22Listening ? "LISTENING" : "closed",
+        s.instances.map((i) => i.user).join(",") || "-",
       ]),
     ),
   );

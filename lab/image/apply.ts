@@ -14,7 +14,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
-import { HardenedImageSpec, IMAGE_PATHS, specHash, supervisorDir } from "../../lib/hardening";
+import { AGENT_USER, HardenedImageSpec, IMAGE_PATHS, specHash, supervisorDir } from "../../lib/hardening";
+import { PARTITION_DIR_MODES } from "../../lib/hardening/partitions";
 import { applyLoginDefs, renderModprobe, renderSysctl } from "../../lib/hardening/tuning";
 import { renderInitConfig, renderNftablesRuleset, renderSupervisordConf } from "../../lib/hardening/render";
 import { run } from "./exec";
@@ -34,6 +35,7 @@ export async function applySpec(rootfs: string, spec: HardenedImageSpec, repoRoo
   await chroot("passwd", "--lock", "root");
   await chroot("usermod", "--shell", "/usr/sbin/nologin", "root");
   for (const u of spec.users) await addServiceUser(rootfs, u, chroot);
+  await openPartitionsToAgent(rootfs, spec, chroot);
   write(rootfs, IMAGE_PATHS.nftables, renderNftablesRuleset(spec.firewall), 0o600);
   write(rootfs, IMAGE_PATHS.sysctl, renderSysctl(spec.sysctl), 0o644);
   write(rootfs, IMAGE_PATHS.modprobe, renderModprobe(spec.modprobeDisabled), 0o644);
@@ -100,6 +102,29 @@ async function addServiceUser(
     chownSync(join(rootfs, dir), u.uid, u.uid);
   }
   write(rootfs, `${supervisorDir(u)}/supervisord.conf`, renderSupervisordConf(u), 0o600, u.uid);
+}
+
+/**
+ * Partitions (lib/hardening/partitions.ts): zr-agent joins each partition's group, and the
+ * partition's supervisord directory, conf.d and instance directory take the group modes the agent
+ * needs to render programs and reach the socket — and nothing of the other partitions.
+ */
+async function openPartitionsToAgent(
+  rootfs: string,
+  spec: HardenedImageSpec,
+  chroot: (...argv: string[]) => Promise<unknown>,
+): Promise<void> {
+  const partitions = spec.users.filter((u) => (u as { partition?: boolean }).partition);
+  if (partitions.length === 0) return;
+  await chroot("usermod", "--append", "--groups", partitions.map((u) => u.name).join(","), AGENT_USER.name);
+  for (const u of partitions) {
+    for (const { rel, mode } of PARTITION_DIR_MODES) {
+      const abs = join(rootfs, u.home, rel);
+      mkdirSync(abs, { recursive: true });
+      chownSync(abs, u.uid, u.uid);
+      chmodSync(abs, mode);
+    }
+  }
 }
 
 function stripSetuid(rootfs: string, rel: string): void {

@@ -3,7 +3,7 @@
  * `ip netns exec zr-<dc>-mgmt`, where the operator reaches that site's services and BMCs — as
  * DESIGN.md says `pulumi up` for a data center runs where it can reach them.
  *
- *   deploy-cli.ts --stack-file F --state S [--outputs-in G.json] [--outputs-out O.json] [--passphrase-file P]
+ *   deploy-cli.ts --stack-file F --state S [--outputs-in G.json] [--outputs-out O.json] [--passphrase-file P] [--releases-dir D]
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { deployStack } from "./runner";
@@ -31,6 +31,7 @@ async function main(): Promise<number> {
       : undefined,
     passphrase: passFile ? readFileSync(passFile, "utf8").trim() : undefined,
     log: (m) => process.stdout.write(`${m}\n`),
+    releasesDir: arg("--releases-dir"),
   });
   for (const l of evaluation.logs) process.stdout.write(`${l.level}: ${l.message}\n`);
   const out = arg("--outputs-out");

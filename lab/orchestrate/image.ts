@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   chmodSync,
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -21,7 +22,8 @@ import { join } from "node:path";
 import { resolveHardenedImageSpec } from "../../lib/hardening";
 import { bundleAgent } from "../../agents/node/bundle";
 import { buildImage, unpackImage } from "../image";
-import type { LabLayout } from "./layout";
+import { LAB_PARTITIONS, type LabLayout } from "./layout";
+import { LAB_RELEASE_REF, labReleaseSources } from "./releases";
 
 export const AGENT_DIR_IN_IMAGE = "/opt/zeroroot/agent";
 export const AGENT_COMMAND = `/usr/bin/node ${AGENT_DIR_IN_IMAGE}/agent.js`;
@@ -46,7 +48,7 @@ export async function ensureLabImage(
   lab: LabLayout,
   log: (m: string) => void,
 ): Promise<{ sha256: string; path: string }> {
-  const spec = resolveHardenedImageSpec({ agentCommand: AGENT_COMMAND });
+  const spec = resolveHardenedImageSpec({ agentCommand: AGENT_COMMAND, partitions: LAB_PARTITIONS });
   const t = Date.now();
   const base = await buildImage(spec, { log: (m) => log(`image: ${m}`) });
   log(
@@ -56,9 +58,14 @@ export async function ensureLabImage(
   try {
     const bundle = join(work, "agent");
     await bundleAgent(bundle);
+    const releaseDir = join(work, "release");
+    mkdirSync(releaseDir);
+    for (const [path, source] of Object.entries(labReleaseSources()))
+      copyFileSync(source, join(releaseDir, path));
     const key = createHash("sha256")
       .update(base.manifest.sha256)
       .update(dirDigest(bundle))
+      .update(dirDigest(releaseDir))
       .digest("hex")
       .slice(0, 32);
     mkdirSync(lab.paths.images, { recursive: true, mode: 0o755 });
@@ -74,7 +81,11 @@ export async function ensureLabImage(
     const target = join(rootfs, AGENT_DIR_IN_IMAGE.slice(1));
     mkdirSync(target, { recursive: true });
     spawnSync("cp", ["-a", `${bundle}/.`, target]);
+    const releaseTarget = join(rootfs, "opt/zeroroot/releases", LAB_RELEASE_REF);
+    mkdirSync(releaseTarget, { recursive: true });
+    spawnSync("cp", ["-a", `${releaseDir}/.`, releaseTarget]);
     spawnSync("chown", ["-R", "0:0", join(rootfs, "opt/zeroroot")]);
+    spawnSync("chmod", ["-R", "u=rwX,go=rX", join(rootfs, "opt/zeroroot")]);
     chmodSync(target, 0o755);
     const out = join(lab.paths.images, `composing-${process.pid}.tar.zst`);
     const r = spawnSync("tar", ["--zstd", "-cpf", out, "--numeric-owner", "-C", rootfs, "."], {

@@ -77,6 +77,8 @@ export interface DeployOptions {
   readonly passphrase?: string;
   readonly stackOutputs?: Record<string, Record<string, unknown>>;
   readonly log?: (msg: string) => void;
+  /** Where the stack program reads signed releases. @default - releases/ of this checkout */
+  readonly releasesDir?: string;
 }
 
 const SHORT = (type: string) => type.replace(/^.*:/, "");

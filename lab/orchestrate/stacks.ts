@@ -7,7 +7,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { PassphraseCrypter } from "../pulumi-passphrase";
-import { BMC_USER, DOMAIN, SITE_PORT, type LabLayout } from "./layout";
+import { BMC_USER, DOMAIN, LAB_PARTITIONS, SITE_PORT, type LabLayout } from "./layout";
+import { LAB_RELEASE_REF } from "./releases";
 
 export interface LabStackFiles {
   readonly global: string;
@@ -44,6 +45,16 @@ export function writeLabStacks(lab: LabLayout, rootPem: string): LabStackFiles {
       config: {
         "zeroroot:domain": DOMAIN,
         "zeroroot:globalStack": "organization/zeroroot/global",
+        // Every lab server runs the lab's signed release; it holds data, so it is protected.
+        "zeroroot:services": [
+          {
+            name: "echo",
+            release: LAB_RELEASE_REF,
+            placement: { servers: d.servers.map((s) => s.id) },
+            holdsData: true,
+            minimumPersistence: "1h",
+          },
+        ],
         "zeroroot:dataCenter": {
           name: d.id,
           location: "lab",
@@ -57,6 +68,7 @@ export function writeLabStacks(lab: LabLayout, rootPem: string): LabStackFiles {
             macs: [`02:00:00:00:${d.id.slice(2).padStart(2, "0")}:02`],
           },
           sitePort: SITE_PORT,
+          partitionsPerServer: LAB_PARTITIONS,
           servers: d.servers.map((s, j) => ({
             id: s.id,
             hostname: `${s.id.slice(d.id.length + 1)}.${d.id}.${DOMAIN}`,

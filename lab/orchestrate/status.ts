@@ -19,6 +19,8 @@ export interface ServerReport {
   readonly agentUser?: string;
   readonly listeningTcpPorts: readonly number[];
   readonly port22Listening: boolean;
+  /** Programs running in partitions (instances of signed releases), as seen in the server's /proc. */
+  readonly instances: readonly { readonly user: string; readonly uid: number; readonly command: string }[];
   readonly error?: string;
 }
 
@@ -35,7 +37,13 @@ async function serverReport(
   id: string,
   bmcAddress: string,
 ): Promise<ServerReport> {
-  const base = { id, dataCenter: dc, listeningTcpPorts: [] as number[], port22Listening: false };
+  const base = {
+    id,
+    dataCenter: dc,
+    listeningTcpPorts: [] as number[],
+    port22Listening: false,
+    instances: [] as ServerReport["instances"],
+  };
   try {
     const bmc = new IpmitoolBmcClient(
       {
@@ -60,6 +68,7 @@ async function serverReport(
       agentUser: st.running && st.device === "disk" ? agentUser(id) : undefined,
       listeningTcpPorts: ports,
       port22Listening: ports.includes(22),
+      instances: st.running && st.device === "disk" ? instancesOf(id) : [],
     };
   } catch (err) {
     return {
@@ -83,6 +92,25 @@ function certificateOf(id: string): ServerReport["certificate"] {
     issuer: `CN=${issuer.commonName}`,
     notAfter: leaf.notAfter.toISOString(),
   };
+}
+
+/** Processes of partition users (uid 2100 and up) other than their supervisord: the instances' programs. */
+function instancesOf(id: string): ServerReport["instances"] {
+  const names = userNames(id);
+  return serverProcesses(id)
+    .filter((p) => p.uids[0] >= 2100 && !/supervisord/.test(p.cmdline))
+    .map((p) => ({ user: names.get(p.uids[0]) ?? `uid ${p.uids[0]}`, uid: p.uids[0], command: p.cmdline }));
+}
+
+function userNames(id: string): Map<number, string> {
+  const passwd = readFileSync(join(serverPaths(id).disk, "etc/passwd"), "utf8");
+  return new Map(
+    passwd
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.split(":"))
+      .map((f) => [Number(f[2]), f[0]] as [number, string]),
+  );
 }
 
 /** The user the node agent runs as, by name from the server's own /etc/passwd. */

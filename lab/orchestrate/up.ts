@@ -25,6 +25,7 @@ import {
   type LabLayout,
 } from "./layout";
 import { ensureLabPki, ensureLabSigners } from "./pki";
+import { ensureLabRelease, labReleasesDir } from "./releases";
 import { deployStack } from "./runner";
 import { ensureSites } from "./sites";
 import { writeLabStacks } from "./stacks";
@@ -88,9 +89,11 @@ export async function labUp(
   step(`BMCs: ${servers.length} ipmi_sim instances on the management networks`);
 
   const signers = ensureLabSigners(lab);
+  ensureLabRelease(lab, signers.release);
   const stacks = writeLabStacks(lab, ensureLabPki(lab, () => undefined).rootPem);
   const global = await deployStack(stacks.global, {
     statePath: join(lab.paths.state, "global.json"),
+    releasesDir: labReleasesDir(lab),
     log: (m) => step(`[global] ${m}`),
   });
   mkdirSync(lab.paths.state, { recursive: true, mode: 0o700 });
@@ -120,6 +123,8 @@ export async function labUp(
           join(lab.paths.state, `${dc.id}-outputs.json`),
           "--passphrase-file",
           passFile,
+          "--releases-dir",
+          labReleasesDir(lab),
         ],
         {
           ZEROROOT_OPERATOR_CERT: lab.paths.operator.cert,

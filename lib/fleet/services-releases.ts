@@ -107,7 +107,10 @@ export function loadServiceReleases(
  * Partition slot of each service name on one computer, among the `slotCount` partitions its image
  * pre-created: stable under appends and most removals.
  */
-export function partitionSlots(names: readonly string[], slotCount: number = PARTITION_SLOTS): Map<string, number> {
+export function partitionSlots(
+  names: readonly string[],
+  slotCount: number = PARTITION_SLOTS,
+): Map<string, number> {
   if (names.length > slotCount)
     throw new RangeError(`${names.length} instances on one computer; its image has ${slotCount} partitions`);
   const taken = new Set<number>();

@@ -15,7 +15,7 @@ import { BANNER, DEFAULT_LOGIN_DEFS, DEFAULT_MODPROBE_DISABLED, DEFAULT_SYSCTL, 
  * Bump when the build recipe (lab/image/build.ts applySpec) changes what it writes for the same
  * spec: everything the image contains must be either in the spec or covered by this number.
  */
-export const IMAGE_RECIPE_VERSION = 1;
+export const IMAGE_RECIPE_VERSION = 2;
 
 /** Where the platform's files live inside the image. */
 export const IMAGE_PATHS = {
