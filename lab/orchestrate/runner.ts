@@ -148,6 +148,7 @@ export async function deployStack(file: string, opts: DeployOptions): Promise<Ev
   };
 
   return evaluateStack(file, {
+    stackOptions: { releasesDir: opts.releasesDir },
     stackOutputs: opts.stackOutputs,
     decrypt: crypter ? (c) => crypter.decrypt(c) : undefined,
     onResource,
