@@ -118,6 +118,45 @@ describe("the life of a server (lab)", function () {
     }
   });
 
+  it("runs the signed lab release on every server as its partition user, answering only mutual TLS", () => {
+    for (const d of lab.plan.dataCenters) {
+      const id = d.servers[0].id;
+      const st = serverStatus(id);
+      assert.ok(st.running);
+      const procs = serverProcesses(id).filter((p) => p.cmdline.includes("lab-echo@1.0.0/echo.py"));
+      assert.equal(procs.length, 1, `${id}: the lab-echo instance runs once`);
+      assert.equal(procs[0].uids[0], 2100, "as partition user zr-p000, not the agent and not root");
+      const disk = serverPaths(id).disk;
+      const sClient = (extra: string[]) =>
+        spawnSync(
+          "ip",
+          [
+            "netns",
+            "exec",
+            serverNs(id),
+            "openssl",
+            "s_client",
+            "-connect",
+            "127.0.0.1:7443",
+            "-CAfile",
+            join(lab.dir, "root.pem"),
+            "-quiet",
+            ...extra,
+          ],
+          { input: "", encoding: "utf8", timeout: 20_000 },
+        );
+      const anonymous = sClient([]);
+      assert.doesNotMatch(anonymous.stdout, /hello/, "a client without a certificate gets nothing");
+      const withCert = sClient([
+        "-cert",
+        join(disk, "etc/zeroroot/computer.crt"),
+        "-key",
+        join(disk, "etc/zeroroot/computer.key"),
+      ]);
+      assert.match(withCert.stdout, new RegExp(`zeroroot lab-echo: hello ${id}`), withCert.stderr);
+    }
+  });
+
   it("issues computer certificates that openssl verifies for client authentication only", () => {
     for (const d of lab.plan.dataCenters) {
       const id = d.servers[0].id;
