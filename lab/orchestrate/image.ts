@@ -26,7 +26,8 @@ import { LAB_PARTITIONS, type LabLayout } from "./layout";
 import { LAB_RELEASE_REF, labReleaseSources } from "./releases";
 
 export const AGENT_DIR_IN_IMAGE = "/opt/zeroroot/agent";
-export const AGENT_COMMAND = `/usr/bin/node ${AGENT_DIR_IN_IMAGE}/agent.js`;
+// A small young generation keeps the agent's resident memory down (docs/agent.md, bench/agent.ts).
+export const AGENT_COMMAND = `/usr/bin/node --max-semi-space-size=1 ${AGENT_DIR_IN_IMAGE}/agent.js`;
 
 const sha256File = (f: string) => createHash("sha256").update(readFileSync(f)).digest("hex");
 

@@ -68,7 +68,14 @@ export function parseAgentConfig(data: unknown, where = "/etc/zeroroot/agent.jso
     return v;
   };
   const serverId = str("serverId", /^[a-z0-9][a-z0-9-]{0,62}$/);
-  const num = (obj: Record<string, unknown>, at: string, k: string, dflt: number, min: number, max: number) => {
+  const num = (
+    obj: Record<string, unknown>,
+    at: string,
+    k: string,
+    dflt: number,
+    min: number,
+    max: number,
+  ) => {
     const v = obj[k] ?? dflt;
     if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max)
       throw new AgentConfigError(
@@ -159,7 +166,9 @@ export function parseTrustFile(
   }
   const crl = o.crlFiles ?? [];
   if (!Array.isArray(crl) || !crl.every((f) => typeof f === "string" && f.startsWith("/")))
-    throw new AgentConfigError(`${where}: crlFiles: expected a list of absolute paths, got ${JSON.stringify(crl)}`);
+    throw new AgentConfigError(
+      `${where}: crlFiles: expected a list of absolute paths, got ${JSON.stringify(crl)}`,
+    );
   if (!authorisation.signers.some((s) => (s.desiredState ?? []).length > 0))
     throw new AgentConfigError(
       `${where}: no signer may sign desired state, so this node would refuse every document; add {"commonName": "…", "desiredState": ["<dc>"]}`,

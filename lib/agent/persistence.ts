@@ -13,7 +13,8 @@ export function destroyVerdict(record: InstanceRecord, now: Date): DestroyVerdic
   if (!record.holdsData) return { allowed: true };
   const created = Date.parse(record.createdAt);
   // an unreadable createdAt must never make a destroy possible
-  if (!Number.isFinite(created)) return { allowed: false, until: new Date(8.64e15), remainingSeconds: Infinity };
+  if (!Number.isFinite(created))
+    return { allowed: false, until: new Date(8.64e15), remainingSeconds: Infinity };
   const until = new Date(created + record.minimumPersistenceSeconds * 1000);
   if (now.getTime() >= until.getTime()) return { allowed: true };
   return { allowed: false, until, remainingSeconds: Math.ceil((until.getTime() - now.getTime()) / 1000) };

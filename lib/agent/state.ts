@@ -39,7 +39,7 @@ export interface AgentState {
   /** Per release name: the highest version accepted and its manifest digest (rollback protection). */
   readonly releases: Readonly<Record<string, { readonly version: string; readonly digest: string }>>;
   /** Signed releases accepted, by `<name>@<version>`, so the node can re-render offline. */
-  readonly releaseDocs: Readonly<Record<string, unknown>>;
+  readonly releaseDocs: Readonly<Record<string, { readonly digest: string; readonly signed: unknown }>>;
   readonly instances: Readonly<Record<string, InstanceRecord>>;
 }
 
@@ -54,7 +54,9 @@ export const emptyState = (): AgentState => ({
 export function parseState(data: unknown, where: string): AgentState {
   const o = data as Partial<AgentState> | null;
   if (!o || typeof o !== "object" || o.kind !== STATE_KIND)
-    throw new Error(`${where}: not an agent state file (kind ${JSON.stringify(o?.kind)}, expected "${STATE_KIND}")`);
+    throw new Error(
+      `${where}: not an agent state file (kind ${JSON.stringify(o?.kind)}, expected "${STATE_KIND}")`,
+    );
   return {
     kind: STATE_KIND,
     desired: o.desired,

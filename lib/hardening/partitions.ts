@@ -12,7 +12,8 @@ export const PARTITION_UID_BASE = 2100;
 export const MAX_PARTITIONS = 1000;
 export const PARTITION_PREFIX = "zr-p";
 
-export const partitionName = (index: number): string => `${PARTITION_PREFIX}${String(index).padStart(3, "0")}`;
+export const partitionName = (index: number): string =>
+  `${PARTITION_PREFIX}${String(index).padStart(3, "0")}`;
 export const partitionUid = (index: number): number => PARTITION_UID_BASE + index;
 
 /** Where a partition's files are, relative to its home. */

@@ -1,0 +1,56 @@
+/**
+ * The agent as the image ships it: one esbuild bundle for Debian's Node 18, with etcd3's protocol
+ * files next to it. etcd3 loads `${__dirname}/../proto/rpc.proto` at run time; in a bundle __dirname
+ * is the bundle's directory, so the bundle rewrites that one path to `<bundle dir>/proto/rpc.proto`.
+ *
+ *   await bundleAgent("/tmp/out")  ->  /tmp/out/agent.js, /tmp/out/proto/*.proto
+ *   image: /opt/zeroroot/agent/{agent.js,proto/}, run as `/usr/bin/node /opt/zeroroot/agent/agent.js`
+ */
+import { cpSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+
+export interface AgentBundle {
+  readonly entry: string;
+  readonly protoDir: string;
+  readonly bytes: number;
+}
+
+export async function bundleAgent(outDir: string): Promise<AgentBundle> {
+  // esbuild is a dependency of tsx; required lazily so the agent itself never needs it
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const esbuild = require("esbuild") as typeof import("esbuild");
+  mkdirSync(outDir, { recursive: true });
+  const entry = join(outDir, "agent.js");
+  await esbuild.build({
+    entryPoints: [join(__dirname, "main.ts")],
+    outfile: entry,
+    bundle: true,
+    platform: "node",
+    target: "node18",
+    format: "cjs",
+    minify: false,
+    sourcemap: false,
+    legalComments: "none",
+    logLevel: "warning",
+    // the agent must never carry the Pulumi SDK
+    external: ["@pulumi/*"],
+    plugins: [
+      {
+        name: "etcd3-proto-next-to-bundle",
+        setup(build) {
+          build.onLoad({ filter: /etcd3[\\/]lib[\\/]connection-pool\.js$/ }, (args) => {
+            const text = readFileSync(args.path, "utf8");
+            const from = "`${__dirname}/../proto/rpc.proto`";
+            if (!text.includes(from))
+              throw new Error(`${args.path}: etcd3 no longer loads ${from}; update agents/node/bundle.ts`);
+            return { contents: text.replace(from, "`${__dirname}/proto/rpc.proto`"), loader: "js" };
+          });
+        },
+      },
+    ],
+  });
+  const etcd3 = dirname(require.resolve("etcd3/package.json"));
+  const protoDir = join(outDir, "proto");
+  cpSync(join(etcd3, "proto"), protoDir, { recursive: true });
+  return { entry, protoDir, bytes: statSync(entry).size };
+}

@@ -1,0 +1,14 @@
+/**
+ * lib/agent: the node agent's pure logic (no I/O but parsing): its configuration and trust files, the
+ * reconcile plan, the minimum persistence guard, release checks, supervisord rendering, /proc parsing
+ * and the abnormal-usage detector. The program that runs it is agents/node. See docs/agent.md.
+ */
+export * from "./config";
+export * from "./state";
+export * from "./persistence";
+export * from "./plan";
+export * from "./render";
+export * from "./procfs";
+export * from "./anomaly";
+export * from "./releases";
+export * from "./protocol";

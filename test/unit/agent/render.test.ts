@@ -1,0 +1,113 @@
+import { strict as assert } from "node:assert";
+import {
+  agentSwitches,
+  renderInstance,
+  RenderError,
+  parseAgentConfig,
+  parseTrustFile,
+  AgentConfigError,
+} from "../../../lib/agent";
+import { partitionPaths } from "../../../lib/hardening";
+import { instance, manifest } from "./fixtures";
+
+const paths = partitionPaths("zr-p000", "/var/lib/zeroroot");
+const input = (over: Partial<Parameters<typeof renderInstance>[0]> = {}) => ({
+  spec: instance({ parameters: { greeting: "hello 100%" } }),
+  manifest: manifest(),
+  paths,
+  releaseDir: "/opt/zeroroot/releases/web@1.0.0",
+  ...over,
+});
+
+describe("agent: rendering an instance for its partition's supervisord", () => {
+  it("renders the release's command with the partition's values, never a user= line (the supervisord is the partition user)", () => {
+    const r = renderInstance(input());
+    assert.match(
+      r.conf,
+      /^command=\/opt\/zeroroot\/releases\/web@1\.0\.0\/bin\/serve --port=8080 --name=inst-0$/m,
+    );
+    assert.match(r.conf, /^directory=\/var\/lib\/zeroroot\/zr-p000\/instance$/m);
+    assert.doesNotMatch(r.conf, /^user=/m);
+    assert.match(r.conf, /USER="zr-p000"/);
+    assert.deepEqual(r.files, [{ path: "etc/web.conf", content: "greeting=hello 100%\n", mode: 0o640 }]);
+    assert.deepEqual(r.programs, ["web"]);
+  });
+
+  it("gives the same digest for the same input and another one when a parameter changes", () => {
+    assert.equal(renderInstance(input()).digest, renderInstance(input()).digest);
+    const other = renderInstance(input({ spec: instance({ parameters: { greeting: "bye" } }) }));
+    assert.notEqual(other.digest, renderInstance(input()).digest);
+  });
+
+  it("refuses a parameter that would add arguments to a command", () => {
+    const m = manifest({
+      programs: [{ name: "web", command: "/bin/x {{parameters.flag}}", user: "{{partition.user}}" }],
+    });
+    assert.throws(
+      () => renderInstance(input({ manifest: m, spec: instance({ parameters: { flag: "a --evil" } }) })),
+      (e: unknown) => e instanceof RenderError && /cannot go into a command/.test(e.message),
+    );
+  });
+
+  it("refuses a template whose parameter is not given, naming it", () => {
+    assert.throws(() => renderInstance(input({ spec: instance() })), /give parameter "greeting"/);
+  });
+
+  it("escapes % for supervisord", () => {
+    const m = manifest({ programs: [{ name: "web", command: "/bin/x 50%", user: "{{partition.user}}" }] });
+    assert.match(renderInstance(input({ manifest: m })).conf, /^command=\/bin\/x 50%%$/m);
+  });
+
+  it("reads stopOnAnomaly from the instance's parameters", () => {
+    assert.equal(
+      agentSwitches(instance({ parameters: { "zeroroot.stopOnAnomaly": "true" } })).stopOnAnomaly,
+      true,
+    );
+    assert.equal(agentSwitches(instance()).stopOnAnomaly, false);
+  });
+});
+
+describe("agent: configuration files", () => {
+  const minimal = {
+    serverId: "dc1-s1",
+    hostname: "s1.dc1.z.test",
+    siteUrl: "https://site.dc1.z.test:8443",
+    siteServerName: "site.dc1.z.test",
+  };
+
+  it("accepts the installer's minimal agent.json (readiness only) with defaults", () => {
+    const c = parseAgentConfig(minimal);
+    assert.equal(c.controlPlane, undefined);
+    assert.equal(c.partitions, 0);
+    assert.equal(c.paths.stateDir, "/var/lib/zeroroot/zr-agent/state");
+  });
+
+  it("refuses control-plane endpoints by IP or over http, naming the key", () => {
+    for (const e of ["https://10.0.0.1:2379", "http://etcd.dc1.z.test:2379"])
+      assert.throws(
+        () => parseAgentConfig({ ...minimal, controlPlane: { endpoints: [e] } }),
+        /controlPlane\.endpoints/,
+      );
+  });
+
+  it("refuses more partitions than the image can have", () => {
+    assert.throws(() => parseAgentConfig({ ...minimal, partitions: 5000 }), /partitions: got 5000/);
+  });
+
+  it("reads trust.json and refuses one where nobody may sign desired state", () => {
+    const t = parseTrustFile({
+      kind: "zeroroot.trust/v1",
+      signers: [
+        { commonName: "cp", desiredState: ["dc1"] },
+        { commonName: "alice", releases: ["*"] },
+      ],
+    });
+    assert.equal(t.authorisation.signers.length, 2);
+    assert.throws(
+      () =>
+        parseTrustFile({ kind: "zeroroot.trust/v1", signers: [{ commonName: "alice", releases: ["*"] }] }),
+      (e: unknown) => e instanceof AgentConfigError && /refuse every document/.test(e.message),
+    );
+    assert.throws(() => parseTrustFile({ signers: [] }), /kind/);
+  });
+});
