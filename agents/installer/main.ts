@@ -11,7 +11,15 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { createCsr, exportPkcs8, generateKeyPair } from "../../lib/pki";
 import { ROUTES, SiteClient, type EnrollResponse, type NetbootConfig } from "../../lib/site";
@@ -94,8 +102,12 @@ function appendHosts(disk: string, hosts: Readonly<Record<string, string>>): voi
   const file = join(disk, "etc", "hosts");
   const lines = Object.entries(hosts).map(([name, ip]) => `${ip}\t${name}`);
   // minbase images ship no /etc/hosts: start from the loopback names.
-  const before = existsSync(file) ? readFileSync(file, "utf8").trimEnd() : "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback";
-  writeFileSync(file, `${before}\n# zeroroot: from the netboot configuration\n${lines.join("\n")}\n`, { mode: 0o644 });
+  const before = existsSync(file)
+    ? readFileSync(file, "utf8").trimEnd()
+    : "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback";
+  writeFileSync(file, `${before}\n# zeroroot: from the netboot configuration\n${lines.join("\n")}\n`, {
+    mode: 0o644,
+  });
 }
 
 /** Replaces the disk's contents with the image (a zstd tarball with numeric owners). */
