@@ -26,4 +26,10 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then((code) => (process.exitCode = code));
+main().then(
+  (code) => (process.exitCode = code),
+  (err: unknown) => {
+    console.error(`bench: ${(err as Error).stack ?? String(err)}`);
+    process.exitCode = 1;
+  },
+);
