@@ -165,7 +165,14 @@ export function createSiteServer(
           throw new HttpError(400, "arm needs {serverId, hostname, mac}");
         const mac = b.mac.toLowerCase();
         const token = registry.tokens.arm(b.serverId, mac, (config.tokenTtlSeconds ?? 900) * 1000);
-        registry.upsert({ serverId: b.serverId, hostname: b.hostname, mac, phase: "armed" });
+        // Keep what is known of an installed server (its certificate) until a new enrollment replaces it.
+        registry.upsert({
+          ...registry.server(b.serverId),
+          serverId: b.serverId,
+          hostname: b.hostname,
+          mac,
+          phase: "armed",
+        });
         registry.offerNetboot(mac, {
           serverId: b.serverId,
           hostname: b.hostname,
