@@ -4,7 +4,7 @@
  * /opt/zeroroot/releases/<name>@<version>/ (where the agent checks them against the manifest).
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadPrivateKey } from "../../lib/pki";
 import { signRelease } from "../../lib/release";
@@ -21,8 +21,13 @@ export function labReleasesDir(lab: LabLayout): string {
   return join(lab.dir, "releases");
 }
 
-/** Signs the lab release (again, each `lab up`: the signature covers the current files). */
+/**
+ * Signs the lab release once. A version, once published, must never change content (nodes refuse a
+ * reused version with other bytes), so an existing signed file is kept while its files match, and a
+ * change of the files without a new version is refused here with the fix.
+ */
 export function ensureLabRelease(lab: LabLayout, signer: { cert: string; key: string }): string {
+  const file = join(labReleasesDir(lab), `${LAB_RELEASE.name}-${LAB_RELEASE.version}.signed.json`);
   const files = Object.entries(labReleaseSources()).map(([path, source]) => {
     const bytes = readFileSync(source);
     return {
@@ -32,6 +37,18 @@ export function ensureLabRelease(lab: LabLayout, signer: { cert: string; key: st
       mode: "0644",
     };
   });
+  if (existsSync(file)) {
+    const signed = JSON.parse(readFileSync(file, "utf8")) as {
+      manifest: { files: { path: string; sha256: string }[] };
+    };
+    const same =
+      JSON.stringify(signed.manifest.files.map((f) => [f.path, f.sha256])) ===
+      JSON.stringify(files.map((f) => [f.path, f.sha256]));
+    if (same) return file;
+    throw new Error(
+      `the files of ${LAB_RELEASE_REF} changed since it was signed: give it a new version (LAB_RELEASE in lab/orchestrate/releases.ts)`,
+    );
+  }
   const manifest = {
     kind: "zeroroot.release/v1",
     name: LAB_RELEASE.name,
@@ -59,9 +76,7 @@ export function ensureLabRelease(lab: LabLayout, signer: { cert: string; key: st
     certificatePem: leaf,
     chainPem: chain.slice(leaf.length),
   });
-  const dir = labReleasesDir(lab);
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const file = join(dir, `${LAB_RELEASE.name}-${LAB_RELEASE.version}.signed.json`);
+  mkdirSync(labReleasesDir(lab), { recursive: true, mode: 0o755 });
   writeFileSync(file, JSON.stringify(signed, null, 2) + "\n");
   return file;
 }
