@@ -16,7 +16,8 @@ import { createPrivateKey } from "node:crypto";
 import { dynamicType, type DesiredStateInputs, type InstanceSpec } from "../../lib/contracts/resources";
 import type { SignedDesiredState } from "../../lib/desired-state";
 import { projectModule } from "../project-module";
-import { operatorClient, readNamedFile } from "../release/connect";
+import { readNamedFile } from "../operator-identity";
+import { operatorClient } from "../release/connect";
 
 export const DESIRED_STATE_TYPE = dynamicType("DesiredState");
 

@@ -2,15 +2,13 @@
  * BmcServer: a server driven through its BMC and its site's services — netboot, install,
  * enrollment, boot from disk — by a dynamic provider over lib/provision and lib/ipmi, so
  * `pulumi up` and the lab run the same code. The BMC password is a secret input; the operator's
- * client certificate for the site API is read at deploy time from files named by
- * ZEROROOT_OPERATOR_CERT and ZEROROOT_OPERATOR_KEY (default ~/.zeroroot/operator.{crt,key}), so
+ * client certificate for the site API is read at deploy time (components/operator-identity.ts:
+ * ZEROROOT_OPERATOR_CERT and ZEROROOT_OPERATOR_KEY, default ~/.zeroroot/operator.{crt,key}), so
  * neither key nor path enters Pulumi state.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { dynamicType, type BmcServerInputs } from "../../lib/contracts/resources";
+import { readOperatorIdentity } from "../operator-identity";
 import { projectModule } from "../project-module";
 
 export const BMC_SERVER_TYPE = dynamicType("BmcServer");
@@ -36,12 +34,7 @@ type Props = BmcServerInputs & {
 
 /** Everything the provider reads at deploy time is here, so the serialised closure stays small. */
 function connect(p: Props) {
-  const certFile = process.env.ZEROROOT_OPERATOR_CERT ?? join(homedir(), ".zeroroot", "operator.crt");
-  const keyFile = process.env.ZEROROOT_OPERATOR_KEY ?? join(homedir(), ".zeroroot", "operator.key");
-  const identity = {
-    certificateChainPem: readFileSync(certFile, "utf8"),
-    privateKeyPem: readFileSync(keyFile, "utf8"),
-  };
+  const identity = readOperatorIdentity();
   const { SiteClient } = projectModule<typeof import("../../lib/site")>("lib/site");
   const { IpmitoolBmcClient } = projectModule<typeof import("../../lib/ipmi")>("lib/ipmi");
   const site = new SiteClient({

@@ -33,4 +33,19 @@ describe("dynamic providers as Pulumi ships them", function () {
     const d = await p.diff("dc1-s01", olds, { ...olds, macs: ["52:54:00:01:01:99"] });
     assert.deepEqual(d.replaces, ["macs"]);
   });
+
+  it("the BmcServer provider, from its serialised form, fails create with the variable to set when the operator's certificate is missing", async () => {
+    const p = await shipped(bmcServerProvider);
+    const saved = { ...process.env };
+    process.env.ZEROROOT_OPERATOR_CERT = "/nonexistent/operator.crt";
+    try {
+      assert.ok(p.create);
+      await assert.rejects(
+        p.create({ serverId: "dc1-s01", macs: ["52:54:00:01:01:11"], bmc: { address: "10.77.1.111" } }),
+        /operator certificate: cannot read \/nonexistent\/operator\.crt .*set ZEROROOT_OPERATOR_CERT/,
+      );
+    } finally {
+      process.env = saved;
+    }
+  });
 });

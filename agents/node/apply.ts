@@ -1,0 +1,191 @@
+/**
+ * Applying a plan's actions to the partitions: rendering an instance's programs and files, obtaining
+ * its service certificate, reloading the partition's supervisord, and destroying an instance (its
+ * data wiped by the partition user itself).
+ */
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { InstanceSpec } from "../../lib/contracts/resources";
+import type { ReleaseManifest } from "../../lib/release";
+import { mergePersistence } from "../../lib/agent/persistence";
+import type { Action } from "../../lib/agent/plan";
+import { releaseKey } from "../../lib/agent/releases";
+import { CONF_FILE, renderInstance, RenderError } from "../../lib/agent/render";
+import type { InstanceRecord } from "../../lib/agent/state";
+import type { AgentContext } from "./context";
+import { ensureServiceCertificate } from "./service-cert";
+import { Supervisor } from "./supervisor";
+
+const WIPE_CONF = "zeroroot-wipe.conf";
+
+export async function executeAction(ctx: AgentContext, a: Action): Promise<void> {
+  switch (a.kind) {
+    case "refuse":
+      ctx.refusals.set(a.name, { reason: a.reason, detail: a.detail });
+      if (a.reason !== "release-refused")
+        ctx.alert(`refuse:${a.name}:${a.reason}`, {
+          kind: "instance-refused",
+          severity: "warning",
+          instance: a.name,
+          detail: a.detail,
+          evidence: { reason: a.reason },
+        });
+      return;
+    case "keep-stopped":
+      return;
+    case "retain":
+      ctx.setRecord(a.record.name, { ...a.record, phase: "retained" });
+      ctx.alert(`persist:${a.record.name}`, {
+        kind: "persistence-refused",
+        severity: "critical",
+        instance: a.record.name,
+        detail: `destroy of data-holding instance ${a.record.name} refused: its minimum persistence time runs until ${a.until.toISOString()} (${a.remainingSeconds} s left); it keeps running`,
+        evidence: {
+          createdAt: a.record.createdAt,
+          minimumPersistenceSeconds: a.record.minimumPersistenceSeconds,
+          until: a.until.toISOString(),
+        },
+      });
+      return;
+    case "destroy":
+      await destroyInstance(ctx, a.record);
+      return;
+    case "apply":
+      await applyInstance(ctx, a.spec, a.manifest, a.manifestDigest);
+      return;
+  }
+}
+
+/** The instance an action is about, for the alert when it fails. */
+export function actionInstance(a: Action): string {
+  return a.kind === "refuse" ? a.name : a.kind === "apply" ? a.spec.name : a.record.name;
+}
+
+async function applyInstance(
+  ctx: AgentContext,
+  spec: InstanceSpec,
+  manifest: ReleaseManifest,
+  digest: string,
+): Promise<void> {
+  ctx.refusals.delete(spec.name);
+  const p = ctx.paths(spec.partition.user);
+  const prev = ctx.state.instances[spec.name];
+  let r;
+  try {
+    r = renderInstance({
+      spec,
+      manifest,
+      paths: p,
+      releaseDir: join(ctx.cfg.paths.releasesDir, releaseKey(manifest)),
+    });
+  } catch (e) {
+    if (!(e instanceof RenderError)) throw e;
+    ctx.refusals.set(spec.name, { reason: "render-refused", detail: e.message });
+    ctx.alert(`render:${spec.name}:${e.message}`, {
+      kind: "instance-refused",
+      severity: "warning",
+      instance: spec.name,
+      detail: e.message,
+      evidence: { reason: "render-refused" },
+    });
+    return;
+  }
+  if (manifest.ports.some((x) => x.tls)) await serviceCertificate(ctx, spec, p.instanceDir);
+  const confFile = join(p.confD, CONF_FILE);
+  if (!prev || prev.renderDigest !== r.digest || !existsSync(confFile)) {
+    for (const f of r.files) writeAtomic(join(p.instanceDir, f.path), f.content, f.mode);
+    writeAtomic(confFile, r.conf, 0o640);
+    const changes = await new Supervisor(p.socket).update();
+    ctx.log(
+      `instance ${spec.name}: ${manifest.name} ${manifest.version} in ${spec.partition.user} (added ${changes.added.join(",") || "-"}, changed ${changes.changed.join(",") || "-"}, removed ${changes.removed.join(",") || "-"})`,
+    );
+  }
+  ctx.setRecord(spec.name, {
+    name: spec.name,
+    partition: spec.partition,
+    release: { name: manifest.name, version: manifest.version, manifestDigest: digest },
+    createdAt: prev?.createdAt ?? new Date().toISOString(),
+    ...mergePersistence(prev ?? { holdsData: false, minimumPersistenceSeconds: 0 }, spec, manifest.holdsData),
+    renderDigest: r.digest,
+    phase: "running",
+  });
+}
+
+async function serviceCertificate(ctx: AgentContext, spec: InstanceSpec, instanceDir: string): Promise<void> {
+  if (!ctx.deps.site) {
+    ctx.alert(`cert:${spec.name}:nosite`, {
+      kind: "service-certificate",
+      severity: "warning",
+      instance: spec.name,
+      detail: `instance ${spec.name} declares TLS ports but the agent has no site to obtain its certificate from`,
+    });
+    return;
+  }
+  try {
+    await ensureServiceCertificate(instanceDir, spec.name, ctx.cfg.hostname, ctx.deps.site);
+  } catch (e) {
+    ctx.alert(`cert:${spec.name}:${(e as Error).message}`, {
+      kind: "service-certificate",
+      severity: "warning",
+      instance: spec.name,
+      detail: `service certificate of ${spec.name} not obtained: ${(e as Error).message}; retried at the next pass`,
+    });
+  }
+}
+
+/** Stops the instance's programs, has the partition user wipe its data, and forgets the instance. */
+async function destroyInstance(ctx: AgentContext, rec: InstanceRecord): Promise<void> {
+  const p = ctx.paths(rec.partition.user);
+  const sup = new Supervisor(p.socket);
+  rmSync(join(p.confD, CONF_FILE), { force: true });
+  await sup.update();
+  rmSync(join(p.instanceDir, "tls"), { recursive: true, force: true });
+  await wipeAsPartitionUser(sup, p.confD, p.instanceDir);
+  ctx.detector.forget(rec.name);
+  ctx.setRecord(rec.name, undefined);
+  ctx.log(`instance ${rec.name} destroyed (partition ${rec.partition.user} wiped)`);
+  ctx.alert(`destroyed:${rec.name}:${rec.createdAt}`, {
+    kind: "instance-destroyed",
+    severity: "info",
+    instance: rec.name,
+    detail: `instance ${rec.name} (${releaseKey(rec.release)}) destroyed as the desired state asks${rec.holdsData ? ", after its minimum persistence time" : ""}`,
+    evidence: { createdAt: rec.createdAt, minimumPersistenceSeconds: rec.minimumPersistenceSeconds },
+  });
+}
+
+/**
+ * Files the partition user made are not the agent's to delete: a one-shot program in the partition's
+ * own supervisord deletes them, and the agent waits (at most 30 s) for it to finish.
+ */
+async function wipeAsPartitionUser(sup: Supervisor, confD: string, instanceDir: string): Promise<void> {
+  writeAtomic(
+    join(confD, WIPE_CONF),
+    [
+      "[program:zeroroot-wipe]",
+      `command=/usr/bin/find ${instanceDir.replace(/%/g, "%%")} -mindepth 1 -delete`,
+      "autostart=true",
+      "autorestart=false",
+      "startsecs=0",
+      "startretries=0",
+      "",
+    ].join("\n"),
+    0o640,
+  );
+  await sup.update();
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const w = (await sup.processes()).find((x) => x.name === "zeroroot-wipe");
+    if (!w || ["EXITED", "FATAL", "STOPPED"].includes(w.statename) || Date.now() > deadline) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  unlinkSync(join(confD, WIPE_CONF));
+  await sup.update();
+}
+
+function writeAtomic(file: string, content: string, mode: number): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.zr-tmp`;
+  writeFileSync(tmp, content, { mode });
+  chmodSync(tmp, mode);
+  renameSync(tmp, file);
+}

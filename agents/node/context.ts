@@ -1,0 +1,82 @@
+/**
+ * What the agent's parts share: its configuration and trust, its state (in memory and on disk), the
+ * instance specs of the last document, the refusals and usage it reports, and its alert queue.
+ */
+import type { InstanceSpec } from "../../lib/contracts/resources";
+import { partitionPaths } from "../../lib/hardening/partitions";
+import type { AuthorisationList } from "../../lib/release";
+import { AnomalyDetector, type PartitionUsage, type Thresholds } from "../../lib/agent/anomaly";
+import type { AgentConfig } from "../../lib/agent/config";
+import type { AgentState, InstanceRecord } from "../../lib/agent/state";
+import { AlertQueue, type Alert, type AlertLink } from "./alerts";
+import type { CsrPoster } from "./service-cert";
+import { StateStore } from "./store";
+
+export interface AgentDeps {
+  readonly config: AgentConfig;
+  readonly rootPem: string;
+  readonly certificateChainPem: string;
+  readonly privateKeyPem: string;
+  readonly trust: { readonly authorisation: AuthorisationList; readonly crls: readonly string[] };
+  /** The site, for service certificates. @default - none: instances with TLS ports get an alert */
+  readonly site?: CsrPoster;
+  readonly log: (msg: string) => void;
+}
+
+/** Usage per partition user, as reported at /computers/<id>/report/usage. */
+export type UsageByPartition = Record<string, PartitionUsage & { instance: string }>;
+
+export class AgentContext {
+  readonly cfg: AgentConfig;
+  readonly store: StateStore;
+  state: AgentState;
+  /** The instances of the document last reconciled, by name. */
+  specs = new Map<string, InstanceSpec>();
+  readonly refusals = new Map<string, { reason: string; detail: string }>();
+  readonly detector: AnomalyDetector;
+  usage: UsageByPartition = {};
+  readonly alerts: AlertQueue;
+
+  constructor(
+    readonly deps: AgentDeps,
+    link: AlertLink,
+  ) {
+    this.cfg = deps.config;
+    this.store = new StateStore(this.cfg.paths.stateDir);
+    this.state = this.store.load();
+    this.detector = new AnomalyDetector(this.cfg.anomaly as Partial<Thresholds>);
+    this.alerts = new AlertQueue(this.cfg.serverId, deps.log, link);
+  }
+
+  log(msg: string): void {
+    this.deps.log(msg);
+  }
+
+  /** Raises an alert (once per dedupe key); queued while the control plane is unreachable. */
+  alert(dedupe: string | undefined, a: Omit<Alert, "at" | "computerId">): void {
+    this.alerts.raise(dedupe, a);
+  }
+
+  paths(user: string) {
+    return partitionPaths(user, this.cfg.paths.partitionsRoot);
+  }
+
+  /** No CRL files configured means no revocation check (an empty list would mean "check, but with nothing"). */
+  crls(): readonly string[] | undefined {
+    return this.deps.trust.crls.length > 0 ? this.deps.trust.crls : undefined;
+  }
+
+  save(): void {
+    this.store.save(this.state);
+  }
+
+  setRecord(name: string, rec: InstanceRecord | undefined): void {
+    // unchanged records are not written again: with 100 instances, 100 fsyncs per pass would be most of a change's latency
+    if (JSON.stringify(this.state.instances[name]) === JSON.stringify(rec)) return;
+    const instances = { ...this.state.instances };
+    if (rec) instances[name] = rec;
+    else delete instances[name];
+    this.state = { ...this.state, instances };
+    this.store.save(this.state);
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Intake: verifying a desired-state document from the control plane, and every release it names,
+ * against this node's trust and its own record (rollback protection per release name). Refusals
+ * raise alerts; nothing here changes a partition.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { InstanceSpec } from "../../lib/contracts/resources";
+import { keys, type ControlPlaneClient } from "../../lib/controlplane";
+import { verifyDesiredState, type DesiredStateDocument } from "../../lib/desired-state";
+import { compareSemVer, directoryFileSource, type ReleaseManifest } from "../../lib/release";
+import type { ReleaseCheck } from "../../lib/agent/plan";
+import { checkRelease, parseDpkgStatus, releaseKey } from "../../lib/agent/releases";
+import type { AgentContext } from "./context";
+
+type ReleaseRef = InstanceSpec["release"];
+type Accepted = { readonly version: string; readonly digest: string } | undefined;
+
+/** A document verified for this computer: what to reconcile and what to remember once applied. */
+export interface VerifiedDocument {
+  readonly document: DesiredStateDocument;
+  readonly digest: string;
+  readonly signed: unknown;
+}
+
+/**
+ * Verifies a document read from the control plane. A refusal raises `desired-state-refused` (once per
+ * content) and returns undefined: the caller keeps the last verified state.
+ */
+export function verifyIncoming(ctx: AgentContext, text: string): VerifiedDocument | undefined {
+  let signed: unknown;
+  try {
+    signed = JSON.parse(text);
+  } catch {
+    signed = undefined;
+  }
+  const last = ctx.state.desired;
+  const v = verifyDesiredState(signed ?? {}, {
+    root: ctx.deps.rootPem,
+    authorisedSigners: ctx.deps.trust.authorisation,
+    computerId: ctx.cfg.serverId,
+    lastAppliedVersion: last?.version,
+    lastAppliedDigest: last?.digest,
+    crls: ctx.crls(),
+  });
+  if (v.ok) return { document: v.document, digest: v.digest, signed };
+  const key = `desired:${createHash("sha256").update(text).digest("hex")}`;
+  ctx.alert(key, {
+    kind: "desired-state-refused",
+    severity: "critical",
+    detail: `desired state refused (${v.reason}): ${v.detail}; keeping the last verified state${last ? ` (version ${last.version})` : ""}`,
+    evidence: { reason: v.reason },
+  });
+  return undefined;
+}
+
+/** Verifies each release the document names, newest last (rollback protection per release name). */
+export async function checkReleases(
+  ctx: AgentContext,
+  client: ControlPlaneClient | undefined,
+  doc: DesiredStateDocument,
+  local: boolean,
+): Promise<Record<string, ReleaseCheck>> {
+  const out: Record<string, ReleaseCheck> = {};
+  const byKey = new Map<string, ReleaseCheck>();
+  const sorted = [...doc.instances].sort((a, b) => compareSemVer(a.release.version, b.release.version));
+  let packages: Map<string, string> | undefined;
+  const installed = () => (packages ??= readPackages(ctx));
+  for (const inst of sorted) {
+    const ref = inst.release;
+    const key = releaseKey(ref);
+    const highest = ctx.state.releases[ref.name];
+    let check = byKey.get(key) ?? cachedCheck(ctx, ref, key, highest);
+    if (!check && local)
+      check = {
+        ok: false,
+        reason: "unavailable",
+        detail: `release ${key} was never accepted by this node`,
+      };
+    if (!check && client) check = await fetchCheck(ctx, client, ref, highest, installed);
+    check ??= { ok: false, reason: "unavailable", detail: "no control plane" };
+    byKey.set(key, check);
+    out[inst.name] = check;
+    // "unavailable" (offline, never accepted) was reported when the release was refused online
+    if (!check.ok && check.reason !== "unavailable")
+      ctx.alert(`release:${key}:${check.reason}`, {
+        kind: "release-refused",
+        severity: "critical",
+        instance: inst.name,
+        detail: check.detail,
+        evidence: { release: key, reason: check.reason },
+      });
+  }
+  return out;
+}
+
+/** A release this node accepted before, with the digest the document names: no need to fetch it again. */
+function cachedCheck(
+  ctx: AgentContext,
+  ref: ReleaseRef,
+  key: string,
+  highest: Accepted,
+): ReleaseCheck | undefined {
+  const cached = ctx.state.releaseDocs[key];
+  if (!cached || cached.digest !== ref.manifestDigest) return undefined;
+  const running = Object.values(ctx.state.instances).some((r) => releaseKey(r.release) === key);
+  return !highest || compareSemVer(ref.version, highest.version) >= 0 || running
+    ? {
+        ok: true,
+        manifest: (cached.signed as { manifest: ReleaseManifest }).manifest,
+        digest: cached.digest,
+      }
+    : {
+        ok: false,
+        reason: "rollback",
+        detail: `release ${key} is older than ${highest.version}, the last accepted, and no instance runs it any more`,
+      };
+}
+
+/** Reads the signed release from the control plane, verifies it, and remembers it if accepted. */
+async function fetchCheck(
+  ctx: AgentContext,
+  client: ControlPlaneClient,
+  ref: ReleaseRef,
+  highest: Accepted,
+  installed: () => Map<string, string>,
+): Promise<ReleaseCheck> {
+  const key = releaseKey(ref);
+  const document = await client.get(keys.release(ref.name, ref.version));
+  const check = checkRelease({
+    document,
+    ref,
+    trust: { root: ctx.deps.rootPem, authorisation: ctx.deps.trust.authorisation, crls: ctx.crls() },
+    last: highest,
+    files: directoryFileSource(join(ctx.cfg.paths.releasesDir, key)),
+    packages: installed(),
+    now: new Date(),
+  });
+  if (check.ok) {
+    const newer = !highest || compareSemVer(ref.version, highest.version) >= 0;
+    ctx.state = {
+      ...ctx.state,
+      releases: newer
+        ? { ...ctx.state.releases, [ref.name]: { version: ref.version, digest: check.digest } }
+        : ctx.state.releases,
+      releaseDocs: {
+        ...ctx.state.releaseDocs,
+        [key]: { digest: check.digest, signed: JSON.parse(document as string) },
+      },
+    };
+  }
+  return check;
+}
+
+function readPackages(ctx: AgentContext): Map<string, string> {
+  try {
+    return parseDpkgStatus(readFileSync(ctx.cfg.paths.dpkgStatus, "utf8"));
+  } catch {
+    return new Map();
+  }
+}
