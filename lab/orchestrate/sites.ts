@@ -3,7 +3,16 @@
  * unprivileged user with no capabilities: the one command an operator runs on a management server.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  rmSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { SiteConfig } from "../../agents/site/config";
 import { DOMAIN, LAB_PARTITIONS, mgmtNs, REPO_ROOT, SITE_PORT, siteUid, type LabLayout } from "./layout";
@@ -147,7 +156,7 @@ export function stopSite(lab: LabLayout, dc: string): void {
   } catch {
     /* already gone */
   }
-  spawnSync("rm", ["-f", pidFile]);
+  rmSync(pidFile, { force: true });
 }
 
 function alive(pidFile: string): boolean {

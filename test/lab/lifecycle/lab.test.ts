@@ -64,6 +64,15 @@ describe("the life of a server (lab)", function () {
     if (opts.bearer) args.push("--bearer", opts.bearer);
     return inNs(mgmtNs(dc), args);
   };
+  /** Arms a (re-)install of a server at its site, as the BmcServer provider does. */
+  const armInstall = (dc: string, s: { id: string; mac?: string }) =>
+    siteCall(
+      dc,
+      "POST",
+      "/admin/arm",
+      { serverId: s.id, hostname: `${s.id.slice(dc.length + 1)}.${dc}.${DOMAIN}`, mac: s.mac },
+      { operator: true },
+    );
   const bmcOf = (id: string, password?: string) => {
     const s = dcOf(id).servers.find((x) => x.id === id)!;
     return new IpmitoolBmcClient(
@@ -229,16 +238,7 @@ describe("the life of a server (lab)", function () {
   it("refuses a token from another MAC and a reused token, and records both as alerts", () => {
     const d = lab.plan.dataCenters[1];
     const s = d.servers[0];
-    assert.equal(
-      siteCall(
-        d.id,
-        "POST",
-        "/admin/arm",
-        { serverId: s.id, hostname: `s1.${d.id}.${DOMAIN}`, mac: s.mac },
-        { operator: true },
-      ).ok,
-      true,
-    );
+    assert.equal(armInstall(d.id, s).ok, true);
     const netboot = siteCall(d.id, "GET", `/netboot/${s.mac}`);
     const token = (netboot.value as { token: string }).token;
     const csr = spawnSync(
@@ -294,16 +294,7 @@ describe("the life of a server (lab)", function () {
     const size = statSync(file).size;
     appendFileSync(file, Buffer.from("tampered"));
     try {
-      assert.equal(
-        siteCall(
-          d.id,
-          "POST",
-          "/admin/arm",
-          { serverId: s.id, hostname: `s1.${d.id}.${DOMAIN}`, mac: s.mac },
-          { operator: true },
-        ).ok,
-        true,
-      );
+      assert.equal(armInstall(d.id, s).ok, true);
       const bmc = bmcOf(s.id);
       await bmc.setBootDevice("pxe", { persistent: false });
       const cycledAt = Date.now();
