@@ -42,10 +42,12 @@ export function extension(oid: string, critical: boolean, value: object): x.Exte
 export function subjectAltName(
   dnsNames: readonly string[],
   ips: readonly string[],
+  uris: readonly string[] = [],
 ): x.SubjectAlternativeName {
   return new x.SubjectAlternativeName([
     ...dnsNames.map((dNSName) => new x.GeneralName({ dNSName })),
     ...ips.map((iPAddress) => new x.GeneralName({ iPAddress })),
+    ...uris.map((uniformResourceIdentifier) => new x.GeneralName({ uniformResourceIdentifier })),
   ]);
 }
 
@@ -58,6 +60,7 @@ export function nameConstraints(scope: NameScope): x.NameConstraints {
   const permitted = [
     ...scope.dnsZones.map((z) => subtree(new x.GeneralName({ dNSName: z }))),
     ...scope.ipNetworks.map((n) => subtree(new x.GeneralName({ iPAddress: n }))),
+    ...scope.uriHosts.map((h) => subtree(new x.GeneralName({ uniformResourceIdentifier: h }))),
   ];
   const excluded = scope.excludeAllIps
     ? ["0.0.0.0/0", "::/0"].map((n) => subtree(new x.GeneralName({ iPAddress: n })))
@@ -115,17 +118,20 @@ export function findExtension<T>(
 export function namesOf(san: x.SubjectAlternativeName | undefined): {
   dnsNames: string[];
   ipAddresses: string[];
+  uris: string[];
   other: number;
 } {
   const dnsNames: string[] = [];
   const ipAddresses: string[] = [];
+  const uris: string[] = [];
   let other = 0;
   for (const gn of san ?? []) {
     if (gn.dNSName !== undefined) dnsNames.push(gn.dNSName.toLowerCase());
     else if (gn.iPAddress !== undefined) ipAddresses.push(gn.iPAddress);
+    else if (gn.uniformResourceIdentifier !== undefined) uris.push(gn.uniformResourceIdentifier);
     else other++;
   }
-  return { dnsNames, ipAddresses, other };
+  return { dnsNames, ipAddresses, uris, other };
 }
 
 /** A standalone ArrayBuffer copy of a Buffer view (the schemas want ArrayBuffer, node gives Buffer). */

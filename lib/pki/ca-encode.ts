@@ -36,6 +36,8 @@ export interface IssuedFields {
   readonly subjectKeyId: Buffer;
   readonly dnsNames: readonly string[];
   readonly ipAddresses: readonly string[];
+  /** The leaf's identity URI (none for CAs). */
+  readonly uris: readonly string[];
   readonly scope: NameScope | undefined;
 }
 
@@ -59,6 +61,7 @@ export function encodeCertificate(
       subjectKeyId: f.subjectKeyId,
       dnsNames: f.dnsNames,
       ipAddresses: f.ipAddresses,
+      uris: f.uris,
     });
     if (tbs) cert = signLeaf(template, tbs, ca.privateKey);
     else if (internals.encoder === "template")
@@ -80,6 +83,7 @@ export function encodeCertificate(
         f.ipAddresses,
         f.scope,
         f.csr.keyKind,
+        f.uris,
       ),
     },
     f.serial,

@@ -9,7 +9,8 @@ import { toPem } from "./asn";
 import { parseCsr } from "./csr";
 import { PkiError } from "./errors";
 import { firstNameOutside, normaliseDnsName, normaliseIp, parseCidr, type NameScope } from "./names";
-import { profileFor, type Profile, type ProfileName } from "./profiles";
+import { dataCenterOfCa, identityHost, identityUri, kindsOfCa, leafNameProblem } from "./identity";
+import { LEAF_KINDS, profileFor, type LeafKind, type Profile, type ProfileName } from "./profiles";
 
 /** What the caller (operator, site CA service after checking an enrollment token) allows the CSR to get. */
 export interface Authorisation {
@@ -19,8 +20,16 @@ export interface Authorisation {
   readonly dnsNames?: readonly string[];
   /** The IP addresses the certificate carries. @default - the CSR's requested addresses, if allowed */
   readonly ipAddresses?: readonly string[];
-  /** Only for the issuing profile: the data center's DNS zone(s) and IP networks. */
-  readonly nameScope?: { readonly dnsZones: readonly string[]; readonly ipNetworks?: readonly string[] };
+  /**
+   * Only for the issuing profile: the data center's DNS zone (exactly one, `<dc>.<domain>`), its IP
+   * networks, and the kinds of leaf it may issue (a site's online CA: computer and service only).
+   */
+  readonly nameScope?: {
+    readonly dnsZones: readonly string[];
+    readonly ipNetworks?: readonly string[];
+    /** @default - every leaf kind */
+    readonly kinds?: readonly LeafKind[];
+  };
   /** @default - the profile's validity; never beyond the CA's own notAfter */
   readonly validityDays?: number;
   readonly organization?: string;
@@ -72,8 +81,9 @@ export function issueFromCsrWith(
   }
   const names = resolveNames(profile, csr, authorisation);
   const scope = profile.name === "issuing" ? resolveScope(authorisation) : undefined;
+  const uris = profile.ca ? [] : [leafIdentityUri(ca, profile.name as LeafKind, names.commonName)];
   if (ca.info.nameScope) {
-    const outside = firstNameOutside(ca.info.nameScope, names.dnsNames, names.ipAddresses);
+    const outside = firstNameOutside(ca.info.nameScope, names.dnsNames, names.ipAddresses, uris);
     if (outside !== undefined) {
       throw new PkiError(
         "name-not-permitted",
@@ -82,7 +92,7 @@ export function issueFromCsrWith(
     }
   }
   const now = opts.now ?? new Date();
-  const days = Math.min(authorisation.validityDays ?? profile.validityDays, profile.validityDays);
+  const days = resolveValidityDays(authorisation.validityDays, profile);
   const notBefore = new Date(now.getTime() - 300_000);
   const notAfter = new Date(Math.min(now.getTime() + days * 86_400_000, ca.info.notAfter.getTime()));
   const serial = internals.serial ?? randomSerial();
@@ -97,6 +107,7 @@ export function issueFromCsrWith(
     subjectKeyId,
     dnsNames: names.dnsNames,
     ipAddresses: names.ipAddresses,
+    uris,
     scope,
   });
   return {
@@ -106,6 +117,37 @@ export function issueFromCsrWith(
     notAfter,
     profile: profile.name,
   };
+}
+
+/**
+ * The identity URI of a new leaf, after checking that this CA speaks for a data center, may issue this
+ * kind, and that the name is a plain name within the data center's scope.
+ */
+function leafIdentityUri(ca: CertificateAuthority, kind: LeafKind, commonName: string): string {
+  const dc = dataCenterOfCa(ca.info);
+  if (typeof dc === "string")
+    throw new PkiError("bad-input", `${dc}; re-issue it with \`zeroroot pki sign --kind issuing\``);
+  if (!kindsOfCa(ca.info, dc.zone).includes(kind)) {
+    const may = kindsOfCa(ca.info, dc.zone);
+    throw new PkiError(
+      "name-not-permitted",
+      `CA "${ca.info.commonName}" may not issue ${kind} certificates (its name constraints permit ${may.length ? may.join(", ") : "no kind"}; URI host ${identityHost(kind, dc.zone)} is not among them)`,
+    );
+  }
+  const problem = leafNameProblem(kind, commonName, dc.dataCenter, dc.zone);
+  if (problem) throw new PkiError("name-not-authorised", problem);
+  return identityUri(kind, dc.zone, commonName);
+}
+
+/** Validity in days: a whole number from 1 to the profile's maximum. */
+function resolveValidityDays(asked: number | undefined, profile: Profile): number {
+  if (asked === undefined) return profile.validityDays;
+  if (!Number.isInteger(asked) || asked < 1 || asked > profile.validityDays)
+    throw new PkiError(
+      "bad-input",
+      `validityDays ${String(asked)} is not allowed for ${profile.name} certificates; allowed: a whole number from 1 to ${profile.validityDays}`,
+    );
+  return asked;
 }
 
 function checkSignerFits(ca: CertificateAuthority, profile: Profile): void {
@@ -157,16 +199,24 @@ function resolveNames(profile: Profile, csr: ReturnType<typeof parseCsr>, auth: 
 
 function resolveScope(auth: Authorisation): NameScope {
   const s = auth.nameScope;
-  if (!s || s.dnsZones.length === 0)
+  if (!s || s.dnsZones.length !== 1)
     throw new PkiError(
       "bad-input",
-      "an issuing CA needs nameScope.dnsZones (its data center's DNS zone, e.g. dc1.zeroroot.example)",
+      "an issuing CA needs nameScope.dnsZones with exactly one zone, its data center's (e.g. dc1.zeroroot.example): the data center is read from it",
     );
   const ipNetworks = (s.ipNetworks ?? []).map((n) => (parseCidr(n, "nameScope.ipNetworks"), n));
+  const zone = normaliseDnsName(s.dnsZones[0], "nameScope.dnsZones");
+  if (!/^[a-z][a-z0-9-]{0,62}\./.test(zone))
+    throw new PkiError("bad-input", `nameScope.dnsZones: "${zone}" must start with the data center id, e.g. dc1.zeroroot.example`);
+  const kinds = s.kinds ?? LEAF_KINDS;
+  const unknown = kinds.find((k) => !LEAF_KINDS.includes(k));
+  if (unknown !== undefined || kinds.length === 0)
+    throw new PkiError("bad-input", `nameScope.kinds: "${String(unknown ?? "")}" is not allowed; allowed: a non-empty list of ${LEAF_KINDS.join(", ")}`);
   return {
-    dnsZones: s.dnsZones.map((z) => normaliseDnsName(z, "nameScope.dnsZones")),
+    dnsZones: [zone],
     ipNetworks,
     excludeAllIps: ipNetworks.length === 0,
+    uriHosts: kinds.map((k) => identityHost(k, zone)),
   };
 }
 

@@ -18,6 +18,7 @@ export function profileExtensions(
   ips: readonly string[],
   scope: NameScope | undefined,
   keyKind: KeyKind,
+  uris: readonly string[] = [],
 ): x.Extension[] {
   const usage = profile.ca
     ? x.KeyUsageFlags.keyCertSign | x.KeyUsageFlags.cRLSign
@@ -45,8 +46,8 @@ export function profileExtensions(
         new x.ExtendedKeyUsage(profile.extendedKeyUsage.map((e) => OID[e])),
       ),
     );
-  if (dnsNames.length + ips.length)
-    exts.push(extension(x.id_ce_subjectAltName, false, subjectAltName(dnsNames, ips)));
+  if (dnsNames.length + ips.length + uris.length)
+    exts.push(extension(x.id_ce_subjectAltName, false, subjectAltName(dnsNames, ips, uris)));
   if (scope) exts.push(extension(x.id_ce_nameConstraints, true, nameConstraints(scope)));
   return exts;
 }

@@ -24,6 +24,8 @@ export interface CertInfo {
   readonly extendedKeyUsage: readonly string[];
   readonly dnsNames: readonly string[];
   readonly ipAddresses: readonly string[];
+  /** URI subject alternative names; a zeroroot leaf carries its identity URI here (identity.ts). */
+  readonly uris: readonly string[];
   readonly nameScope?: NameScope;
   readonly subjectKeyId: Buffer;
   readonly authorityKeyId?: Buffer;
@@ -79,7 +81,7 @@ export function parseCertificate(data: string | Buffer): CertInfo {
 }
 
 function pick(n: ReturnType<typeof namesOf>) {
-  return { dnsNames: n.dnsNames, ipAddresses: n.ipAddresses };
+  return { dnsNames: n.dnsNames, ipAddresses: n.ipAddresses, uris: n.uris };
 }
 
 /** Reads back permitted DNS zones and IP networks; an excluded 0.0.0.0/0 means "no IP addresses". */
@@ -90,6 +92,9 @@ function scopeOf(nc: x.NameConstraints): NameScope {
     dnsZones: permitted.filter((g) => g.dNSName !== undefined).map((g) => g.dNSName as string),
     ipNetworks: permitted.filter((g) => g.iPAddress !== undefined).map((g) => g.iPAddress as string),
     excludeAllIps: excluded.some((g) => g.iPAddress === "0.0.0.0/0"),
+    uriHosts: permitted
+      .filter((g) => g.uniformResourceIdentifier !== undefined)
+      .map((g) => g.uniformResourceIdentifier as string),
   };
 }
 

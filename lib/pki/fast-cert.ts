@@ -43,6 +43,7 @@ export interface LeafFields {
   readonly subjectKeyId: Buffer;
   readonly dnsNames: readonly string[];
   readonly ipAddresses: readonly string[];
+  readonly uris: readonly string[];
 }
 
 const VERSION_3 = Buffer.from([0xa0, 0x03, 0x02, 0x01, 0x02]);
@@ -79,10 +80,11 @@ export function encodeLeafTbs(t: LeafTemplate, f: LeafFields): Buffer | undefine
     ? tlv(0x30, rdn(O_OID, f.organization), rdn(CN_OID, f.commonName))
     : tlv(0x30, rdn(CN_OID, f.commonName));
   const extensions = [t.beforeKeyId, f.subjectKeyId, t.afterKeyId];
-  if (f.dnsNames.length + f.ipAddresses.length) {
+  if (f.dnsNames.length + f.ipAddresses.length + f.uris.length) {
     const names = [
       ...f.dnsNames.map((n) => tlv(0x82, Buffer.from(n, "latin1"))),
       ...f.ipAddresses.map((ip) => tlv(0x87, ipToBytes(ip))),
+      ...f.uris.map((u) => tlv(0x86, Buffer.from(u, "latin1"))),
     ];
     extensions.push(tlv(0x30, SAN_OID, tlv(0x04, tlv(0x30, ...names))));
   }

@@ -47,7 +47,31 @@ export {
   type CrlOptions,
   type ParsedCrl,
 } from "./crl";
-export { verifyCertificate, type VerifyOptions, type VerifyResult } from "./verify";
+export {
+  verifyCertificate,
+  verifyIdentity,
+  type VerifyOptions,
+  type VerifyResult,
+  type IdentityVerifyResult,
+} from "./verify";
+export {
+  formatIdentity,
+  parseIdentity,
+  sameIdentity,
+  identityUri,
+  identityOfPath,
+  identityMismatch,
+  leafNameProblem,
+  dataCenterOfCa,
+  kindsOfCa,
+  escapeForMessage,
+  IDENTITY_SCHEME,
+  NAME_MAX_LENGTH,
+  type Identity,
+  type IdentityExpectation,
+  type IdentityFailure,
+  type IdentityResult,
+} from "./identity";
 export { createKeystore, createTruststore, type KeystoreArgs, type TruststoreArgs } from "./pkcs12";
 export type { Eku } from "./asn";
 export type { NameScope } from "./names";

@@ -12,6 +12,12 @@ export interface NameScope {
   readonly ipNetworks: readonly string[];
   /** When no network is permitted, IP addresses are excluded outright rather than left unconstrained. */
   readonly excludeAllIps: boolean;
+  /**
+   * Hosts that URI names may carry (RFC 5280: exact host, or a leading dot for any subdomain). Issuing
+   * CAs permit one host per certificate kind they may issue (`computer.dc1.example`), which is what
+   * binds a leaf's identity URI (identity.ts) to its data center and kind in every X.509 verifier.
+   */
+  readonly uriHosts: readonly string[];
 }
 
 const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
@@ -65,12 +71,31 @@ export function ipInNetworks(ip: string, networks: readonly string[]): boolean {
   return list.check(ip, family);
 }
 
+/** The host of a URI (lower case), or undefined when it has none (RFC 5280 then refuses it under a constraint). */
+export function uriHost(uri: string): string | undefined {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/?#@:]*)(?::\d+)?(?:[/?#]|$)/i.exec(uri);
+  return m && m[1] !== "" ? m[1].toLowerCase() : undefined;
+}
+
+function uriHostPermitted(host: string, permitted: string): boolean {
+  const p = permitted.toLowerCase();
+  return p.startsWith(".") ? host.endsWith(p) : host === p;
+}
+
 /** Returns the first name outside the scope, or undefined when every name is permitted. */
 export function firstNameOutside(
   scope: NameScope,
   dnsNames: readonly string[],
   ipAddresses: readonly string[],
+  uris: readonly string[] = [],
 ): string | undefined {
+  if (scope.uriHosts.length > 0) {
+    const bad = uris.find((u) => {
+      const host = uriHost(u);
+      return host === undefined || !scope.uriHosts.some((p) => uriHostPermitted(host, p));
+    });
+    if (bad !== undefined) return bad;
+  }
   if (scope.dnsZones.length > 0) {
     const bad = dnsNames.find((n) => !scope.dnsZones.some((z) => dnsInZone(n, z)));
     if (bad) return bad;

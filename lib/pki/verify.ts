@@ -9,6 +9,13 @@ import { parseCrl, type ParsedCrl } from "./crl";
 import { verifySignature } from "./csr";
 import type { VerifyFailure } from "./errors";
 import { firstNameOutside } from "./names";
+import {
+  identityMismatch,
+  identityOfPath,
+  type Identity,
+  type IdentityExpectation,
+  type IdentityFailure,
+} from "./identity";
 
 export interface VerifyOptions {
   /** What the leaf is about to be used for; its EKU must list it. */
@@ -198,7 +205,7 @@ function checkNames(path: readonly CertInfo[], anchor: CertInfo): VerifyResult |
         cert.dnsNames.length === 0 && cert.commonName.includes(".") && !cert.isCa
           ? [cert.commonName.toLowerCase()]
           : cert.dnsNames;
-      const outside = firstNameOutside(scope, dns, cert.ipAddresses);
+      const outside = firstNameOutside(scope, dns, cert.ipAddresses, cert.uris);
       if (outside !== undefined)
         return fail(
           "name-not-permitted",
@@ -207,4 +214,33 @@ function checkNames(path: readonly CertInfo[], anchor: CertInfo): VerifyResult |
     }
   }
   return undefined;
+}
+
+export type IdentityVerifyResult =
+  | {
+      readonly ok: true;
+      readonly identity: Identity;
+      readonly leaf: CertInfo;
+      readonly path: readonly CertInfo[];
+    }
+  | { readonly ok: false; readonly reason: VerifyFailure | IdentityFailure; readonly detail: string };
+
+/**
+ * The one identity function of zeroroot: verifies the chain (signatures, validity, revocation, EKU for
+ * `use`, name constraints) and returns who it speaks for as (data center, kind, name), refusing what
+ * `expect` does not accept. Every authorisation decision starts from its `identity`; a CN alone
+ * decides nothing. Never throws for a bad certificate.
+ */
+export function verifyIdentity(
+  chain: string | Buffer | readonly (string | Buffer)[],
+  root: string | Buffer,
+  opts: VerifyOptions & { readonly expect?: IdentityExpectation },
+): IdentityVerifyResult {
+  const v = verifyCertificate(chain, root, opts);
+  if (!v.ok) return v;
+  const id = identityOfPath(v.path);
+  if (!id.ok) return id;
+  const mismatch = opts.expect ? identityMismatch(id.identity, opts.expect) : undefined;
+  if (mismatch && !mismatch.ok) return mismatch;
+  return { ok: true, identity: id.identity, leaf: v.leaf, path: v.path };
 }
