@@ -12,6 +12,7 @@ import {
   hostViewOfDesiredState,
   hostViewOfImage,
   mutualTls,
+  resourceTypeViewOf,
   noSsh,
   persistence,
   signedSoftware,
@@ -31,6 +32,8 @@ export interface ResourceBinding {
   readonly policy?: string;
   readonly kinds: readonly ResourceKind[] | "all";
   readonly view: (r: ResourceRecord) => unknown;
+  /** View of a resource that is not zeroroot's (any provider), for rules that judge those too. */
+  readonly foreignView?: (r: { urn: string; type: string }) => unknown;
   readonly fixedConfig?: Record<string, unknown>;
 }
 export interface StackBinding {
@@ -46,7 +49,13 @@ const hostView = (r: ResourceRecord) =>
 
 export const RESOURCE_BINDINGS: readonly ResourceBinding[] = [
   { rule: zeroRoot, kinds: ["HardenedImage", "DesiredState"], view: hostView },
-  { rule: noSsh, kinds: ["HardenedImage", "DesiredState"], view: hostView },
+  {
+    rule: noSsh,
+    kinds: ["HardenedImage", "DesiredState"],
+    view: hostView,
+    // @pulumi/command's remote resources connect to machines over SSH.
+    foreignView: resourceTypeViewOf,
+  },
   { rule: zeroPassword, kinds: "all", view: valuesViewOf },
   { rule: mutualTls, kinds: ["DesiredState"], view: hostViewOfDesiredState },
   { rule: certificate, kinds: ["Certificate"], view: certificateViewOf },

@@ -128,9 +128,11 @@ function resourcePolicy(b: ResourceBinding, { exemptions, now }: Exempting): Zer
     ...meta,
     validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
       const record = recordOf({ ...args, opts: args.opts });
-      if (!record || (b.kinds !== "all" && !b.kinds.includes(record.kind))) return;
+      if (record && b.kinds !== "all" && !b.kinds.includes(record.kind)) return;
+      const view = record ? b.view(record) : b.foreignView?.(args);
+      if (view === undefined) return;
       const given = args.getConfig<Record<string, unknown>>() ?? {};
-      const findings = runRule(b.rule, b.view(record), configFor(b.rule, given, b.fixedConfig));
+      const findings = runRule(b.rule, view, configFor(b.rule, given, b.fixedConfig));
       for (const f of findings) {
         if (findExemption(exemptions, b.rule.name, args, now())) continue;
         emit(args, report, meta.name, b.rule, f, args, levelOf(given));

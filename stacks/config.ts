@@ -6,10 +6,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { readStackFile, type PathSegment, type RawStackConfig } from "../lib/fleet";
+import { MAX_STACK_FILE_BYTES, readStackFile, type PathSegment, type RawStackConfig } from "../lib/fleet";
 
 export function configFromEngine(stack: string, stackConfigDir: string): RawStackConfig {
-  const values: Record<string, unknown> = {};
+  const values = Object.create(null) as Record<string, unknown>;
   for (const [key, text] of Object.entries(pulumi.runtime.allConfig())) {
     if (!key.startsWith("zeroroot:")) continue;
     values[key] = parseConfigValue(text);
@@ -29,9 +29,19 @@ function isConfigKeySecret(key: string): boolean {
   return runtime.isConfigSecret?.(key) ?? false;
 }
 
-function parseConfigValue(text: string): unknown {
+/**
+ * Objects get a null prototype, like the stack-file reader's, so no key of the text can reach
+ * Object.prototype; lib/fleet then refuses `__proto__`, `constructor` and `prototype` keys by path.
+ * Text beyond the stack-file bound stays a string, which the validator refuses as too long.
+ */
+export function parseConfigValue(text: string): unknown {
+  if (text.length > MAX_STACK_FILE_BYTES) return text;
   try {
-    return JSON.parse(text);
+    return JSON.parse(text, (_key, v: unknown) =>
+      v !== null && typeof v === "object" && !Array.isArray(v)
+        ? Object.assign(Object.create(null) as object, v)
+        : v,
+    );
   } catch {
     return text;
   }

@@ -3,6 +3,8 @@
  * addresses inside the right network, uniqueness, BMC exposure, secrets. Each returns issues;
  * none throws, so the user sees all of them at once.
  */
+import { leafNameProblem } from "../pki/identity";
+import { checkHostAddress, checkMac } from "./address-checks";
 import { ConfigIssue, describeValue, joinPath } from "./issues";
 import { Cidr, contains, overlaps, parseCidr } from "./net";
 import {
@@ -50,7 +52,18 @@ export function checkDataCenter(
           "give the data network its own address range: BMCs must not be reachable from the data network",
         ),
     );
+  data.forEach((d, i) => {
+    const j = d ? data.findIndex((e, k) => k < i && e && overlaps(e, d)) : -1;
+    if (d && j >= 0)
+      report(
+        [DC, "dataNetworks", i, "cidr"],
+        `${JSON.stringify(d.text)}, which overlaps ${data[j]!.text} (${joinPath([DC, "dataNetworks", j, "cidr"])})`,
+        "data networks that do not overlap each other",
+        "give each data network its own address range, or merge the two",
+      );
+  });
   const inData = (ip: string) => data.some((d) => d && contains(d, ip));
+  const allNets = [mgmt, ...data];
 
   const zone = `${dc.name}.${domain}`;
   const inZone = (path: PathSegment[], hostname: string) => {
@@ -62,6 +75,7 @@ export function checkDataCenter(
         `rename it to <host>.${zone}`,
       );
   };
+  // The id becomes the computer certificate's name: issuance refuses what leafNameProblem refuses.
   const idPrefix = (path: PathSegment[], id: string) => {
     if (!id.startsWith(`${dc.name}-`))
       report(
@@ -70,11 +84,22 @@ export function checkDataCenter(
         `an id starting with "${dc.name}-", so ids are unique across the fleet and a certificate's CN names its data center`,
         `rename it to ${dc.name}-${id}`,
       );
+    else if (leafNameProblem("computer", id, dc.name))
+      report(
+        path,
+        JSON.stringify(id),
+        `a computer certificate name: ${leafNameProblem("computer", id, dc.name)}`,
+        "end the id with a letter or digit and keep it to 64 characters",
+      );
   };
 
   const ms = dc.managementServer;
   if (ms) idPrefix([DC, "managementServer", "id"], ms.id);
   if (ms) inZone([DC, "managementServer", "hostname"], ms.hostname);
+  if (ms) ms.macs.forEach((m, j) => checkMac(m, [DC, "managementServer", "macs", j], report));
+  if (ms)
+    checkHostAddress(ms.managementAddress, allNets, [DC, "managementServer", "managementAddress"], report);
+  if (ms) checkHostAddress(ms.dataAddress, allNets, [DC, "managementServer", "dataAddress"], report);
   if (ms && mgmt && !contains(mgmt, ms.managementAddress))
     report(
       [DC, "managementServer", "managementAddress"],
@@ -95,6 +120,9 @@ export function checkDataCenter(
     const at = (...rest: PathSegment[]) => [DC, "servers", i, ...rest];
     idPrefix(at("id"), s.id);
     inZone(at("hostname"), s.hostname);
+    s.macs.forEach((m, j) => checkMac(m, at("macs", j), report));
+    checkHostAddress(s.address, allNets, at("address"), report);
+    checkHostAddress(s.bmc.address, allNets, at("bmc", "address"), report);
     if (!inData(s.address))
       report(
         at("address"),

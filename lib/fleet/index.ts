@@ -8,3 +8,4 @@ export { contains, overlaps, parseCidr, type Cidr } from "./net";
 export * from "./project";
 export * from "./services";
 export * from "./services-releases";
+export { CONFIG_BOUNDS, PROTOTYPE_KEYS } from "./safety";

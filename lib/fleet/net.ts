@@ -66,3 +66,18 @@ export function networkAddress(cidr: Cidr): string {
   const value = (toBigInt(cidr.address, cidr.family) >> hostBits) << hostBits;
   return fromBigInt(value, cidr.family);
 }
+
+/**
+ * "network" or "broadcast" when `ip` is the network's own address (IPv6: the subnet-router anycast
+ * address) or its IPv4 broadcast address: never a host's. /31 and /32 (IPv6 /127, /128) have none.
+ */
+export function reservedAddressOf(cidr: Cidr, ip: string): "network" | "broadcast" | undefined {
+  const bits = cidr.family === "ipv4" ? 32 : 128;
+  if (!contains(cidr, ip) || cidr.prefix >= bits - 1) return undefined;
+  const value = toBigInt(ip, cidr.family);
+  const hostBits = BigInt(bits - cidr.prefix);
+  const network = (toBigInt(cidr.address, cidr.family) >> hostBits) << hostBits;
+  if (value === network) return "network";
+  if (cidr.family === "ipv4" && value === network + (1n << hostBits) - 1n) return "broadcast";
+  return undefined;
+}

@@ -7,7 +7,13 @@ import { dirname, join, relative, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { checkFleet, type CheckedStack } from "./fleet-checks";
 import { ConfigIssue, ConfigValidationError } from "./issues";
-import { readStackFile, stackNameOf, type ReadStackFileOptions, type StackFile } from "./stack-file";
+import {
+  MAX_ALIAS_COUNT,
+  readStackFile,
+  stackNameOf,
+  type ReadStackFileOptions,
+  type StackFile,
+} from "./stack-file";
 import { checkStackConfig } from "./validate";
 
 /** The directory holding Pulumi.yaml, searched upwards from `start`. */
@@ -20,10 +26,11 @@ export function findProjectRoot(start: string): string | undefined {
 
 /** `stackConfigDir` of a project (Pulumi's default is the project directory itself). */
 export function stackConfigDirOf(projectRoot: string): string {
-  const project = parseYaml(readFileSync(join(projectRoot, "Pulumi.yaml"), "utf8")) as {
-    stackConfigDir?: string;
-  } | null;
-  return join(projectRoot, project?.stackConfigDir ?? ".");
+  const project = parseYaml(readFileSync(join(projectRoot, "Pulumi.yaml"), "utf8"), {
+    maxAliasCount: MAX_ALIAS_COUNT,
+  }) as { stackConfigDir?: unknown } | null;
+  const dir = project?.stackConfigDir;
+  return join(projectRoot, typeof dir === "string" ? dir : ".");
 }
 
 export function stackFilesIn(dir: string): string[] {

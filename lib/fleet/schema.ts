@@ -24,6 +24,10 @@ const fqdn = z
     error: "a fully qualified, lower-case host name such as s01.dc1.example.com",
   });
 
+/** Network cards of one machine, and data networks of one data center: generous, but bounded. */
+export const MAX_MACS = 16;
+export const MAX_DATA_NETWORKS = 64;
+
 const ip = z.union([z.ipv4(), z.ipv6()], { error: "an IPv4 or IPv6 address such as 10.78.1.11" });
 const cidr = z.string({ error: "a network in CIDR notation such as 10.78.1.0/24" });
 
@@ -66,7 +70,8 @@ export const serverSchema = z.strictObject({
   address: ip,
   macs: z
     .array(mac, { error: "a list of the server's MAC addresses, PXE interface first" })
-    .min(1, { error: "at least one MAC address" }),
+    .min(1, { error: "at least one MAC address" })
+    .max(MAX_MACS, { error: `at most ${MAX_MACS} MAC addresses` }),
   bootDisk: z
     .string({ error: "the boot disk's device path, e.g. /dev/disk/by-path/pci-0000:00:1f.2-ata-1" })
     .regex(/^\/dev\/[A-Za-z0-9._:/+-]+$/, {
@@ -80,18 +85,25 @@ export const managementServerSchema = z.strictObject({
   hostname: fqdn,
   managementAddress: ip,
   dataAddress: ip,
-  macs: z.array(mac, { error: "a list of MAC addresses" }).min(1, { error: "at least one MAC address" }),
+  macs: z
+    .array(mac, { error: "a list of MAC addresses" })
+    .min(1, { error: "at least one MAC address" })
+    .max(MAX_MACS, { error: `at most ${MAX_MACS} MAC addresses` }),
 });
 
 export const dataCenterSchema = z.strictObject({
   name: name("data center name"),
-  location: z.string({ error: 'a free-text location, e.g. "Lille, FR"' }).optional(),
+  location: z
+    .string({ error: 'a free-text location, e.g. "Lille, FR"' })
+    .max(200, { error: "a location of at most 200 characters" })
+    .optional(),
   managementNetwork: cidr,
   dataNetworks: z
     .array(z.strictObject({ name: name("network name"), cidr }), {
       error: "a list of data networks ({name, cidr})",
     })
-    .min(1, { error: "at least one data network" }),
+    .min(1, { error: "at least one data network" })
+    .max(MAX_DATA_NETWORKS, { error: `at most ${MAX_DATA_NETWORKS} data networks` }),
   managementServer: managementServerSchema,
   /** TCP port of the site services on the management server. */
   sitePort: z

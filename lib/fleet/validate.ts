@@ -6,6 +6,8 @@
 import type { z } from "zod";
 import { checkDataCenter, type PartialDataCenter } from "./checks";
 import { ConfigIssue, ConfigValidationError, describeValue, joinPath } from "./issues";
+import { checkStructure, didYouMean, type Report } from "./safety";
+import { knownKeysAt } from "./schema-keys";
 import { checkServices, servicesSchema, SERVICES_KEY, type ServiceConfig } from "./services";
 import {
   dataCenterSchema,
@@ -46,6 +48,27 @@ export const KEYS = {
   globalStack: "zeroroot:globalStack",
   services: SERVICES_KEY,
 } as const;
+
+const KNOWN_KEYS: readonly string[] = Object.values(KEYS);
+
+/** Every `zeroroot:` key must be one zeroroot reads: a misspelt key would otherwise be ignored. */
+function checkKnownKeys(values: Readonly<Record<string, unknown>>, report: Report): void {
+  for (const key of Object.keys(values)) {
+    if (!key.startsWith("zeroroot:") || KNOWN_KEYS.includes(key)) continue;
+    // Compared without the shared "zeroroot:" prefix, which would make every key look close.
+    const bare = didYouMean(
+      key.slice("zeroroot:".length),
+      KNOWN_KEYS.map((k) => k.slice("zeroroot:".length)),
+    );
+    const guess = bare && `zeroroot:${bare}`;
+    report(
+      [key],
+      "a key zeroroot does not know",
+      `one of ${KNOWN_KEYS.join(", ")} (docs/fleet.md)`,
+      guess ? `did you mean ${guess}? Rename the key` : `remove ${joinPath([key])} or correct its spelling`,
+    );
+  }
+}
 
 export const DEFAULT_GLOBAL_STACK = "organization/zeroroot/global";
 
@@ -92,6 +115,10 @@ function checkOnce(raw: RawStackConfig): {
   const issues: ConfigIssue[] = [];
   const report = (path: readonly PathSegment[], received: string, allowed: string, fix: string) =>
     issues.push({ path: joinPath(path), received, allowed, fix, ...raw.locate?.(path) });
+
+  // Hostile structure first: nothing below may walk a prototype key or an unbounded value.
+  if (checkStructure(raw.values, report)) return { issues };
+  checkKnownKeys(raw.values, report);
 
   const domain = parseWith(domainSchema, raw, [KEYS.domain], issues);
   const hasGlobal = raw.values[KEYS.global] !== undefined;
@@ -224,10 +251,12 @@ function parseWith<S extends z.ZodType>(
   for (const zi of result.error.issues) {
     const base = [...path, ...(zi.path as PathSegment[])];
     const keys = zi.code === "unrecognized_keys" ? zi.keys.map((k) => [...base, k]) : [base];
+    const known = zi.code === "unrecognized_keys" ? knownKeysAt(schema, base.slice(1)) : [];
     for (const full of keys) {
       const received = valueAt(value, full.slice(1));
       const secretLike = full.some((s) => typeof s === "string" && PASSWORDISH.test(s));
       const where = joinPath(full);
+      const guess = didYouMean(String(full[full.length - 1]), known);
       issues.push({
         path: where,
         received:
@@ -236,11 +265,13 @@ function parseWith<S extends z.ZodType>(
             : describeValue(received, secretLike),
         allowed:
           zi.code === "unrecognized_keys"
-            ? `only the keys documented in docs/fleet.md at ${joinPath(base)}`
+            ? `only the keys documented in docs/fleet.md at ${joinPath(base)}${known.length ? `: ${known.join(", ")}` : ""}`
             : zi.message,
         fix:
           zi.code === "unrecognized_keys"
-            ? `remove ${where} or correct its spelling`
+            ? guess
+              ? `did you mean ${guess}? Rename ${where}`
+              : `remove ${where} or correct its spelling`
             : received === undefined
               ? `add ${where}`
               : `set ${where} to ${zi.message}`,
@@ -253,7 +284,10 @@ function parseWith<S extends z.ZodType>(
 
 export function valueAt(value: unknown, path: readonly PathSegment[]): unknown {
   return path.reduce<unknown>(
-    (v, s) => (v !== null && typeof v === "object" ? (v as Record<string | number, unknown>)[s] : undefined),
+    (v, s) =>
+      v !== null && typeof v === "object" && Object.hasOwn(v, s)
+        ? (v as Record<string | number, unknown>)[s]
+        : undefined,
     value,
   );
 }

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { forbiddenReason } from "./forbidden";
+import { SSH_DENIED_EXECUTABLES, deniedBy } from "./ssh-deny";
 import { renderNftablesRuleset, renderSupervisordConf } from "./render";
 import { HardenedImageSpec, IMAGE_PATHS, supervisorDir } from "./spec";
 import { parseLoginDefs } from "./tuning";
@@ -92,8 +93,10 @@ function* walk(rootfs: string, rel: string): Generator<string> {
   }
 }
 
-const REMOTE_LOGIN_NAME =
-  /^(.*sshd.*|ssh|dropbear.*|tinysshd|(in\.)?telnetd|(in\.)?rshd|(in\.)?rlogind|x?inetd|sudo|doas)$/;
+/** Remote-login and escalation programs besides SSH's, which come from the one SSH deny list. */
+const OTHER_REMOTE_LOGIN_NAME = /^((in\.)?telnetd|(in\.)?rshd|(in\.)?rlogind|x?inetd|sudo|doas)$/;
+const isRemoteLoginName = (base: string) =>
+  deniedBy(SSH_DENIED_EXECUTABLES, base) !== undefined || OTHER_REMOTE_LOGIN_NAME.test(base);
 const BIN_DIRS = [
   "/usr/bin",
   "/usr/sbin",
@@ -121,7 +124,7 @@ export function checkRootfs(rootfs: string, spec: HardenedImageSpec): Finding[] 
   for (const dir of BIN_DIRS) {
     for (const rel of walk(rootfs, dir)) {
       const base = rel.slice(rel.lastIndexOf("/") + 1);
-      if (REMOTE_LOGIN_NAME.test(base))
+      if (isRemoteLoginName(base))
         add("remote-login-executable", `${rel} looks like a remote-login or escalation program`, rel);
       const st = lstatSync(join(rootfs, rel));
       if (spec.stripSetuid && st.isFile() && (st.mode & 0o6000) !== 0)

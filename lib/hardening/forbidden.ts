@@ -1,23 +1,15 @@
 /**
- * Packages that must never be in a zeroroot image: remote-login daemons (DESIGN.md invariant 1),
- * the SSH client (no reason to be on a server, and a ready tunnel for lateral movement), inetd
- * super-servers that would spawn such daemons, and privilege-escalation tools (invariant 2).
- * `*` matches any run of characters.
+ * Packages that must never be in a zeroroot image: everything of SSH (the one deny list in
+ * ssh-deny.ts, shared with the `no-ssh` rule), other remote-login daemons and the inetd
+ * super-servers that would spawn them (DESIGN.md invariant 1), and privilege-escalation tools
+ * (invariant 2). `*` matches any run of characters.
  */
-export interface ForbiddenPackage {
-  readonly pattern: string;
-  readonly reason: string;
-}
+import { SSH_DENIED_PACKAGES, deniedBy, packageBaseName, type DeniedName } from "./ssh-deny";
+
+export type ForbiddenPackage = DeniedName;
 
 export const FORBIDDEN_PACKAGES: readonly ForbiddenPackage[] = [
-  { pattern: "openssh-server", reason: "an SSH daemon (no SSH, ever)" },
-  { pattern: "openssh-client", reason: "the SSH client: servers never open SSH sessions" },
-  { pattern: "openssh-sftp-server", reason: "part of an SSH server" },
-  { pattern: "ssh", reason: "the metapackage that installs openssh-server" },
-  { pattern: "*sshd*", reason: "an SSH daemon" },
-  { pattern: "dropbear*", reason: "an SSH daemon (dropbear)" },
-  { pattern: "tinyssh*", reason: "an SSH daemon (tinyssh)" },
-  { pattern: "lsh-server", reason: "an SSH daemon (lsh)" },
+  ...SSH_DENIED_PACKAGES,
   { pattern: "*telnetd*", reason: "a telnet daemon (remote login)" },
   { pattern: "rsh-server", reason: "an rsh/rlogin daemon (remote root login)" },
   { pattern: "rsh-redone-server", reason: "an rsh/rlogin daemon (remote root login)" },
@@ -27,13 +19,7 @@ export const FORBIDDEN_PACKAGES: readonly ForbiddenPackage[] = [
   { pattern: "doas", reason: "a privilege-escalation tool (zero root)" },
 ];
 
-function matches(pattern: string, name: string): boolean {
-  const re = new RegExp(`^${pattern.split("*").map(escape).join(".*")}$`);
-  return re.test(name);
-}
-const escape = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
-
 /** Why a package is forbidden, or undefined when it is allowed. */
 export function forbiddenReason(pkg: string): string | undefined {
-  return FORBIDDEN_PACKAGES.find((f) => matches(f.pattern, pkg))?.reason;
+  return deniedBy(FORBIDDEN_PACKAGES, packageBaseName(pkg))?.reason;
 }

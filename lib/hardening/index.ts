@@ -5,3 +5,4 @@ export * from "./tuning";
 export * from "./render";
 export * from "./check";
 export * from "./partitions";
+export * from "./ssh-deny";

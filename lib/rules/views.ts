@@ -31,6 +31,21 @@ export interface ResourceRecord {
   readonly retainOnDelete?: boolean;
 }
 
+/**
+ * Any resource, of any provider, seen only by its type token: for rules that refuse whole resource
+ * types (no-ssh refuses `command:remote:*`, which connects to machines over SSH).
+ */
+export interface ResourceTypeView {
+  readonly ref: string;
+  readonly source: "Resource";
+  /** Pulumi type token, e.g. `command:remote:Command`. */
+  readonly type: string;
+}
+
+export function resourceTypeViewOf(r: { readonly urn: string; readonly type: string }): ResourceTypeView {
+  return { ref: r.urn, source: "Resource", type: r.type };
+}
+
 /** Resource kind of a Pulumi type token, or undefined when it is not one of zeroroot's resources. */
 export function kindOfType(type: string): ResourceKind | undefined {
   for (const k of RESOURCE_KINDS) if (dynamicType(k) === type) return k;

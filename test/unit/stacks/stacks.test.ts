@@ -67,7 +67,7 @@ describe("stack programs under mocks", () => {
       });
 
       it("drives each server through a BmcServer whose BMC password is a Pulumi secret", () => {
-        const bmcs = e.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/zeroroot:BmcServer");
+        const bmcs = e.resources.filter((r) => r.type === "zeroroot:fleet:BmcServer");
         assert.deepEqual(
           bmcs.map((r) => r.inputs.serverId).sort(),
           inventory(file)
