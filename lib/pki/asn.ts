@@ -105,6 +105,30 @@ export function fromPem(data: string | Buffer, label: string): Buffer {
   return all[0];
 }
 
+/** The longest PEM text that can honestly hold `maxDer` bytes: base64 (4/3), line breaks, headers. */
+export function pemTextLimit(maxDer: number): number {
+  return maxDer * 2 + 4096;
+}
+
+/**
+ * The first `label` block of `data` (or `data` itself when DER), refused with "too-large" before any
+ * decoding when it cannot be at most `maxDer` bytes of DER: an adversary's megabytes cost nothing.
+ */
+export function boundedDer(data: string | Buffer, label: string, maxDer: number, what: string): Buffer {
+  if (data.length > pemTextLimit(maxDer))
+    throw new PkiError(
+      "too-large",
+      `the ${what} is ${data.length} bytes long; at most ${maxDer} bytes of DER are accepted`,
+    );
+  const der = fromPem(data, label);
+  if (der.length > maxDer)
+    throw new PkiError(
+      "too-large",
+      `the ${what} is ${der.length} bytes of DER; at most ${maxDer} are accepted`,
+    );
+  return der;
+}
+
 /** The extension value parsed with its schema, or undefined when absent. */
 export function findExtension<T>(
   exts: x.Extensions | x.Extension[] | undefined,

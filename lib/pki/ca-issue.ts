@@ -9,8 +9,22 @@ import { toPem } from "./asn";
 import { parseCsr } from "./csr";
 import { PkiError } from "./errors";
 import { firstNameOutside, normaliseDnsName, normaliseIp, parseCidr, type NameScope } from "./names";
-import { dataCenterOfCa, identityHost, identityUri, kindsOfCa, leafNameProblem } from "./identity";
-import { LEAF_KINDS, profileFor, type LeafKind, type Profile, type ProfileName } from "./profiles";
+import {
+  caNameProblem,
+  dataCenterOfCa,
+  identityHost,
+  identityUri,
+  kindsOfCa,
+  leafNameProblem,
+} from "./identity";
+import {
+  LEAF_KINDS,
+  profileFor,
+  resolveValidityDays,
+  type LeafKind,
+  type Profile,
+  type ProfileName,
+} from "./profiles";
 
 /** What the caller (operator, site CA service after checking an enrollment token) allows the CSR to get. */
 export interface Authorisation {
@@ -80,6 +94,8 @@ export function issueFromCsrWith(
     );
   }
   const names = resolveNames(profile, csr, authorisation);
+  const caProblem = profile.ca ? caNameProblem(names.commonName) : undefined;
+  if (caProblem) throw new PkiError("name-not-authorised", caProblem);
   const scope = profile.name === "issuing" ? resolveScope(authorisation) : undefined;
   const uris = profile.ca ? [] : [leafIdentityUri(ca, profile.name as LeafKind, names.commonName)];
   if (ca.info.nameScope) {
@@ -139,17 +155,6 @@ function leafIdentityUri(ca: CertificateAuthority, kind: LeafKind, commonName: s
   return identityUri(kind, dc.zone, commonName);
 }
 
-/** Validity in days: a whole number from 1 to the profile's maximum. */
-function resolveValidityDays(asked: number | undefined, profile: Profile): number {
-  if (asked === undefined) return profile.validityDays;
-  if (!Number.isInteger(asked) || asked < 1 || asked > profile.validityDays)
-    throw new PkiError(
-      "bad-input",
-      `validityDays ${String(asked)} is not allowed for ${profile.name} certificates; allowed: a whole number from 1 to ${profile.validityDays}`,
-    );
-  return asked;
-}
-
 function checkSignerFits(ca: CertificateAuthority, profile: Profile): void {
   if (profile.name === "issuing" && !ca.info.selfSigned) {
     throw new PkiError(
@@ -207,11 +212,17 @@ function resolveScope(auth: Authorisation): NameScope {
   const ipNetworks = (s.ipNetworks ?? []).map((n) => (parseCidr(n, "nameScope.ipNetworks"), n));
   const zone = normaliseDnsName(s.dnsZones[0], "nameScope.dnsZones");
   if (!/^[a-z][a-z0-9-]{0,62}\./.test(zone))
-    throw new PkiError("bad-input", `nameScope.dnsZones: "${zone}" must start with the data center id, e.g. dc1.zeroroot.example`);
+    throw new PkiError(
+      "bad-input",
+      `nameScope.dnsZones: "${zone}" must start with the data center id, e.g. dc1.zeroroot.example`,
+    );
   const kinds = s.kinds ?? LEAF_KINDS;
   const unknown = kinds.find((k) => !LEAF_KINDS.includes(k));
   if (unknown !== undefined || kinds.length === 0)
-    throw new PkiError("bad-input", `nameScope.kinds: "${String(unknown ?? "")}" is not allowed; allowed: a non-empty list of ${LEAF_KINDS.join(", ")}`);
+    throw new PkiError(
+      "bad-input",
+      `nameScope.kinds: "${String(unknown ?? "")}" is not allowed; allowed: a non-empty list of ${LEAF_KINDS.join(", ")}`,
+    );
   return {
     dnsZones: [zone],
     ipNetworks,

@@ -10,7 +10,8 @@ import { profileExtensions, signTbs } from "./ca-sign";
 import { parseCertificate, type CertInfo } from "./cert";
 import { PkiError } from "./errors";
 import { generateKeyPair, keyKindOf, loadPrivateKey, type KeyKind } from "./keys";
-import { profileFor } from "./profiles";
+import { caNameProblem } from "./identity";
+import { profileFor, resolveValidityDays } from "./profiles";
 
 export interface CertificateAuthority {
   readonly certificatePem: string;
@@ -56,6 +57,10 @@ export function createRootCa(args: {
   certificatePem: string;
 } {
   const profile = profileFor("root");
+  // Bounded before the (slow) key generation.
+  const days = resolveValidityDays(args.validityDays, profile);
+  const problem = caNameProblem(args.commonName);
+  if (problem) throw new PkiError("bad-input", problem);
   const keys = generateKeyPair(args.keyKind ?? "ec-p256");
   const spki = AsnConvert.parse(
     keys.publicKey.export({ type: "spki", format: "der" }),
@@ -68,7 +73,7 @@ export function createRootCa(args: {
     subject: name,
     spki,
     notBefore: new Date(now.getTime() - 300_000),
-    notAfter: new Date(now.getTime() + (args.validityDays ?? profile.validityDays) * 86_400_000),
+    notAfter: new Date(now.getTime() + days * 86_400_000),
     extensions: profileExtensions(
       profile,
       keyIdentifier(spki),

@@ -20,6 +20,7 @@ import { parseCertificate } from "./cert";
 import { createCsr } from "./csr";
 import { checkReason, issueCrl, normaliseSerial, type RevocationReason } from "./crl";
 import { PkiError } from "./errors";
+import { writeFileAtomic } from "./files";
 import { exportPkcs8, generateKeyPair, type KeyKind } from "./keys";
 import { normaliseDnsName } from "./names";
 import type { ProfileName } from "./profiles";
@@ -94,9 +95,7 @@ function writeCa(
 ): void {
   fs.mkdirSync(path.join(dir, name), { recursive: true, mode: 0o700 });
   fs.writeFileSync(path.join(dir, name, "ca.pem"), certPem);
-  fs.writeFileSync(path.join(dir, name, "key.enc.pem"), exportPkcs8(ca.privateKey, { passphrase }), {
-    mode: 0o600,
-  });
+  writeFileAtomic(path.join(dir, name, "key.enc.pem"), exportPkcs8(ca.privateKey, { passphrase }));
   if (rootPem) fs.writeFileSync(path.join(dir, name, "chain.pem"), certPem + rootPem);
 }
 
@@ -111,7 +110,8 @@ export function loadState(dir: string): CeremonyState {
 }
 
 function save(dir: string, state: CeremonyState): void {
-  fs.writeFileSync(path.join(dir, STATE), `${JSON.stringify(state, null, 2)}\n`);
+  // Atomic: a crash mid-write must not lose the register of issued serials.
+  writeFileAtomic(path.join(dir, STATE), `${JSON.stringify(state, null, 2)}\n`, 0o644);
 }
 
 /** Opens the root ("root") or a data center's issuing CA; a wrong passphrase is a PkiError "wrong-passphrase". */

@@ -2,8 +2,8 @@
 import * as crypto from "node:crypto";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import * as x from "@peculiar/asn1-x509";
-import { commonNameOf, findExtension, fromPem, keyIdentifier, namesOf, type Eku, OID } from "./asn";
-import { PkiError } from "./errors";
+import { boundedDer, commonNameOf, findExtension, keyIdentifier, namesOf, type Eku, OID } from "./asn";
+import { MAX_CERT_BYTES, PkiError } from "./errors";
 import type { NameScope } from "./names";
 
 export interface CertInfo {
@@ -21,6 +21,10 @@ export interface CertInfo {
   readonly isCa: boolean;
   readonly pathLen?: number;
   readonly keyCertSign: boolean;
+  /** keyUsage bits (x.KeyUsageFlags), or undefined when the certificate has no keyUsage extension. */
+  readonly keyUsage?: number;
+  /** OIDs of the extensions marked critical: a verifier must refuse any it does not process. */
+  readonly criticalExtensions: readonly string[];
   readonly extendedKeyUsage: readonly string[];
   readonly dnsNames: readonly string[];
   readonly ipAddresses: readonly string[];
@@ -35,7 +39,7 @@ export interface CertInfo {
 }
 
 export function parseCertificate(data: string | Buffer): CertInfo {
-  const der = fromPem(data, "CERTIFICATE");
+  const der = boundedDer(data, "CERTIFICATE", MAX_CERT_BYTES, "certificate");
   let asn: x.Certificate;
   try {
     asn = AsnConvert.parse(der, x.Certificate);
@@ -69,6 +73,8 @@ export function parseCertificate(data: string | Buffer): CertInfo {
     isCa: bc?.cA ?? false,
     pathLen: bc?.pathLenConstraint,
     keyCertSign: ku ? (ku.toNumber() & x.KeyUsageFlags.keyCertSign) !== 0 : false,
+    keyUsage: ku?.toNumber(),
+    criticalExtensions: (exts ?? []).filter((e) => e.critical).map((e) => e.extnID),
     extendedKeyUsage: eku ? [...eku] : [],
     ...pick(namesOf(findExtension(exts, x.id_ce_subjectAltName, x.SubjectAlternativeName))),
     nameScope: nc ? scopeOf(nc) : undefined,

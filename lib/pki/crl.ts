@@ -6,8 +6,8 @@ import * as crypto from "node:crypto";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import * as x from "@peculiar/asn1-x509";
 import type { CertificateAuthority } from "./ca";
-import { extension, findExtension, fromPem, toAb, toPem } from "./asn";
-import { PkiError } from "./errors";
+import { boundedDer, extension, findExtension, toAb, toPem } from "./asn";
+import { MAX_CRL_BYTES, PkiError } from "./errors";
 import { hashFor, signatureOidFor } from "./keys";
 
 export type RevocationReason =
@@ -68,6 +68,16 @@ export function checkReason(reason: string): RevocationReason {
 export function issueCrl(ca: CertificateAuthority, revoked: readonly Revocation[], opts: CrlOptions): string {
   const thisUpdate = opts.thisUpdate ?? new Date();
   const nextUpdate = opts.nextUpdate ?? new Date(thisUpdate.getTime() + 7 * 86_400_000);
+  if (!Number.isSafeInteger(opts.number) || opts.number < 0)
+    throw new PkiError(
+      "bad-input",
+      `CRL number ${String(opts.number)} is not allowed; allowed: a whole number from 0`,
+    );
+  if (!(nextUpdate > thisUpdate))
+    throw new PkiError(
+      "bad-input",
+      `a CRL's nextUpdate (${nextUpdate.toISOString()}) must follow its thisUpdate`,
+    );
   const algorithm = new x.AlgorithmIdentifier({
     algorithm: signatureOidFor(ca.privateKey),
     parameters: ca.privateKey.asymmetricKeyType === "rsa" ? null : undefined,
@@ -122,18 +132,25 @@ export interface ParsedCrl {
   readonly number?: number;
   /** serial (normalised hex) -> reason */
   readonly revoked: ReadonlyMap<string, RevocationReason>;
+  /** OIDs of critical CRL and entry extensions (a delta CRL's, an issuing distribution point's...). */
+  readonly criticalExtensions: readonly string[];
 }
 
 export function parseCrl(data: string | Buffer): ParsedCrl {
-  let crl: x.CertificateList;
+  const der = boundedDer(data, "X509 CRL", MAX_CRL_BYTES, "CRL");
   try {
-    crl = AsnConvert.parse(fromPem(data, "X509 CRL"), x.CertificateList);
+    return readCrl(AsnConvert.parse(der, x.CertificateList));
   } catch (err) {
     throw new PkiError("bad-input", `cannot parse the CRL (${(err as Error).message})`);
   }
+}
+
+function readCrl(crl: x.CertificateList): ParsedCrl {
   const tbs = crl.tbsCertList;
   const revoked = new Map<string, RevocationReason>();
+  const critical = (tbs.crlExtensions ?? []).filter((e) => e.critical).map((e) => e.extnID);
   for (const e of tbs.revokedCertificates ?? []) {
+    critical.push(...(e.crlEntryExtensions ?? []).filter((c) => c.critical).map((c) => c.extnID));
     const reason = findExtension(e.crlEntryExtensions, x.id_ce_cRLReasons, x.CRLReason);
     const name = reason ? (x.CRLReasons[reason.reason] as RevocationReason) : "unspecified";
     revoked.set(normaliseSerial(Buffer.from(e.userCertificate).toString("hex")), name);
@@ -147,5 +164,6 @@ export function parseCrl(data: string | Buffer): ParsedCrl {
     nextUpdate: tbs.nextUpdate?.getTime(),
     number: findExtension(tbs.crlExtensions, x.id_ce_cRLNumber, x.CRLNumber)?.value,
     revoked,
+    criticalExtensions: critical,
   };
 }

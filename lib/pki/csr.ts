@@ -8,17 +8,17 @@ import { AsnConvert } from "@peculiar/asn1-schema";
 import { Attributes, CertificationRequest, CertificationRequestInfo } from "@peculiar/asn1-csr";
 import * as x from "@peculiar/asn1-x509";
 import {
+  boundedDer,
   commonNameOf,
   extension,
   findExtension,
-  fromPem,
   makeName,
   namesOf,
   subjectAltName,
   toAb,
   toPem,
 } from "./asn";
-import { PkiError } from "./errors";
+import { MAX_CERT_BYTES, MAX_SAN_NAMES, PkiError } from "./errors";
 import { readTlv } from "./fast-der";
 import { importSpki, readCsrParts, type CsrParts } from "./fast-csr";
 import { hashFor, keyKindOf, signatureOidFor, type KeyKind } from "./keys";
@@ -78,8 +78,9 @@ export function createCsr(subject: CsrSubject, privateKey: crypto.KeyObject): st
 export function parseCsr(csr: string | Buffer): ParsedCsr {
   let der: Buffer;
   try {
-    der = fromPem(csr, "CERTIFICATE REQUEST");
+    der = boundedDer(csr, "CERTIFICATE REQUEST", MAX_CERT_BYTES, "CSR");
   } catch (err) {
+    if (err instanceof PkiError && err.code === "too-large") throw err;
     throw unparseable(err);
   }
   const outer = readTlv(der, 0, der.length);
@@ -90,7 +91,11 @@ export function parseCsr(csr: string | Buffer): ParsedCsr {
     );
   }
   const parts = readCsrParts(der);
-  return parts ? fromParts(parts) : parseCsrWithSchema(der);
+  const parsed = parts ? fromParts(parts) : parseCsrWithSchema(der);
+  const names = parsed.dnsNames.length + parsed.ipAddresses.length;
+  if (names > MAX_SAN_NAMES)
+    throw new PkiError("bad-csr", `the CSR asks for ${names} names; at most ${MAX_SAN_NAMES} are allowed`);
+  return parsed;
 }
 
 function unparseable(err: unknown): PkiError {

@@ -4,6 +4,7 @@
  * createCsr, openssl and the usual tools produce. Anything else (BER, unusual string types, other
  * GeneralName kinds, ...) returns undefined and parseCsr uses the @peculiar schema parser instead, so
  * the two paths never disagree: the fast path only accepts what the schema path reads identically.
+ * test/fuzz/ holds the two paths to that on mutated CSRs (docs/testing.md).
  */
 import * as crypto from "node:crypto";
 import { decodeOid, ipToString, readAll, readTlv, tlvEquals, type Tlv } from "./fast-der";
@@ -32,6 +33,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 export function readCsrParts(der: Buffer): CsrParts | undefined {
   const outer = readTlv(der, 0, der.length);
   if (!outer || outer.tag !== SEQ || outer.end !== der.length) return undefined;
+  if (!plainTypesOnly(der, outer.value, outer.end, 0)) return undefined;
   const top = readAll(der, outer.value, outer.end);
   if (!top || top.length !== 3) return undefined;
   const [cri, alg, sig] = top;
@@ -59,6 +61,47 @@ export function readCsrParts(der: Buffer): CsrParts | undefined {
     commonName,
     ...names,
   };
+}
+
+/**
+ * True when [from, to) holds only the types below, each as the schema parser (asn1js) will accept it.
+ * asn1js decodes every element outside OCTET and BIT STRING values, including those the walk above
+ * skips (other attributes, other name parts, algorithm parameters), and refuses some of them
+ * (a UniversalString of 9 bytes, a truncated OID, a primitive SEQUENCE): such CSRs go to it.
+ * A BIT STRING must have no unused bits: the schema path re-encodes the SPKI with none.
+ */
+function plainTypesOnly(der: Buffer, from: number, to: number, depth: number): boolean {
+  const tlvs = depth < 12 && readAll(der, from, to); // a CSR nests 7 deep outside OCTET STRINGs
+  if (!tlvs) return false;
+  for (const t of tlvs) {
+    if (t.tag === SEQ || t.tag === SET || t.tag === 0xa0) {
+      if (!plainTypesOnly(der, t.value, t.end, depth + 1)) return false;
+    } else if (!plainPrimitive(der, t)) return false;
+  }
+  return true;
+}
+
+function plainPrimitive(der: Buffer, t: Tlv): boolean {
+  const len = t.end - t.value;
+  switch (t.tag) {
+    case 0x01: // BOOLEAN
+      return len === 1;
+    case 0x02: // INTEGER
+      return len > 0;
+    case 0x03: // BIT STRING
+      return len > 0 && der[t.value] === 0;
+    case 0x05: // NULL
+      return len === 0;
+    case OID_TAG:
+      return decodeOid(der, t.value, t.end) !== undefined;
+    case 0x04: // OCTET STRING
+    case 0x0c: // UTF8String (asn1js falls back to the raw bytes when it is not UTF-8)
+    case 0x13: // PrintableString
+    case 0x16: // IA5String
+      return true;
+    default:
+      return false;
+  }
 }
 
 function spkiShapeOk(der: Buffer, spki: Tlv): boolean {

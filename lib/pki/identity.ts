@@ -93,6 +93,22 @@ export function leafNameProblem(
   return undefined;
 }
 
+/**
+ * Why `name` may not be the CN of a CA (root or issuing), or undefined when it may: CA names are
+ * chosen by the ceremony's operator and may hold spaces ("dc1.zeroroot.example issuing CA"), but never
+ * control or non-ASCII characters, which would forge log lines or hide look-alikes.
+ */
+export function caNameProblem(name: string): string | undefined {
+  if (
+    name.length >= 1 &&
+    name.length <= NAME_MAX_LENGTH &&
+    /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(name)
+  )
+    return undefined;
+  const shown = escapeForMessage(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+  return `CA name "${shown}" (${name.length} characters) is not allowed; allowed: 1-${NAME_MAX_LENGTH} printable ASCII characters, no leading or trailing space`;
+}
+
 /** The data center and zone an issuing CA certificate speaks for, or a reason why it speaks for none. */
 export function dataCenterOfCa(ca: CertInfo): { dataCenter: string; zone: string } | string {
   const zones = ca.nameScope?.dnsZones ?? [];
@@ -126,29 +142,59 @@ const refuse = (reason: IdentityFailure, detail: string): IdentityResult => ({ o
 export function identityOfPath(path: readonly CertInfo[]): IdentityResult {
   const [leaf, issuing] = path;
   if (path.length !== 2 || leaf.isCa)
-    return refuse("no-identity", `a zeroroot identity is a leaf issued by a data center's issuing CA directly under the root; got a path of ${path.length}`);
+    return refuse(
+      "no-identity",
+      `a zeroroot identity is a leaf issued by a data center's issuing CA directly under the root; got a path of ${path.length}`,
+    );
   const dc = dataCenterOfCa(issuing);
   if (typeof dc === "string") return refuse("no-identity", dc);
   const ours = leaf.uris.filter((u) => u.toLowerCase().startsWith(`${IDENTITY_SCHEME}:`));
   if (ours.length !== 1)
-    return refuse("no-identity", `"${escapeForMessage(leaf.commonName)}" carries ${ours.length} zeroroot identity URIs; exactly one is required`);
+    return refuse(
+      "no-identity",
+      `"${escapeForMessage(leaf.commonName)}" carries ${ours.length} zeroroot identity URIs; exactly one is required`,
+    );
   const uri = ours[0];
   const host = uriHost(uri);
   const m = /^zeroroot:\/\/[^/]+\/([^/?#]+)$/.exec(uri);
   const kind = host?.split(".")[0] as LeafKind | undefined;
-  if (!host || !m || !kind || !(LEAF_KINDS as readonly string[]).includes(kind) || host !== identityHost(kind, dc.zone))
-    return refuse("no-identity", `identity URI "${escapeForMessage(uri)}" is not zeroroot://<kind>.${dc.zone}/<name>`);
+  if (
+    !host ||
+    !m ||
+    !kind ||
+    !(LEAF_KINDS as readonly string[]).includes(kind) ||
+    host !== identityHost(kind, dc.zone)
+  )
+    return refuse(
+      "no-identity",
+      `identity URI "${escapeForMessage(uri)}" is not zeroroot://<kind>.${dc.zone}/<name>`,
+    );
   if (!kindsOfCa(issuing, dc.zone).includes(kind))
-    return refuse("wrong-kind", `"${escapeForMessage(issuing.commonName)}" may not issue ${kind} certificates`);
+    return refuse(
+      "wrong-kind",
+      `"${escapeForMessage(issuing.commonName)}" may not issue ${kind} certificates`,
+    );
   const name = m[1];
+  // One textual form only: no port, no upper case, no percent-escapes that read differently elsewhere.
+  if (uri !== identityUri(kind, dc.zone, name))
+    return refuse(
+      "no-identity",
+      `identity URI "${escapeForMessage(uri)}" is not in the form zeroroot://${kind}.${dc.zone}/<name>`,
+    );
   if (leaf.commonName !== name)
-    return refuse("wrong-name", `the CN "${escapeForMessage(leaf.commonName)}" differs from the identity URI's name "${escapeForMessage(name)}"`);
+    return refuse(
+      "wrong-name",
+      `the CN "${escapeForMessage(leaf.commonName)}" differs from the identity URI's name "${escapeForMessage(name)}"`,
+    );
   const problem = leafNameProblem(kind, name, dc.dataCenter, dc.zone);
   if (problem) return refuse("wrong-name", problem);
   const want = PROFILES[kind].extendedKeyUsage.map(ekuOid).sort();
   const have = [...leaf.extendedKeyUsage].sort();
   if (want.length !== have.length || want.some((o, i) => o !== have[i]))
-    return refuse("wrong-kind", `"${escapeForMessage(name)}" claims kind ${kind} but its extended key usage is not exactly ${PROFILES[kind].extendedKeyUsage.join(", ")}`);
+    return refuse(
+      "wrong-kind",
+      `"${escapeForMessage(name)}" claims kind ${kind} but its extended key usage is not exactly ${PROFILES[kind].extendedKeyUsage.join(", ")}`,
+    );
   return { ok: true, identity: { dataCenter: dc.dataCenter, kind, name } };
 }
 
@@ -161,9 +207,15 @@ export interface IdentityExpectation {
 /** Checks an identity against an expectation; a message when it does not match. */
 export function identityMismatch(id: Identity, expect: IdentityExpectation): IdentityResult | undefined {
   if (expect.dataCenters && !expect.dataCenters.includes(id.dataCenter))
-    return refuse("wrong-data-center", `${formatIdentity(id)} was issued by data center ${id.dataCenter}; only ${expect.dataCenters.join(", ")} is accepted here`);
+    return refuse(
+      "wrong-data-center",
+      `${formatIdentity(id)} was issued by data center ${id.dataCenter}; only ${expect.dataCenters.join(", ")} is accepted here`,
+    );
   if (expect.kinds && !expect.kinds.includes(id.kind))
-    return refuse("wrong-kind", `${formatIdentity(id)} is a ${id.kind} certificate; only ${expect.kinds.join(", ")} is accepted here`);
+    return refuse(
+      "wrong-kind",
+      `${formatIdentity(id)} is a ${id.kind} certificate; only ${expect.kinds.join(", ")} is accepted here`,
+    );
   return undefined;
 }
 

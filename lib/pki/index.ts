@@ -3,13 +3,24 @@
  * software and service leaves). Pure code over node:crypto and @peculiar ASN.1 schemas; no Pulumi.
  * See docs/pki.md.
  */
-export { PkiError, type PkiErrorCode, type VerifyFailure } from "./errors";
+export {
+  PkiError,
+  MAX_CERT_BYTES,
+  MAX_CRL_BYTES,
+  MAX_CHAIN_CERTS,
+  MAX_CRLS,
+  MAX_SAN_NAMES,
+  type PkiErrorCode,
+  type VerifyFailure,
+} from "./errors";
+export { writeFileAtomic } from "./files";
 export {
   generateKeyPair,
   keyKindOf,
   exportPkcs8,
   loadPrivateKey,
   KEY_KINDS,
+  PKCS8_KDF_ITERATIONS,
   type KeyKind,
   type KeyPair,
   type Pkcs8Options,
@@ -20,6 +31,7 @@ export {
   LEAF_KINDS,
   profileFor,
   renewalDue,
+  resolveValidityDays,
   type Profile,
   type ProfileName,
   type LeafKind,
@@ -53,6 +65,7 @@ export {
   type VerifyOptions,
   type VerifyResult,
   type IdentityVerifyResult,
+  type StaleCrl,
 } from "./verify";
 export {
   formatIdentity,
@@ -62,6 +75,7 @@ export {
   identityOfPath,
   identityMismatch,
   leafNameProblem,
+  caNameProblem,
   dataCenterOfCa,
   kindsOfCa,
   escapeForMessage,
@@ -72,7 +86,13 @@ export {
   type IdentityFailure,
   type IdentityResult,
 } from "./identity";
-export { createKeystore, createTruststore, type KeystoreArgs, type TruststoreArgs } from "./pkcs12";
+export {
+  createKeystore,
+  createTruststore,
+  PKCS12_KDF_ITERATIONS,
+  type KeystoreArgs,
+  type TruststoreArgs,
+} from "./pkcs12";
 export type { Eku } from "./asn";
 export type { NameScope } from "./names";
 export {

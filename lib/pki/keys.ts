@@ -3,7 +3,9 @@
  * keys, and exported as PKCS#8 (PEM or DER, encrypted or not) for PostgreSQL and Java clients.
  */
 import * as crypto from "node:crypto";
+import { toPem } from "./asn";
 import { PkiError } from "./errors";
+import { encryptPrivateKey } from "./pbes2";
 
 export type KeyKind = "ec-p256" | "ec-p384" | "rsa-3072" | "rsa-4096";
 export const KEY_KINDS: readonly KeyKind[] = ["ec-p256", "ec-p384", "rsa-3072", "rsa-4096"];
@@ -38,7 +40,7 @@ export function generateKeyPair(kind: KeyKind = "ec-p256"): KeyPair {
  */
 export function keyKindOf(key: crypto.KeyObject): KeyKind {
   const type = key.asymmetricKeyType;
-  const details = key.asymmetricKeyDetails ?? {};
+  const details = detailsOf(key);
   if (type === "ec") {
     if (details.namedCurve === "prime256v1") return "ec-p256";
     if (details.namedCurve === "secp384r1") return "ec-p384";
@@ -63,11 +65,29 @@ export function keyKindOf(key: crypto.KeyObject): KeyKind {
   );
 }
 
+/**
+ * asymmetricKeyDetails, safely. Node 20 aborts the whole process (a failed assertion in GetEcKeyDetail)
+ * when asked for the details of an EC public key at the point at infinity, which createPublicKey accepts
+ * from an SPKI whose point is the single byte 00 (found by test/fuzz); re-encoding such a key throws
+ * instead, so a public EC key is re-encoded first.
+ */
+function detailsOf(key: crypto.KeyObject): crypto.AsymmetricKeyDetails {
+  if (key.asymmetricKeyType === "ec" && key.type === "public") {
+    try {
+      key.export({ type: "spki", format: "der" });
+    } catch {
+      throw new PkiError(
+        "weak-key",
+        "the EC public key is not a point of its curve; use a valid P-256 or P-384 key",
+      );
+    }
+  }
+  return key.asymmetricKeyDetails ?? {};
+}
+
 /** The hash a key signs with: P-384 pairs with SHA-384, everything else with SHA-256. */
 export function hashFor(key: crypto.KeyObject): "sha256" | "sha384" {
-  return key.asymmetricKeyType === "ec" && key.asymmetricKeyDetails?.namedCurve === "secp384r1"
-    ? "sha384"
-    : "sha256";
+  return key.asymmetricKeyType === "ec" && detailsOf(key).namedCurve === "secp384r1" ? "sha384" : "sha256";
 }
 
 /** OID of the signature algorithm a key produces (ecdsa-with-SHA256/384, sha256WithRSAEncryption). */
@@ -76,18 +96,30 @@ export function signatureOidFor(key: crypto.KeyObject): string {
   return hashFor(key) === "sha384" ? "1.2.840.10045.4.3.3" : "1.2.840.10045.4.3.2";
 }
 
+/**
+ * PBKDF2-HMAC-SHA256 iterations for a PKCS#8 key encrypted with a passphrase (ceremony CA keys,
+ * `pki export --format pkcs8 --encrypt`): OWASP's 2023 figure for this PRF. It costs about 0.2 s on
+ * each load (ceremony commands, a client reading its key), and that much per guess to an attacker.
+ */
+export const PKCS8_KDF_ITERATIONS = 600_000;
+
 export interface Pkcs8Options {
   readonly format?: "pem" | "der";
   /** When set, the key is encrypted (PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC), which JDBC and libpq read. */
   readonly passphrase?: string;
+  /** PBKDF2 iterations when encrypting. @default PKCS8_KDF_ITERATIONS */
+  readonly iterations?: number;
 }
 
 /** PKCS#8 export; PostgreSQL's `sslkey` and Java's PKCS8EncodedKeySpec both want this, not SEC1/PKCS#1. */
 export function exportPkcs8(key: crypto.KeyObject, opts: Pkcs8Options = {}): Buffer {
   const format = opts.format ?? "pem";
-  const enc = opts.passphrase === undefined ? {} : { cipher: "aes-256-cbc", passphrase: opts.passphrase };
-  const out = key.export({ type: "pkcs8", format, ...enc } as crypto.KeyExportOptions<"pem">);
-  return typeof out === "string" ? Buffer.from(out) : out;
+  if (opts.passphrase === undefined) {
+    const out = key.export({ type: "pkcs8", format } as crypto.KeyExportOptions<"pem">);
+    return typeof out === "string" ? Buffer.from(out) : out;
+  }
+  const der = encryptPrivateKey(key, opts.passphrase, opts.iterations ?? PKCS8_KDF_ITERATIONS);
+  return format === "der" ? der : Buffer.from(toPem(der, "ENCRYPTED PRIVATE KEY"));
 }
 
 /** Loads a private key from PEM or DER (PKCS#8, SEC1 or PKCS#1), encrypted or not. */

@@ -117,3 +117,14 @@ export function renewalDue(
 ): boolean {
   return now.getTime() >= notAfter.getTime() - renewBeforeDays * 86_400_000;
 }
+
+/** Validity in days: a whole number from 1 to the profile's maximum; @default - the profile's validity. */
+export function resolveValidityDays(asked: number | undefined, profile: Profile): number {
+  if (asked === undefined) return profile.validityDays;
+  if (!Number.isInteger(asked) || asked < 1 || asked > profile.validityDays)
+    throw new PkiError(
+      "bad-input",
+      `validityDays ${String(asked)} is not allowed for ${profile.name} certificates; allowed: a whole number from 1 to ${profile.validityDays}`,
+    );
+  return asked;
+}

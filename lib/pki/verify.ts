@@ -3,32 +3,54 @@
  * given root through the issuing CA, validity, EKU, name constraints and CRL revocation. Every
  * refusal is a distinct `reason`, so callers can log and alert on the cause, and tests can assert it.
  */
-import { fromPemAll, type Eku } from "./asn";
+import * as x from "@peculiar/asn1-x509";
+import { fromPemAll, pemTextLimit, type Eku } from "./asn";
 import { parseCertificate, ekuOid, type CertInfo } from "./cert";
-import { parseCrl, type ParsedCrl } from "./crl";
 import { verifySignature } from "./csr";
-import type { VerifyFailure } from "./errors";
+import { MAX_CERT_BYTES, MAX_CHAIN_CERTS, type VerifyFailure } from "./errors";
 import { firstNameOutside } from "./names";
 import {
+  escapeForMessage,
   identityMismatch,
   identityOfPath,
   type Identity,
   type IdentityExpectation,
   type IdentityFailure,
 } from "./identity";
+import { checkRevocation, parseCrls, type StaleCrl } from "./verify-crl";
+
+export type { StaleCrl } from "./verify-crl";
 
 export interface VerifyOptions {
   /** What the leaf is about to be used for; its EKU must list it. */
   readonly use: Eku;
-  /** CRLs (PEM or DER). When given, the leaf's issuer must have one here, and revoked serials are refused. */
+  /**
+   * CRLs (PEM or DER). When given, the leaf's issuer must have one here, and revoked serials are
+   * refused. Of several CRLs of one issuer the newest (CRL number, then thisUpdate) decides.
+   */
   readonly crls?: readonly (string | Buffer)[];
+  /**
+   * Whether a CRL past its nextUpdate refuses the certificate (`crl-expired`). When false the stale
+   * CRL is still applied, and the result names it in `staleCrls` so that the caller can alert.
+   * @default true
+   */
+  readonly strictCrl?: boolean;
   /** @default - the current time */
   readonly at?: Date;
 }
 
 export type VerifyResult =
-  | { readonly ok: true; readonly leaf: CertInfo; readonly path: readonly CertInfo[] }
+  | {
+      readonly ok: true;
+      readonly leaf: CertInfo;
+      readonly path: readonly CertInfo[];
+      /** Stale CRLs that were applied because strictCrl was false; empty otherwise. */
+      readonly staleCrls: readonly StaleCrl[];
+    }
   | { readonly ok: false; readonly reason: VerifyFailure; readonly detail: string };
+
+/** A certificate's CN, escaped for a message or a log line (it is untrusted text). */
+const cn = (c: CertInfo): string => escapeForMessage(c.commonName);
 
 const fail = (reason: VerifyFailure, detail: string): Extract<VerifyResult, { ok: false }> => ({
   ok: false,
@@ -45,29 +67,53 @@ export function verifyCertificate(
   root: string | Buffer,
   opts: VerifyOptions,
 ): VerifyResult {
-  let certs: CertInfo[];
-  let anchor: CertInfo;
-  try {
-    const blocks = (Array.isArray(chain) ? chain : [chain]).flatMap((c: string | Buffer) =>
-      fromPemAll(c, "CERTIFICATE"),
-    );
-    if (blocks.length === 0) return fail("malformed", "no certificate given");
-    certs = blocks.map((b) => parseCertificate(b));
-    anchor = parseCertificate(root);
-  } catch (err) {
-    return fail("malformed", (err as Error).message);
-  }
+  const parsed = parseChain(chain, root);
+  if (!("certs" in parsed)) return parsed;
+  const { certs, anchor } = parsed;
   const built = buildPath(certs[0], certs.slice(1), anchor);
   if (!("path" in built)) return built;
   const path = built.path;
   const at = opts.at ?? new Date();
+  const crls = opts.crls ? parseCrls(opts.crls) : [];
+  if (!Array.isArray(crls)) return crls;
+  const staleCrls: StaleCrl[] = [];
   return (
     checkSignaturesAndCas(path, anchor) ??
+    checkCriticalExtensions(path) ??
     checkValidity([...path, anchor], at) ??
-    checkRevocation(path, anchor, opts.crls, at) ??
+    (opts.crls ? checkRevocation(path, anchor, crls, at, opts.strictCrl ?? true, staleCrls) : undefined) ??
+    // Names before usages: a CA certifying outside its scope is the graver finding to report.
+    checkNames(path, anchor) ??
     checkEku(path[0], opts.use) ??
-    checkNames(path, anchor) ?? { ok: true, leaf: path[0], path }
+    checkKeyUsage(path[0]) ?? { ok: true, leaf: path[0], path, staleCrls }
   );
+}
+
+/** Parses the chain and the anchor, bounding sizes and counts before any decoding. */
+function parseChain(
+  chain: string | Buffer | readonly (string | Buffer)[],
+  root: string | Buffer,
+): { certs: CertInfo[]; anchor: CertInfo } | Extract<VerifyResult, { ok: false }> {
+  const items = Array.isArray(chain) ? (chain as readonly (string | Buffer)[]) : [chain as string | Buffer];
+  const textLimit = pemTextLimit(MAX_CERT_BYTES) * MAX_CHAIN_CERTS;
+  if (items.length > MAX_CHAIN_CERTS || items.some((c) => c.length > textLimit))
+    return fail(
+      "too-large",
+      `a chain holds at most ${MAX_CHAIN_CERTS} certificates of at most ${MAX_CERT_BYTES} bytes`,
+    );
+  try {
+    const blocks = items.flatMap((c) => fromPemAll(c, "CERTIFICATE"));
+    if (blocks.length === 0) return fail("malformed", "no certificate given");
+    if (blocks.length > MAX_CHAIN_CERTS)
+      return fail(
+        "too-large",
+        `${blocks.length} certificates given; a chain holds at most ${MAX_CHAIN_CERTS}`,
+      );
+    return { certs: blocks.map((b) => parseCertificate(b)), anchor: parseCertificate(root) };
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    return fail(e.code === "too-large" ? "too-large" : "malformed", e.message);
+  }
 }
 
 /** Leaf up to the certificate the root issued, picking issuers by name from the untrusted pool. */
@@ -82,10 +128,7 @@ function buildPath(
       (c) => c.subjectDer.equals(cur.issuerDer) && !path.includes(c) && !c.der.equals(anchor.der),
     );
     if (!next)
-      return fail(
-        "untrusted-root",
-        `"${cur.commonName}" does not chain to the trusted root "${anchor.commonName}"`,
-      );
+      return fail("untrusted-root", `"${cn(cur)}" does not chain to the trusted root "${cn(anchor)}"`);
     path.push(next);
     cur = next;
   }
@@ -93,14 +136,14 @@ function buildPath(
   if (top.authorityKeyId && !top.authorityKeyId.equals(anchor.subjectKeyId)) {
     return fail(
       "untrusted-root",
-      `"${top.commonName}" was issued by a different key than the trusted root "${anchor.commonName}"`,
+      `"${cn(top)}" was issued by a different key than the trusted root "${cn(anchor)}"`,
     );
   }
   if (!signedBy(top, anchor)) {
     // Same name and key id but a signature the root did not make: a forged or foreign root.
     return fail(
       top === leaf ? "bad-signature" : "untrusted-root",
-      `"${top.commonName}" is not signed by the trusted root "${anchor.commonName}"`,
+      `"${cn(top)}" is not signed by the trusted root "${cn(anchor)}"`,
     );
   }
   return { path };
@@ -122,18 +165,15 @@ function checkSignaturesAndCas(path: readonly CertInfo[], anchor: CertInfo): Ver
     const cert = path[i];
     const issuer = issuers[i];
     if (!issuer.isCa || !issuer.keyCertSign)
-      return fail("not-a-ca", `"${issuer.commonName}" is not a CA but issued "${cert.commonName}"`);
+      return fail("not-a-ca", `"${cn(issuer)}" is not a CA but issued "${cn(cert)}"`);
     // pathLen counts the CA certificates below the issuer, excluding the leaf.
     if (issuer.pathLen !== undefined && i > issuer.pathLen) {
-      return fail(
-        "path-too-long",
-        `"${issuer.commonName}" allows ${issuer.pathLen} CA(s) below it, found ${i}`,
-      );
+      return fail("path-too-long", `"${cn(issuer)}" allows ${issuer.pathLen} CA(s) below it, found ${i}`);
     }
     if (!signedBy(cert, issuer)) {
       return fail(
         "bad-signature",
-        `the signature on "${cert.commonName}" does not verify with the key of "${issuer.commonName}"`,
+        `the signature on "${cn(cert)}" does not verify with the key of "${cn(issuer)}"`,
       );
     }
   }
@@ -143,54 +183,51 @@ function checkSignaturesAndCas(path: readonly CertInfo[], anchor: CertInfo): Ver
 function checkValidity(certs: CertInfo[], at: Date): VerifyResult | undefined {
   for (const c of certs) {
     if (at < c.notBefore)
-      return fail("not-yet-valid", `"${c.commonName}" is valid from ${c.notBefore.toISOString()}`);
-    if (at > c.notAfter) return fail("expired", `"${c.commonName}" expired at ${c.notAfter.toISOString()}`);
+      return fail("not-yet-valid", `"${cn(c)}" is valid from ${c.notBefore.toISOString()}`);
+    if (at > c.notAfter) return fail("expired", `"${cn(c)}" expired at ${c.notAfter.toISOString()}`);
   }
   return undefined;
 }
 
-function checkRevocation(
-  path: readonly CertInfo[],
-  anchor: CertInfo,
-  crlData: VerifyOptions["crls"],
-  at: Date,
-): VerifyResult | undefined {
-  if (!crlData) return undefined;
-  let crls: ParsedCrl[];
-  try {
-    crls = crlData.map((c) => parseCrl(c));
-  } catch (err) {
-    return fail("malformed", (err as Error).message);
-  }
-  const issuers = [...path.slice(1), anchor];
-  for (let i = 0; i < path.length; i++) {
-    const crl = crls.find((c) => c.issuerDer.equals(path[i].issuerDer));
-    // The leaf's issuer must publish a CRL; intermediates are checked when the root's CRL is given.
-    if (!crl) {
-      if (i === 0) return fail("crl-missing", `no CRL of "${issuers[0].commonName}" was given`);
-      continue;
-    }
-    if (!verifySignature(crl.signatureAlgorithm, crl.tbsDer, issuers[i].publicKey, crl.signature)) {
-      return fail("crl-bad-signature", `the CRL naming "${issuers[i].commonName}" is not signed by it`);
-    }
-    if (crl.nextUpdate && at > crl.nextUpdate)
+/** Extensions this verifier processes; any other one marked critical refuses (RFC 5280 4.2). */
+const KNOWN_CERT_EXTENSIONS = new Set([
+  x.id_ce_basicConstraints,
+  x.id_ce_keyUsage,
+  x.id_ce_extKeyUsage,
+  x.id_ce_subjectAltName,
+  x.id_ce_nameConstraints,
+  x.id_ce_subjectKeyIdentifier,
+  x.id_ce_authorityKeyIdentifier,
+]);
+
+function checkCriticalExtensions(path: readonly CertInfo[]): VerifyResult | undefined {
+  for (const c of path) {
+    const unknown = c.criticalExtensions.find((o) => !KNOWN_CERT_EXTENSIONS.has(o));
+    if (unknown)
       return fail(
-        "crl-expired",
-        `the CRL of "${issuers[i].commonName}" is stale since ${crl.nextUpdate.toISOString()}`,
+        "unknown-critical-extension",
+        `"${cn(c)}" has critical extension ${unknown}, which this verifier does not process`,
       );
-    const reason = crl.revoked.get(path[i].serial);
-    if (reason)
-      return fail("revoked", `"${path[i].commonName}" (serial ${path[i].serial}) is revoked: ${reason}`);
   }
   return undefined;
+}
+
+/**
+ * Every zeroroot leaf signs (TLS handshakes, releases, desired state), and every profile sets
+ * digitalSignature; a leaf without it, or without keyUsage at all, was not made by zeroroot's profiles.
+ */
+function checkKeyUsage(leaf: CertInfo): VerifyResult | undefined {
+  if (leaf.keyUsage !== undefined && (leaf.keyUsage & x.KeyUsageFlags.digitalSignature) !== 0)
+    return undefined;
+  return fail(
+    "wrong-key-usage",
+    `"${cn(leaf)}" ${leaf.keyUsage === undefined ? "has no keyUsage" : "has a keyUsage without digitalSignature"}; it cannot sign`,
+  );
 }
 
 function checkEku(leaf: CertInfo, use: Eku): VerifyResult | undefined {
   if (leaf.extendedKeyUsage.includes(ekuOid(use))) return undefined;
-  return fail(
-    "wrong-eku",
-    `"${leaf.commonName}" is not for ${use} (its extended key usage does not list it)`,
-  );
+  return fail("wrong-eku", `"${cn(leaf)}" is not for ${use} (its extended key usage does not list it)`);
 }
 
 /** Each CA's constraints apply to everything below it (RFC 5280 6.1.3 (b)). */
@@ -209,7 +246,7 @@ function checkNames(path: readonly CertInfo[], anchor: CertInfo): VerifyResult |
       if (outside !== undefined)
         return fail(
           "name-not-permitted",
-          `"${outside}" in "${cert.commonName}" is outside the names "${cas[i].commonName}" may certify`,
+          `"${escapeForMessage(outside)}" in "${cn(cert)}" is outside the names "${cn(cas[i])}" may certify`,
         );
     }
   }
@@ -222,6 +259,8 @@ export type IdentityVerifyResult =
       readonly identity: Identity;
       readonly leaf: CertInfo;
       readonly path: readonly CertInfo[];
+      /** Stale CRLs applied because strictCrl was false (alert on them); empty otherwise. */
+      readonly staleCrls: readonly StaleCrl[];
     }
   | { readonly ok: false; readonly reason: VerifyFailure | IdentityFailure; readonly detail: string };
 
@@ -242,5 +281,5 @@ export function verifyIdentity(
   if (!id.ok) return id;
   const mismatch = opts.expect ? identityMismatch(id.identity, opts.expect) : undefined;
   if (mismatch && !mismatch.ok) return mismatch;
-  return { ok: true, identity: id.identity, leaf: v.leaf, path: v.path };
+  return { ok: true, identity: id.identity, leaf: v.leaf, path: v.path, staleCrls: v.staleCrls };
 }

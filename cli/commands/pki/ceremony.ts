@@ -2,11 +2,20 @@
  * `zeroroot pki init | sign | revoke | crl`: the offline root ceremony and what the ceremony directory
  * signs, revokes and publishes.
  */
-import * as fs from "node:fs";
 import type { Command } from "commander";
 import * as pki from "../../../lib/pki";
 import { UsageError } from "../../errors";
-import { collect, guard, keyKind, parseNetworks, print, readFile, readPassphrase, splitList } from "./input";
+import {
+  collect,
+  guard,
+  keyKind,
+  parseNetworks,
+  print,
+  readFile,
+  readPassphrase,
+  splitList,
+  writeOut,
+} from "./input";
 
 export function registerCeremony(cmd: Command): void {
   cmd
@@ -49,6 +58,10 @@ export function registerCeremony(cmd: Command): void {
       collect,
       [],
     )
+    .option(
+      "--kinds <list>",
+      `kind issuing only: the leaf kinds the new CA may issue, comma-separated (${pki.LEAF_KINDS.join(", ")}); a site's online CA: computer,service`,
+    )
     .option("--out <file>", "write the certificate here instead of stdout")
     .option("--passphrase-fd <n>", "read the passphrase from this file descriptor (else prompt)")
     .action(async (o) => guard(() => sign(o)));
@@ -76,7 +89,7 @@ export function registerCeremony(cmd: Command): void {
     .action(async (o) =>
       guard(async () => {
         const passphrase = await readPassphrase(o.passphraseFd, "ceremony passphrase");
-        fs.writeFileSync(o.out, pki.crlFromCeremony(o.dir, o.dc ?? "root", passphrase));
+        writeOut(o.out, pki.crlFromCeremony(o.dir, o.dc ?? "root", passphrase), "--out", false);
       }),
     );
 }
@@ -101,9 +114,11 @@ async function sign(o: Record<string, string & string[]>): Promise<void> {
     const zone = `${o.dc}.${pki.loadState(o.dir).domain}`;
     auth = {
       commonName: o.name,
-      nameScope: { dnsZones: [zone], ipNetworks: o.ip },
+      nameScope: { dnsZones: [zone], ipNetworks: o.ip, kinds: o.kinds ? leafKinds(o.kinds) : undefined },
       organization: "zeroroot",
     };
+  } else if (o.kinds) {
+    throw new UsageError(`--kinds applies to --kind issuing only (got --kind ${kind})`);
   }
   const issued = pki.signWithCeremony(
     o.dir,
@@ -113,9 +128,20 @@ async function sign(o: Record<string, string & string[]>): Promise<void> {
     csr,
     auth,
   );
-  if (o.out) fs.writeFileSync(o.out, issued.certificatePem);
+  if (o.out) writeOut(o.out, issued.certificatePem, "--out", false);
   else process.stdout.write(issued.certificatePem);
   process.stderr.write(
     `issued ${kind} certificate, serial ${issued.serial}, valid until ${issued.notAfter.toISOString()}\n`,
   );
+}
+
+/** `--kinds computer,service`: a non-empty list of distinct leaf kinds. */
+function leafKinds(list: string): pki.LeafKind[] {
+  const kinds = splitList(list);
+  const bad = kinds.find((k) => !(pki.LEAF_KINDS as readonly string[]).includes(k));
+  if (bad !== undefined || kinds.length === 0 || new Set(kinds).size !== kinds.length)
+    throw new UsageError(
+      `--kinds "${pki.escapeForMessage(list)}" is not allowed; allowed: a comma-separated list of distinct kinds among ${pki.LEAF_KINDS.join(", ")}, e.g. computer,service`,
+    );
+  return kinds as pki.LeafKind[];
 }

@@ -1,11 +1,10 @@
 /**
  * `zeroroot pki csr | verify | export`: the operator's certificate tools, no ceremony directory needed.
  */
-import * as fs from "node:fs";
 import type { Command } from "commander";
 import * as pki from "../../../lib/pki";
 import { UsageError, UserError } from "../../errors";
-import { collect, guard, keyKind, print, readFile, readPassphrase } from "./input";
+import { collect, guard, keyKind, print, readFile, readPassphrase, writeOut } from "./input";
 
 export function registerTools(cmd: Command): void {
   cmd
@@ -20,11 +19,12 @@ export function registerTools(cmd: Command): void {
     .action(async (o) =>
       guard(async () => {
         const keys = pki.generateKeyPair(keyKind(o.keyType));
-        fs.writeFileSync(o.keyOut, pki.exportPkcs8(keys.privateKey), { mode: 0o600 });
-        fs.writeFileSync(
-          o.csrOut,
-          pki.createCsr({ commonName: o.name, dnsNames: o.dns, ipAddresses: o.ip }, keys.privateKey),
+        const csr = pki.createCsr(
+          { commonName: o.name, dnsNames: o.dns, ipAddresses: o.ip },
+          keys.privateKey,
         );
+        writeOut(o.keyOut, pki.exportPkcs8(keys.privateKey), "--key-out", true);
+        writeOut(o.csrOut, csr, "--csr-out", false);
       }),
     );
   cmd
@@ -34,6 +34,7 @@ export function registerTools(cmd: Command): void {
     .option("--untrusted <file>", "intermediate certificates (the data center's issuing CA)")
     .option("--crl <file>", "CRL to check revocation against (repeatable)", collect, [])
     .option("--purpose <use>", "serverAuth | clientAuth | codeSigning", "clientAuth")
+    .option("--allow-stale-crl", "accept a CRL past its nextUpdate (with a warning) instead of refusing")
     .argument("<cert>", "certificate to verify")
     .action(async (cert: string, o) =>
       guard(async () => {
@@ -46,12 +47,17 @@ export function registerTools(cmd: Command): void {
           ...(o.untrusted ? [readFile(o.untrusted, "--untrusted")] : []),
         ];
         const crls = (o.crl as string[]).map((f) => readFile(f, "--crl"));
-        const r = pki.verifyCertificate(chain, readFile(o.root, "--root"), {
+        const r = pki.verifyIdentity(chain, readFile(o.root, "--root"), {
           use: o.purpose,
           crls: crls.length ? crls : undefined,
+          strictCrl: !o.allowStaleCrl,
         });
         if (!r.ok) throw new UserError(`${cert}: refused (${r.reason}): ${r.detail}`);
-        print(`${cert}: OK (${r.leaf.commonName}, ${o.purpose})`);
+        for (const s of r.staleCrls)
+          process.stderr.write(
+            `zeroroot: warning: the CRL of "${pki.escapeForMessage(s.issuer)}" (number ${s.number ?? "none"}) is stale since ${s.nextUpdate.toISOString()}\n`,
+          );
+        print(`${cert}: OK (${pki.formatIdentity(r.identity)}, ${o.purpose})`);
       }),
     );
   cmd
@@ -80,28 +86,26 @@ async function exportCmd(o: Record<string, string | boolean | undefined>): Promi
     const passphrase = o.encrypt
       ? await readPassphrase(o.passphraseFd as string | undefined, "key passphrase", true)
       : undefined;
-    fs.writeFileSync(out, pki.exportPkcs8(key, { format: o.der ? "der" : "pem", passphrase }), {
-      mode: 0o600,
-    });
+    writeOut(out, pki.exportPkcs8(key, { format: o.der ? "der" : "pem", passphrase }), "--out", true);
   } else if (o.format === "pkcs12") {
     const key = pki.loadPrivateKey(need("key"));
     const chainPem = [need("cert"), ...(o.chain ? [need("chain")] : [])];
     const password = await readPassphrase(o.passphraseFd as string | undefined, "keystore password", true);
-    fs.writeFileSync(
-      out,
-      pki.createKeystore({ privateKey: key, chainPem, password, alias: o.alias as string | undefined }),
-      { mode: 0o600 },
-    );
+    const store = pki.createKeystore({
+      privateKey: key,
+      chainPem,
+      password,
+      alias: o.alias as string | undefined,
+    });
+    writeOut(out, store, "--out", true);
   } else if (o.format === "truststore") {
     const password = await readPassphrase(o.passphraseFd as string | undefined, "truststore password", true);
-    fs.writeFileSync(
-      out,
-      pki.createTruststore({
-        certificatesPem: need("cert"),
-        password,
-        aliases: o.alias ? [o.alias as string] : undefined,
-      }),
-    );
+    const store = pki.createTruststore({
+      certificatesPem: need("cert"),
+      password,
+      aliases: o.alias ? [o.alias as string] : undefined,
+    });
+    writeOut(out, store, "--out", false);
   } else {
     throw new UsageError(`--format "${String(o.format)}" is unknown; allowed: pkcs8, pkcs12, truststore`);
   }

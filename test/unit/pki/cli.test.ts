@@ -91,7 +91,8 @@ describe("zeroroot pki (ceremony, signing, revocation) held against openssl and 
           : kind === "computer"
             ? ["--dns", "srv-001.dc1.zeroroot.example"]
             : [];
-      const cert = await issue(kind, `${kind}-1`, extra);
+      // Computers are named after their data center (identity.ts).
+      const cert = await issue(kind, kind === "computer" ? "dc1-computer-1" : `${kind}-1`, extra);
       for (const p of passes)
         assert.equal(opensslVerify(root, dc1, cert, p).status, 0, `${kind} should pass ${p}`);
       for (const p of fails)

@@ -2,17 +2,13 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { dynamicType } from "../../../lib/contracts/resources";
+import { resourceType } from "../../../lib/contracts/resources";
 import * as pki from "../../../lib/pki";
-import {
-  Certificate,
-  IssuingCa,
-  RootCa,
-  certificateProvider,
-  issuingCaProvider,
-  rootCaOptions,
-  rootCaProvider,
-} from "../../../components/pki";
+import { Certificate, IssuingCa, RootCa, rootCaOptions } from "../../../components/pki";
+import { HANDLERS } from "../../../provider/provider";
+import { certificate as certificateHandler } from "../../../provider/resources/certificate";
+import { issuingCa as issuingCaHandler } from "../../../provider/resources/issuingCa";
+import { rootCa as rootCaHandler } from "../../../provider/resources/rootCa";
 import { isWrappedSecret, promiseOf, unwrapSecrets } from "../../helpers/pulumi-mocks";
 import { tempDir } from "./helpers";
 
@@ -23,22 +19,18 @@ interface Seen {
   outputs: Record<string, unknown>;
 }
 
-const PROVIDERS: Record<string, pulumi.dynamic.ResourceProvider> = {
-  [dynamicType("RootCa")]: rootCaProvider,
-  [dynamicType("IssuingCa")]: issuingCaProvider,
-  [dynamicType("Certificate")]: certificateProvider,
-};
-
-/** Mocks that perform each pki resource's real create, so outputs are what `pulumi up` would store. */
+/** Mocks that perform each pki resource's real check and create (the plugin's handlers, in process). */
 function mocksRunningProviders(seen: Seen[]): void {
   void pulumi.runtime.setMocks(
     {
       async newResource(args) {
-        const provider = PROVIDERS[args.type];
-        const inputs = Object.fromEntries(Object.entries(args.inputs).filter(([k]) => k !== "__provider"));
+        const handler = HANDLERS.find((h) => h.token === args.type);
+        const inputs = args.inputs as Record<string, unknown>;
         let outputs = inputs;
         try {
-          if (provider) outputs = (await provider.create(unwrapSecrets(inputs))).outs ?? {};
+          const checked = handler?.check?.(unwrapSecrets(inputs) as Record<string, unknown>);
+          if (checked?.failures.length) throw new Error(JSON.stringify(checked.failures));
+          if (handler && checked) outputs = (await handler.create(checked.inputs)).outs;
         } catch (err) {
           outputs = { error: String(err) };
         }
@@ -99,7 +91,7 @@ describe("components/pki", function () {
 
     assert.deepEqual(
       seen.map((s) => s.type),
-      [dynamicType("RootCa"), dynamicType("IssuingCa"), dynamicType("Certificate")],
+      [resourceType("RootCa"), resourceType("IssuingCa"), resourceType("Certificate")],
     );
     for (const s of seen) assert.equal(s.outputs.error, undefined, String(s.outputs.error));
     const keyish = /PRIVATE KEY/;
@@ -128,23 +120,22 @@ describe("components/pki", function () {
     >;
     const far = { ...base, notAfter: new Date(Date.now() + 60 * 86_400_000).toISOString() };
     const near = { ...base, notAfter: new Date(Date.now() + 10 * 86_400_000).toISOString() };
-    assert.deepEqual((await certificateProvider.diff!("id", far, base)).replaces, []);
-    assert.deepEqual((await certificateProvider.diff!("id", near, base)).replaces, ["notAfter"]);
+    assert.deepEqual(certificateHandler.diff("id", far, base).replaces, []);
+    assert.deepEqual(certificateHandler.diff("id", near, base).replaces, ["notAfter"]);
     assert.deepEqual(
-      (await rootCaProvider.diff!("id", { ...near, renewBeforeDays: 730 }, { ...base, renewBeforeDays: 730 }))
-        .replaces,
+      rootCaHandler.diff("id", { ...near, renewBeforeDays: 730 }, { ...base, renewBeforeDays: 730 }).replaces,
       ["notAfter"],
     );
   });
 
   it("issues the IssuingCa certificate with path length 0 and the data center's name constraints", async () => {
-    const root = await rootCaProvider.create({
+    const root = await rootCaHandler.create({
       commonName: "r",
       keyType: "ec-p256",
       validityDays: 3650,
       renewBeforeDays: 365,
     });
-    const out = await issuingCaProvider.create({
+    const out = await issuingCaHandler.create({
       dataCenter: "dc2",
       dnsZones: ["dc2.zeroroot.example"],
       ipNetworks: [],
@@ -154,12 +145,13 @@ describe("components/pki", function () {
       validityDays: 1825,
       renewBeforeDays: 365,
     });
-    const info = pki.parseCertificate(out.outs.certificatePem);
+    const info = pki.parseCertificate(String(out.outs.certificatePem));
     assert.equal(info.pathLen, 0);
     assert.deepEqual(info.nameScope, {
       dnsZones: ["dc2.zeroroot.example"],
       ipNetworks: [],
       excludeAllIps: true,
+      uriHosts: pki.LEAF_KINDS.map((k) => `${k}.dc2.zeroroot.example`),
     });
     assert.equal("rootKeyPem" in out.outs, false);
   });

@@ -32,7 +32,8 @@ function issuingCa(kind: pki.KeyKind) {
 const NAMES: Record<pki.LeafKind, pki.Authorisation> = {
   user: { commonName: "alice", organization: "zeroroot" },
   computer: { commonName: "dc1-srv-1", dnsNames: ["srv-1.dc1.zeroroot.example"] },
-  software: { commonName: "release signer ✓" },
+  // Names are plain ASCII (identity.ts); the organization still exercises the template's UTF-8 strings.
+  software: { commonName: "release-signer", organization: "zeroroot Æsir ✓" },
   service: {
     commonName: "pg.dc1.zeroroot.example",
     dnsNames: ["pg.dc1.zeroroot.example", "db.dc1.zeroroot.example"],
@@ -64,6 +65,9 @@ describe("issuance fast path (DER walk of the CSR, pre-encoded certificate templ
             const fast = pki.parseCertificate(issue("template").certificatePem);
             const slow = pki.parseCertificate(issue("library").certificatePem);
             assert.ok(fast.tbsDer.equals(slow.tbsDer), `${kind} / ${key}: TBSCertificate differs`);
+            // The identity URI is part of what both encoders wrote, byte for byte.
+            const uri = `zeroroot://${kind}.dc1.zeroroot.example/${NAMES[kind].commonName}`;
+            assert.deepEqual([fast.uris, slow.uris], [[uri], [uri]]);
             // Certificate, signatureAlgorithm and signature framing: equal up to the (random) ECDSA signature.
             if (caKind.startsWith("rsa")) assert.ok(fast.der.equals(slow.der), `${kind} / ${key}`);
             else
@@ -104,7 +108,7 @@ describe("issuance fast path (DER walk of the CSR, pre-encoded certificate templ
     const text = tool("openssl", ["x509", "-noout", "-text", "-in", args[2]]).out;
     assert.match(
       text,
-      /DNS:pg\.dc1\.zeroroot\.example, DNS:db\.dc1\.zeroroot\.example, IP Address:10\.77\.1\.9, IP Address:FD00:77:0:0:0:0:0:9/,
+      /DNS:pg\.dc1\.zeroroot\.example, DNS:db\.dc1\.zeroroot\.example, IP Address:10\.77\.1\.9, IP Address:FD00:77:0:0:0:0:0:9, URI:zeroroot:\/\/service\.dc1\.zeroroot\.example\/pg\.dc1\.zeroroot\.example/,
     );
   });
 

@@ -1,7 +1,10 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { OctetString } from "@peculiar/asn1-schema";
+import * as x from "@peculiar/asn1-x509";
 import * as pki from "../../../lib/pki";
+import { forge } from "./forge";
 import { opensslVerify, tempDir, tool } from "./helpers";
 
 const DAY = 86_400_000;
@@ -115,6 +118,122 @@ describe("verifyCertificate refuses each bad certificate with its own reason, as
       nextUpdate: new Date(Date.now() - DAY),
     });
     assert.equal(reason(verify(chain, { crls: [crl] })), "crl-expired");
+  });
+
+  it("lets the newest of several CRLs of one issuer decide, whatever their order (CRL number, then thisUpdate)", () => {
+    const older = pki.issueCrl(h.ca, [], { number: 10 });
+    const newer = pki.issueCrl(
+      h.ca,
+      [{ serial: service.serial, reason: "keyCompromise", revokedAt: new Date() }],
+      {
+        number: 11,
+      },
+    );
+    assert.equal(reason(verify(chain, { crls: [older, newer] })), "revoked");
+    assert.equal(reason(verify(chain, { crls: [newer, older] })), "revoked");
+    // A revocation lifted by a later CRL (e.g. certificateHold released) stays lifted.
+    const later = pki.issueCrl(h.ca, [], { number: 12 });
+    assert.equal(reason(verify(chain, { crls: [newer, later] })), "ok");
+    // Same number: the later thisUpdate wins.
+    const t = Date.now();
+    const early = pki.issueCrl(h.ca, [], { number: 13, thisUpdate: new Date(t - 2 * DAY) });
+    const late = pki.issueCrl(
+      h.ca,
+      [{ serial: service.serial, reason: "superseded", revokedAt: new Date() }],
+      {
+        number: 13,
+        thisUpdate: new Date(t - DAY),
+      },
+    );
+    assert.equal(reason(verify(chain, { crls: [late, early] })), "revoked");
+    assert.equal(reason(verify(chain, { crls: [early, late] })), "revoked");
+  });
+
+  it("refuses a stale CRL by default and, with strictCrl false, applies it and names it in staleCrls", () => {
+    const stale = pki.issueCrl(h.ca, [], {
+      number: 20,
+      thisUpdate: new Date(Date.now() - 10 * DAY),
+      nextUpdate: new Date(Date.now() - DAY),
+    });
+    const r = verify(chain, { crls: [stale] });
+    assert.equal(reason(r), "crl-expired");
+    assert.match(
+      r.ok ? "" : r.detail,
+      /newest CRL of "dc1\.zeroroot\.example issuing CA" \(number 20\) is stale/,
+    );
+    const lax = verify(chain, { crls: [stale], strictCrl: false });
+    assert.ok(lax.ok);
+    assert.deepEqual(
+      lax.staleCrls.map((c) => [c.issuer, c.number]),
+      [["dc1.zeroroot.example issuing CA", 20]],
+    );
+    assert.equal(verify(chain, { crls: [pki.issueCrl(h.ca, [], { number: 21 })] }).ok && "fresh", "fresh");
+    const revokedStale = pki.issueCrl(
+      h.ca,
+      [{ serial: service.serial, reason: "keyCompromise", revokedAt: new Date() }],
+      {
+        number: 22,
+        thisUpdate: new Date(Date.now() - 10 * DAY),
+        nextUpdate: new Date(Date.now() - DAY),
+      },
+    );
+    assert.equal(reason(verify(chain, { crls: [revokedStale], strictCrl: false })), "revoked");
+  });
+
+  it("refuses a leaf with an unknown critical extension (unknown-critical-extension); openssl too", () => {
+    const odd = forge(h.ca, {
+      cn: "api",
+      publicKey: leafKey.publicKey,
+      eku: ["serverAuth", "clientAuth"],
+      dns: ["api.dc1.zeroroot.example"],
+      extra: [
+        new x.Extension({
+          extnID: "1.3.6.1.4.1.99999.1",
+          critical: true,
+          extnValue: new OctetString(Buffer.from([5, 0])),
+        }),
+      ],
+    });
+    assert.equal(reason(verify([odd, h.ca.certificatePem])), "unknown-critical-extension");
+    assert.match(
+      opensslVerify(rootFile, caFile, write("odd.pem", odd), "sslserver").out,
+      /unsupported certificate extension|unhandled critical extension/,
+    );
+  });
+
+  it("refuses a TLS leaf whose keyUsage lacks digitalSignature, or that has no keyUsage (wrong-key-usage)", () => {
+    const base = {
+      cn: "api",
+      publicKey: leafKey.publicKey,
+      eku: ["serverAuth", "clientAuth"],
+      dns: ["api.dc1.zeroroot.example"],
+    };
+    const noSign = forge(h.ca, { ...base, keyUsage: x.KeyUsageFlags.nonRepudiation });
+    // keyAgreement alone: openssl's purpose check lets it pass (static ECDH), zeroroot's leaves all sign.
+    const agreeOnly = forge(h.ca, { ...base, keyUsage: x.KeyUsageFlags.keyAgreement });
+    const none = forge(h.ca, { ...base, keyUsage: null });
+    for (const use of ["serverAuth", "clientAuth"] as const)
+      for (const leaf of [noSign, agreeOnly, none])
+        assert.equal(reason(verify([leaf, h.ca.certificatePem], { use })), "wrong-key-usage");
+    assert.equal(reason(verify([forge(h.ca, base), h.ca.certificatePem])), "ok");
+    assert.match(
+      opensslVerify(rootFile, caFile, write("nosign.pem", noSign), "sslserver").out,
+      /unsuitable certificate purpose/,
+    );
+  });
+
+  it("refuses validity days that are not a whole number from 1 to the profile's maximum, at issuance and for a root", () => {
+    for (const days of [0, -1, 1.5, Number.NaN, 91, 1e9])
+      assert.throws(() => pki.issueFromCsr(h.ca, "service", csr, { validityDays: days }), {
+        code: "bad-input",
+        message: /allowed: a whole number from 1 to 90/,
+      });
+    assert.equal(pki.issueFromCsr(h.ca, "service", csr, { validityDays: 90 }).profile, "service");
+    for (const days of [0, -365, 2.5, 7301])
+      assert.throws(() => pki.createRootCa({ commonName: "r", validityDays: days }), {
+        code: "bad-input",
+        message: /allowed: a whole number from 1 to 7300/,
+      });
   });
 
   it("refuses a certificate used outside its extended key usage (wrong-eku)", () => {
