@@ -45,9 +45,9 @@ export class NodeAgent {
   async start(): Promise<void> {
     if (process.getuid?.() === 0) throw new Error("refusing to run as root (zero root): run as zr-agent");
     const cfg = this.ctx.cfg;
-    if (this.ctx.state.desired) {
+    if (this.ctx.state.desired?.signed !== undefined) {
       this.deps.log(
-        `re-applying the last verified desired state (version ${this.ctx.state.desired.version})`,
+        `re-applying the last verified desired state (version ${this.ctx.state.desired.version}), verified again as read from disk`,
       );
       await this.enqueue(() => this.reconcileLocal());
     }
@@ -171,9 +171,13 @@ export class NodeAgent {
     this.ctx.save();
   }
 
+  /**
+   * Offline: the stored document, verified when it was read back at start. None (never applied, or
+   * refused then): nothing is applied, and the running instances are left as they are.
+   */
   private async reconcileLocal(): Promise<void> {
     const d = this.ctx.state.desired;
-    if (d) await this.reconcile((d.signed as SignedDesiredState).document, true);
+    if (d?.signed !== undefined) await this.reconcile((d.signed as SignedDesiredState).document, true);
   }
 
   private async reconcile(doc: DesiredStateDocument, local: boolean): Promise<void> {

@@ -45,6 +45,11 @@ export class AlertQueue {
     if (this.link.isOnline()) void this.flush();
   }
 
+  /** Alerts raised and not yet written to the control plane, oldest first. */
+  queued(): readonly Alert[] {
+    return this.pending.map((p) => p.alert);
+  }
+
   async flush(): Promise<void> {
     for (;;) {
       const channel = this.link.channel();

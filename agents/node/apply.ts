@@ -3,8 +3,8 @@
  * its service certificate, reloading the partition's supervisord, and destroying an instance (its
  * data wiped by the partition user itself).
  */
-import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, rmSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
 import type { InstanceSpec } from "../../lib/contracts/resources";
 import type { ReleaseManifest } from "../../lib/release";
 import { mergePersistence } from "../../lib/agent/persistence";
@@ -12,6 +12,7 @@ import type { Action } from "../../lib/agent/plan";
 import { releaseKey } from "../../lib/agent/releases";
 import { CONF_FILE, renderInstance, RenderError } from "../../lib/agent/render";
 import type { InstanceRecord } from "../../lib/agent/state";
+import { writeFileAtomic } from "./atomic";
 import type { AgentContext } from "./context";
 import { ensureServiceCertificate } from "./service-cert";
 import { Supervisor } from "./supervisor";
@@ -93,8 +94,8 @@ async function applyInstance(
   if (manifest.ports.some((x) => x.tls)) await serviceCertificate(ctx, spec, p.instanceDir);
   const confFile = join(p.confD, CONF_FILE);
   if (!prev || prev.renderDigest !== r.digest || !existsSync(confFile)) {
-    for (const f of r.files) writeAtomic(join(p.instanceDir, f.path), f.content, f.mode);
-    writeAtomic(confFile, r.conf, 0o640);
+    for (const f of r.files) writeFileAtomic(join(p.instanceDir, f.path), f.content, f.mode);
+    writeFileAtomic(confFile, r.conf, 0o640);
     const changes = await new Supervisor(p.socket).update();
     ctx.log(
       `instance ${spec.name}: ${manifest.name} ${manifest.version} in ${spec.partition.user} (added ${changes.added.join(",") || "-"}, changed ${changes.changed.join(",") || "-"}, removed ${changes.removed.join(",") || "-"})`,
@@ -158,7 +159,7 @@ async function destroyInstance(ctx: AgentContext, rec: InstanceRecord): Promise<
  * own supervisord deletes them, and the agent waits (at most 30 s) for it to finish.
  */
 async function wipeAsPartitionUser(sup: Supervisor, confD: string, instanceDir: string): Promise<void> {
-  writeAtomic(
+  writeFileAtomic(
     join(confD, WIPE_CONF),
     [
       "[program:zeroroot-wipe]",
@@ -180,12 +181,4 @@ async function wipeAsPartitionUser(sup: Supervisor, confD: string, instanceDir: 
   }
   unlinkSync(join(confD, WIPE_CONF));
   await sup.update();
-}
-
-function writeAtomic(file: string, content: string, mode: number): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.zr-tmp`;
-  writeFileSync(tmp, content, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, file);
 }

@@ -4,11 +4,15 @@
  */
 import type { InstanceSpec } from "../../lib/contracts/resources";
 import { partitionPaths } from "../../lib/hardening/partitions";
+import type { Identity } from "../../lib/pki";
 import type { AuthorisationList } from "../../lib/release";
 import { AnomalyDetector, type PartitionUsage, type Thresholds } from "../../lib/agent/anomaly";
 import type { AgentConfig } from "../../lib/agent/config";
+import { nodeIdentity } from "../../lib/agent/identity";
+import type { StoredTrust } from "../../lib/agent/local-state";
 import type { AgentState, InstanceRecord } from "../../lib/agent/state";
 import { AlertQueue, type Alert, type AlertLink } from "./alerts";
+import { readVerifiedState } from "./local";
 import type { CsrPoster } from "./service-cert";
 import { StateStore } from "./store";
 
@@ -28,6 +32,8 @@ export type UsageByPartition = Record<string, PartitionUsage & { instance: strin
 
 export class AgentContext {
   readonly cfg: AgentConfig;
+  /** This computer, from its own verified certificate: the only target desired state may name. */
+  readonly node: Identity;
   readonly store: StateStore;
   state: AgentState;
   /** The instances of the document last reconciled, by name. */
@@ -42,10 +48,22 @@ export class AgentContext {
     link: AlertLink,
   ) {
     this.cfg = deps.config;
-    this.store = new StateStore(this.cfg.paths.stateDir);
-    this.state = this.store.load();
+    this.node = nodeIdentity(deps.certificateChainPem, deps.rootPem, this.cfg.serverId);
     this.detector = new AnomalyDetector(this.cfg.anomaly as Partial<Thresholds>);
     this.alerts = new AlertQueue(this.cfg.serverId, deps.log, link);
+    this.store = new StateStore(this.cfg.paths.stateDir);
+    this.state = readVerifiedState(this.store, this.trust(), (k, a) => this.alert(k, a));
+  }
+
+  /** What a signed document, from the control plane or from disk, is verified against now. */
+  trust(): StoredTrust {
+    return {
+      root: this.deps.rootPem,
+      authorisation: this.deps.trust.authorisation,
+      crls: this.crls(),
+      node: this.node,
+      now: new Date(),
+    };
   }
 
   log(msg: string): void {

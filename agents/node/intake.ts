@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { InstanceSpec } from "../../lib/contracts/resources";
 import { keys, type ControlPlaneClient } from "../../lib/controlplane";
-import { verifyDesiredState, type DesiredStateDocument } from "../../lib/desired-state";
+import { verifyDesiredStateText, type DesiredStateDocument } from "../../lib/desired-state";
 import { compareSemVer, directoryFileSource, type ReleaseManifest } from "../../lib/release";
 import type { ReleaseCheck } from "../../lib/agent/plan";
 import { checkRelease, parseDpkgStatus, releaseKey } from "../../lib/agent/releases";
@@ -29,28 +29,25 @@ export interface VerifiedDocument {
  * content) and returns undefined: the caller keeps the last verified state.
  */
 export function verifyIncoming(ctx: AgentContext, text: string): VerifiedDocument | undefined {
-  let signed: unknown;
-  try {
-    signed = JSON.parse(text);
-  } catch {
-    signed = undefined;
-  }
   const last = ctx.state.desired;
-  const v = verifyDesiredState(signed ?? {}, {
-    root: ctx.deps.rootPem,
-    authorisedSigners: ctx.deps.trust.authorisation,
-    computerId: ctx.cfg.serverId,
+  const trust = ctx.trust();
+  const v = verifyDesiredStateText(text, {
+    root: trust.root,
+    authorisedSigners: trust.authorisation,
+    node: trust.node,
+    crls: trust.crls,
     lastAppliedVersion: last?.version,
     lastAppliedDigest: last?.digest,
-    crls: ctx.crls(),
+    now: trust.now,
   });
-  if (v.ok) return { document: v.document, digest: v.digest, signed };
-  const key = `desired:${createHash("sha256").update(text).digest("hex")}`;
-  ctx.alert(key, {
+  // verified within bounds: parsing it again to keep it as received is safe
+  if (v.ok) return { document: v.document, digest: v.digest, signed: JSON.parse(text) as unknown };
+  const digest = `sha256:${createHash("sha256").update(text).digest("hex")}`;
+  ctx.alert(`desired:${digest}`, {
     kind: "desired-state-refused",
     severity: "critical",
     detail: `desired state refused (${v.reason}): ${v.detail}; keeping the last verified state${last ? ` (version ${last.version})` : ""}`,
-    evidence: { reason: v.reason },
+    evidence: { reason: v.reason, digest, bytes: Buffer.byteLength(text) },
   });
   return undefined;
 }
@@ -131,7 +128,7 @@ async function fetchCheck(
   const check = checkRelease({
     document,
     ref,
-    trust: { root: ctx.deps.rootPem, authorisation: ctx.deps.trust.authorisation, crls: ctx.crls() },
+    trust: ctx.trust(),
     last: highest,
     files: directoryFileSource(join(ctx.cfg.paths.releasesDir, key)),
     packages: installed(),

@@ -4,7 +4,7 @@
  * with the computer certificate (POST /services/csr), which names the certificate itself.
  */
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createCsr } from "../../lib/pki/csr";
 import {
@@ -13,6 +13,7 @@ import {
   serviceLabel,
   type ServiceCsrResponse,
 } from "../../lib/agent/protocol";
+import { writeFileAtomic } from "./atomic";
 
 export interface CsrPoster {
   post<T>(path: string, body: unknown): Promise<T>;
@@ -49,8 +50,7 @@ export async function ensureServiceCertificate(
   mkdirSync(join(instanceDir, "tls"), { recursive: true, mode: 0o2750 });
   if (!existsSync(f.key)) {
     const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-    writeFileSync(`${f.key}.tmp`, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o640 });
-    renameSync(`${f.key}.tmp`, f.key);
+    writeFileAtomic(f.key, privateKey.export({ type: "pkcs8", format: "pem" }), 0o640);
   }
   const key = createPrivateKey(readFileSync(f.key));
   const name = serviceDnsName(instance, hostname);
@@ -59,8 +59,7 @@ export async function ensureServiceCertificate(
     instance: serviceLabel(instance),
     csrPem,
   });
-  writeFileSync(f.chain, r.chainPem, { mode: 0o644 });
-  writeFileSync(`${f.cert}.tmp`, r.certificatePem, { mode: 0o644 });
-  renameSync(`${f.cert}.tmp`, f.cert);
+  writeFileAtomic(f.chain, r.chainPem, 0o644);
+  writeFileAtomic(f.cert, r.certificatePem, 0o644);
   return true;
 }

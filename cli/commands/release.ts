@@ -38,7 +38,7 @@ export function register(program: Command): void {
     .requiredOption("--root <file>", "trusted root certificate")
     .requiredOption(
       "--authorised <file>",
-      'authorisation list (JSON: {"signers": [{"commonName": "alice", "releases": ["mariadb-*"]}]})',
+      'authorisation list (JSON: {"signers": [{"identity": "dc1/software/alice", "releases": ["mariadb-*"]}]})',
     )
     .option("--last-version <v>", "last accepted version of this release name; a lower one is refused")
     .option(
@@ -107,6 +107,7 @@ function sign(o: SignOptions): void {
   } catch (err) {
     if (err instanceof release.SigningError || err instanceof release.CanonicalFormError)
       throw new UserError(`${o.key} / ${o.cert}: ${err.message}`);
+    if (err instanceof release.ManifestError) throw new UserError(`--manifest ${o.manifest}: ${err.message}`);
     throw err;
   }
   if (o.filesDir) checkFiles(signed.manifest, o.filesDir);
@@ -126,25 +127,39 @@ function checkSigningCertificate(pem: string, file: string): void {
       `--cert ${file}: ${(err as Error).message}; give the PEM software-signing certificate`,
     );
   }
-  if (!info.extendedKeyUsage.includes("1.3.6.1.5.5.7.3.3")) {
+  const name = pki.escapeForMessage(info.commonName);
+  if (
+    !info.extendedKeyUsage.includes("1.3.6.1.5.5.7.3.3") ||
+    !info.uris.some((u) => u.startsWith("zeroroot://software."))
+  ) {
     throw new UserError(
-      `--cert ${file}: "${info.commonName}" is not a software-signing certificate (no codeSigning EKU); get one with \`zeroroot pki sign --kind software\``,
+      `--cert ${file}: "${name}" is not a software-signing certificate (codeSigning EKU and a zeroroot://software.<dc>.<domain>/<name> identity); get one with \`zeroroot pki sign --kind software\``,
     );
   }
   if (info.notAfter < new Date())
-    throw new UserError(
-      `--cert ${file}: "${info.commonName}" expired at ${info.notAfter.toISOString()}; renew it`,
-    );
+    throw new UserError(`--cert ${file}: "${name}" expired at ${info.notAfter.toISOString()}; renew it`);
 }
 
+/** Sizes first, then digests, as a node checks them. */
 function checkFiles(manifest: release.ReleaseManifest, dir: string): void {
   const source = release.directoryFileSource(dir);
+  const fix = "update the manifest with `zeroroot release digest`";
   for (const f of manifest.files) {
-    const d = source.digest(f.path);
-    if (!d) throw new UserError(`--files-dir ${dir}: file "${f.path}" listed in the manifest is missing`);
-    if (d.sha256 !== f.sha256 || d.size !== f.size) {
+    const size = source.size(f.path);
+    if (size === undefined)
       throw new UserError(
-        `--files-dir ${dir}: "${f.path}" has sha256 ${d.sha256} (${d.size} bytes), the manifest says ${f.sha256} (${f.size} bytes); update the manifest with \`zeroroot release digest\``,
+        `--files-dir ${dir}: file "${f.path}" listed in the manifest is missing (or not a regular file)`,
+      );
+    if (size !== f.size)
+      throw new UserError(
+        `--files-dir ${dir}: "${f.path}" is ${size} bytes, the manifest says ${f.size}; ${fix}`,
+      );
+  }
+  for (const f of manifest.files) {
+    const d = source.digest(f.path, f.size);
+    if (!d || d.sha256 !== f.sha256 || d.size !== f.size) {
+      throw new UserError(
+        `--files-dir ${dir}: "${f.path}" has sha256 ${d?.sha256 ?? "(unreadable)"}, the manifest says ${f.sha256}; ${fix}`,
       );
     }
   }
@@ -174,20 +189,23 @@ function verify(signedFile: string, o: VerifyOptions): void {
     if (err instanceof release.AuthorisationError) throw new UserError(err.message);
     throw err;
   }
-  const r = release.verifyRelease(readStructured(signedFile, "signed release"), {
-    root: readText(o.root, "--root"),
-    authorisation,
-    crls: o.crl.length ? o.crl.map((f) => readText(f, "--crl")) : undefined,
-    lastAcceptedVersion: o.lastVersion,
-    lastAcceptedDigest: o.lastDigest,
-    files: o.filesDir !== undefined ? release.directoryFileSource(o.filesDir) : undefined,
-  });
+  const r = release.verifyReleaseText(
+    readText(signedFile, "signed release", release.RELEASE_LIMITS.documentBytes),
+    {
+      root: readText(o.root, "--root"),
+      authorisation,
+      crls: o.crl.length ? o.crl.map((f) => readText(f, "--crl")) : undefined,
+      lastAcceptedVersion: o.lastVersion,
+      lastAcceptedDigest: o.lastDigest,
+      files: o.filesDir !== undefined ? release.directoryFileSource(o.filesDir) : undefined,
+    },
+  );
   if (!r.ok) throw new UserError(`${signedFile}: refused (${r.reason}): ${r.detail}`);
   const files = r.filesChecked
     ? `${r.manifest.files.length} file(s) checked`
     : "files NOT checked (no --files-dir)";
   print(
-    `${signedFile}: OK ${r.manifest.name} ${r.manifest.version} ${r.manifestDigest}, signed by ${r.signer.commonName}; ${files}`,
+    `${signedFile}: OK ${r.manifest.name} ${r.manifest.version} ${r.manifestDigest}, signed by ${r.signer.identity}; ${files}`,
   );
 }
 
@@ -203,10 +221,17 @@ function digest(files: string[], base: string): void {
   print(JSON.stringify(entries, null, 2));
 }
 
-function readText(file: string, what: string): string {
+/** A file's text; with `maxBytes`, a larger file is refused before it is read. */
+function readText(file: string, what: string, maxBytes = 16 << 20): string {
   try {
+    const size = fs.statSync(file).size;
+    if (size > maxBytes)
+      throw new UserError(
+        `${what}: ${file} is ${size} bytes; at most ${maxBytes} are read (is it the right file?)`,
+      );
     return fs.readFileSync(file, "utf8");
   } catch (err) {
+    if (err instanceof UserError) throw err;
     throw new UserError(
       `${what}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
     );

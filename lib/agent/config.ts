@@ -2,7 +2,8 @@
  * The node agent's configuration files, as the installer (or the lab) writes them in /etc/zeroroot:
  *
  *   agent.json  who this node is, where its site and control plane are, how many partitions the image has
- *   trust.json  who may sign desired state and releases (lib/release's authorisation list), and CRLs
+ *   trust.json  who may sign desired state and releases (lib/release's authorisation list, signers
+ *               named by identity `dc1/software/<name>` or fingerprint), and CRLs
  *
  * The root certificate is root.crt next to them (the installer writes it). Parsing is pure: messages
  * name the file, the key path, what was received and what is allowed.
@@ -165,13 +166,13 @@ export function parseTrustFile(
     throw new AgentConfigError((e as Error).message);
   }
   const crl = o.crlFiles ?? [];
-  if (!Array.isArray(crl) || !crl.every((f) => typeof f === "string" && f.startsWith("/")))
+  if (!Array.isArray(crl) || crl.length > 64 || !crl.every((f) => typeof f === "string" && f.startsWith("/")))
     throw new AgentConfigError(
-      `${where}: crlFiles: expected a list of absolute paths, got ${JSON.stringify(crl)}`,
+      `${where}: crlFiles: expected a list of at most 64 absolute paths, got ${JSON.stringify(crl).slice(0, 200)}`,
     );
   if (!authorisation.signers.some((s) => (s.desiredState ?? []).length > 0))
     throw new AgentConfigError(
-      `${where}: no signer may sign desired state, so this node would refuse every document; add {"commonName": "…", "desiredState": ["<dc>"]}`,
+      `${where}: no signer may sign desired state, so this node would refuse every document; add {"identity": "<dc>/software/<name>", "desiredState": ["<dc>"]}`,
     );
   return { authorisation, crlFiles: crl as string[] };
 }

@@ -12,3 +12,5 @@ export * from "./procfs";
 export * from "./anomaly";
 export * from "./releases";
 export * from "./protocol";
+export * from "./identity";
+export * from "./local-state";

@@ -1,11 +1,12 @@
 /**
  * Checking the releases a desired state refers to, as the node does before running anything: the
- * signed release (lib/release verifyRelease: signature, chain, codeSigning, authorised signer, expiry,
- * rollback per release name), that it is the very manifest the desired state names (digest), its
- * files in the release directory, and its Debian packages installed at the exact version.
+ * signed release (lib/release verifyReleaseText: size and depth bounds, signature, chain, software
+ * signer identity and grant, expiry and lifetime, rollback per release name), that it is the very
+ * manifest the desired state names (digest), its files in the release directory (sizes before
+ * digests), and its Debian packages installed at the exact version.
  */
 import type { InstanceSpec } from "../contracts/resources";
-import { verifyRelease, type AuthorisationList, type FileSource } from "../release";
+import { verifyReleaseText, type AuthorisationList, type FileSource } from "../release";
 import type { ReleaseCheck } from "./plan";
 
 export interface ReleaseTrust {
@@ -45,13 +46,7 @@ export function checkRelease(input: CheckReleaseInput): ReleaseCheck {
   const at = `release ${releaseKey(ref)}`;
   if (input.document === undefined)
     return { ok: false, reason: "missing", detail: `${at} is not published at /releases/${releaseKey(ref)}` };
-  let signed: unknown;
-  try {
-    signed = JSON.parse(input.document);
-  } catch {
-    return { ok: false, reason: "malformed", detail: `${at}: the published document is not JSON` };
-  }
-  const r = verifyRelease(signed, {
+  const r = verifyReleaseText(input.document, {
     root: input.trust.root,
     authorisation: input.trust.authorisation,
     crls: input.trust.crls,

@@ -50,18 +50,67 @@ export const emptyState = (): AgentState => ({
   instances: {},
 });
 
-/** Validates a state file's top level; a file of another kind is refused rather than half-read. */
+/**
+ * Validates a state file read back from disk. The file is the node's own, but it is read as untrusted
+ * input all the same (a truncated write, a disk error, a tamperer): a file of another kind or shape is
+ * refused whole rather than half-read. The signed documents inside are re-verified by verifyStoredState.
+ */
 export function parseState(data: unknown, where: string): AgentState {
   const o = data as Partial<AgentState> | null;
   if (!o || typeof o !== "object" || o.kind !== STATE_KIND)
     throw new Error(
       `${where}: not an agent state file (kind ${JSON.stringify(o?.kind)}, expected "${STATE_KIND}")`,
     );
+  const d = o.desired as Record<string, unknown> | undefined;
+  if (
+    d !== undefined &&
+    (typeof d !== "object" || d === null || !Number.isSafeInteger(d.version) || typeof d.digest !== "string")
+  )
+    throw new Error(`${where}: desired: expected {version, digest, signed, appliedAt}`);
+  const releases = map(
+    o.releases,
+    `${where}: releases`,
+    (v) => typeof v.version === "string" && typeof v.digest === "string",
+  );
+  const releaseDocs = map(o.releaseDocs, `${where}: releaseDocs`, (v) => typeof v.digest === "string");
+  const instances = map(o.instances, `${where}: instances`, isRecord);
   return {
     kind: STATE_KIND,
     desired: o.desired,
-    releases: o.releases ?? {},
-    releaseDocs: o.releaseDocs ?? {},
-    instances: o.instances ?? {},
+    releases: releases as AgentState["releases"],
+    releaseDocs: releaseDocs as AgentState["releaseDocs"],
+    instances: instances as AgentState["instances"],
   };
+}
+
+function map(
+  v: unknown,
+  where: string,
+  valid: (entry: Record<string, unknown>) => boolean,
+): Record<string, unknown> {
+  if (v === undefined) return {};
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw new Error(`${where}: expected an object`);
+  for (const [k, e] of Object.entries(v))
+    if (typeof e !== "object" || e === null || !valid(e as Record<string, unknown>))
+      throw new Error(`${where}: entry ${JSON.stringify(k).slice(0, 80)} is not of the expected shape`);
+  return v as Record<string, unknown>;
+}
+
+function isRecord(r: Record<string, unknown>): boolean {
+  const p = r.partition as Record<string, unknown> | undefined;
+  return (
+    typeof r.name === "string" &&
+    typeof p === "object" &&
+    p !== null &&
+    typeof p.user === "string" &&
+    Number.isSafeInteger(p.uid) &&
+    typeof r.createdAt === "string" &&
+    !isNaN(Date.parse(r.createdAt)) &&
+    typeof r.holdsData === "boolean" &&
+    Number.isSafeInteger(r.minimumPersistenceSeconds) &&
+    typeof r.release === "object" &&
+    r.release !== null &&
+    ["running", "retained", "stopped"].includes(r.phase as string)
+  );
 }

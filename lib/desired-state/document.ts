@@ -4,9 +4,35 @@
  * the document and the node agent that reads it share one definition.
  */
 import type { InstanceSpec } from "../contracts/resources";
-import { parseSemVer } from "../release";
+import { MAX_PARTITIONS } from "../hardening/partitions";
+import { isReservedName, parseSemVer } from "../release";
 
 export const DESIRED_STATE_KIND = "zeroroot.desired-state/v1";
+
+/** Bounds of a desired-state document, each defined here once; a node checks them before any other work. */
+export const DESIRED_STATE_LIMITS = {
+  /** Bytes of the signed document, checked before parsing (1,000 instances of 2 KiB fit). */
+  documentBytes: 4 << 20,
+  /** Nesting depth of its JSON (a genuine document nests 6 deep). */
+  depth: 16,
+  /** One instance per partition, and a node has at most this many partitions. */
+  instances: MAX_PARTITIONS,
+  programs: 64,
+  endpoints: 64,
+  capabilities: 64,
+  parameters: 256,
+  /** Characters of a parameter value or a program command. */
+  valueLength: 4096,
+  /**
+   * Longest validity (expiresAt - issuedAt) of a document, 30 days. The operator signs the document at
+   * `pulumi up` and a node keeps running it offline until it expires, so it must outlast an outage of
+   * the control plane; it must not outlast the time in which a revoked or superseded document has to
+   * stop working. Issue #10 adds a short-lived online freshness signature on top.
+   */
+  validitySeconds: 30 * 86_400,
+  /** Tolerated clock difference for an issuedAt in the node's future. */
+  clockSkewSeconds: 300,
+} as const;
 
 export interface DesiredStateDocument {
   readonly kind: typeof DESIRED_STATE_KIND;
@@ -44,10 +70,15 @@ export interface BuildArgs {
 
 /** Makes a document (to be signed) and checks it. */
 export function buildDesiredState(args: BuildArgs): DesiredStateDocument {
-  if (!Number.isSafeInteger(args.validitySeconds) || args.validitySeconds <= 0) {
+  const max = DESIRED_STATE_LIMITS.validitySeconds;
+  if (
+    !Number.isSafeInteger(args.validitySeconds) ||
+    args.validitySeconds <= 0 ||
+    args.validitySeconds > max
+  ) {
     throw new DesiredStateError(
       "validitySeconds",
-      `got ${args.validitySeconds}; must be a positive whole number of seconds`,
+      `got ${args.validitySeconds}; must be a whole number of seconds from 1 to ${max} (30 days): nodes refuse a longer validity`,
     );
   }
   const now = args.now ?? new Date();
@@ -95,8 +126,12 @@ export function validateDesiredState(d: unknown, where = "document"): DesiredSta
   }
   if (Date.parse(o.expiresAt as string) <= Date.parse(o.issuedAt as string))
     throw new DesiredStateError(`${where}.expiresAt`, "must be after issuedAt");
-  if (!Array.isArray(o.instances))
-    throw new DesiredStateError(`${where}.instances`, "expected a list (use [] for none)");
+  const L = DESIRED_STATE_LIMITS;
+  if (!Array.isArray(o.instances) || o.instances.length > L.instances)
+    throw new DesiredStateError(
+      `${where}.instances`,
+      `expected a list (use [] for none) of at most ${L.instances} instances (one per partition)`,
+    );
   o.instances.forEach((inst, i) => checkInstance(inst, `${where}.instances[${i}]`));
   for (const [key, what] of [
     ["name", "name"],
@@ -117,11 +152,25 @@ export function validateDesiredState(d: unknown, where = "document"): DesiredSta
   return o as unknown as DesiredStateDocument;
 }
 
+/** Why a document's validity window is longer than a node accepts, or undefined. */
+export function validityProblem(doc: DesiredStateDocument): string | undefined {
+  const seconds = (Date.parse(doc.expiresAt) - Date.parse(doc.issuedAt)) / 1000;
+  const max = DESIRED_STATE_LIMITS.validitySeconds;
+  if (seconds <= max) return undefined;
+  return `the document is valid for ${Math.round(seconds)} s (issuedAt ${doc.issuedAt}, expiresAt ${doc.expiresAt}); at most ${max} s (30 days) are accepted: sign it with a shorter validitySeconds`;
+}
+
 function checkInstance(v: unknown, where: string): void {
   const o = obj(v, where);
   str(o.name, `${where}.name`, ID, "letters, digits, . _ -");
   const rel = obj(o.release, `${where}.release`);
   str(rel.name, `${where}.release.name`, /^[a-z0-9][a-z0-9._-]{0,62}$/, "a release name");
+  for (const [at, name] of [
+    ["name", o.name],
+    ["release.name", rel.name],
+  ] as const)
+    if (isReservedName(name as string))
+      throw new DesiredStateError(`${where}.${at}`, `"${String(name)}" is reserved; choose another name`);
   if (typeof rel.version !== "string" || !parseSemVer(rel.version))
     throw new DesiredStateError(
       `${where}.release.version`,
@@ -135,7 +184,9 @@ function checkInstance(v: unknown, where: string): void {
   );
   const part = obj(o.partition, `${where}.partition`);
   const user = notRoot(part.user, part.uid, `${where}.partition`);
-  if (!Array.isArray(o.programs)) throw new DesiredStateError(`${where}.programs`, "expected a list");
+  const L = DESIRED_STATE_LIMITS;
+  if (!Array.isArray(o.programs) || o.programs.length > L.programs)
+    throw new DesiredStateError(`${where}.programs`, `expected a list of at most ${L.programs} programs`);
   o.programs.forEach((p, i) => {
     const prog = obj(p, `${where}.programs[${i}]`);
     str(
@@ -144,8 +195,11 @@ function checkInstance(v: unknown, where: string): void {
       /^[a-z0-9][a-z0-9_-]*$/,
       "lower-case letters, digits, _ -",
     );
-    if (typeof prog.command !== "string" || prog.command === "")
-      throw new DesiredStateError(`${where}.programs[${i}].command`, "must be a non-empty command");
+    if (typeof prog.command !== "string" || prog.command === "" || prog.command.length > L.valueLength)
+      throw new DesiredStateError(
+        `${where}.programs[${i}].command`,
+        `must be a non-empty command of at most ${L.valueLength} characters`,
+      );
     notRoot(prog.user, prog.uid, `${where}.programs[${i}]`);
     if (prog.user !== user.name || prog.uid !== user.uid) {
       throw new DesiredStateError(
@@ -153,14 +207,19 @@ function checkInstance(v: unknown, where: string): void {
         `runs as ${String(prog.user)} (${String(prog.uid)}); it must run as the partition user ${user.name} (${user.uid})`,
       );
     }
-    if (!Array.isArray(prog.capabilities) || typeof prog.noNewPrivileges !== "boolean") {
+    if (
+      !Array.isArray(prog.capabilities) ||
+      prog.capabilities.length > L.capabilities ||
+      typeof prog.noNewPrivileges !== "boolean"
+    ) {
       throw new DesiredStateError(
         `${where}.programs[${i}]`,
         "needs capabilities (a list) and noNewPrivileges (true/false)",
       );
     }
   });
-  if (!Array.isArray(o.endpoints)) throw new DesiredStateError(`${where}.endpoints`, "expected a list");
+  if (!Array.isArray(o.endpoints) || o.endpoints.length > L.endpoints)
+    throw new DesiredStateError(`${where}.endpoints`, `expected a list of at most ${L.endpoints} endpoints`);
   if (typeof o.holdsData !== "boolean")
     throw new DesiredStateError(`${where}.holdsData`, "must be true or false");
   const mps = o.minimumPersistenceSeconds;
@@ -175,9 +234,17 @@ function checkInstance(v: unknown, where: string): void {
       "a data-holding instance needs a minimum persistence time > 0 (DESIGN invariant 6)",
     );
   const params = obj(o.parameters, `${where}.parameters`);
-  const badParam = Object.keys(params).find((k) => typeof params[k] !== "string");
+  const names = Object.keys(params);
+  if (names.length > L.parameters)
+    throw new DesiredStateError(`${where}.parameters`, `${names.length} parameters; at most ${L.parameters}`);
+  const badParam = names.find(
+    (k) => typeof params[k] !== "string" || (params[k] as string).length > L.valueLength,
+  );
   if (badParam !== undefined)
-    throw new DesiredStateError(`${where}.parameters.${badParam}`, "parameter values are strings");
+    throw new DesiredStateError(
+      `${where}.parameters.${badParam}`,
+      `parameter values are strings of at most ${L.valueLength} characters`,
+    );
 }
 
 function notRoot(user: unknown, uid: unknown, where: string): { name: string; uid: number } {
@@ -192,11 +259,17 @@ function notRoot(user: unknown, uid: unknown, where: string): { name: string; ui
 
 function obj(v: unknown, where: string): Record<string, unknown> {
   if (typeof v !== "object" || v === null || Array.isArray(v))
-    throw new DesiredStateError(where, `expected an object, got ${JSON.stringify(v)}`);
+    throw new DesiredStateError(where, `expected an object, got ${shown(v)}`);
   return v as Record<string, unknown>;
 }
 
 function str(v: unknown, where: string, re: RegExp, allowed: string): void {
   if (typeof v !== "string" || !re.test(v))
-    throw new DesiredStateError(where, `got ${JSON.stringify(v)}; must be ${allowed}`);
+    throw new DesiredStateError(where, `got ${shown(v)}; must be ${allowed}`);
+}
+
+/** A received value for a message: JSON cut at 80 characters (a hostile value may be huge). */
+function shown(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 80 ? `${text.slice(0, 80)}...` : text;
 }

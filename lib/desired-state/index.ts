@@ -1,12 +1,14 @@
 /**
  * lib/desired-state: the signed, versioned, expiring document that tells one computer which instances
- * to run. The control plane signs it (signDesiredState); the node agent verifies it
- * (verifyDesiredState) before applying it. Pure; no Pulumi. See docs/release.md.
+ * to run. The operator signs it (signDesiredState); the node agent verifies it (verifyDesiredState)
+ * against its own computer identity before applying it. Pure; no Pulumi. See docs/release.md.
  */
 export {
   buildDesiredState,
   validateDesiredState,
+  validityProblem,
   DesiredStateError,
+  DESIRED_STATE_LIMITS,
   DESIRED_STATE_KIND,
   type DesiredStateDocument,
   type BuildArgs,
@@ -14,6 +16,7 @@ export {
 export {
   signDesiredState,
   verifyDesiredState,
+  verifyDesiredStateText,
   desiredStateDigest,
   type SignedDesiredState,
   type DesiredStateRefusal,

@@ -5,15 +5,17 @@
  */
 import * as crypto from "node:crypto";
 import {
+  escapeForMessage,
   keyKindOf,
   parseCertificate,
-  verifyCertificate,
+  verifyIdentity,
   type CertInfo,
-  type Eku,
+  type Identity,
   type KeyKind,
 } from "../pki";
 import { canonicalBytes } from "./canonical";
 import { certificateFingerprint } from "./authorisation";
+import { ENVELOPE_LIMITS } from "./limits";
 
 export type SignatureAlgorithm = "ecdsa-p256-sha256" | "ecdsa-p384-sha384" | "rsa-pkcs1-sha256";
 
@@ -47,17 +49,28 @@ export type EnvelopeFailure =
   | "bad-signature"
   | "untrusted-signer"
   | "wrong-eku"
+  | "wrong-kind"
   | "revoked"
   | "signer-expired"
   | "crl-unusable";
 
 export type EnvelopeResult =
-  | { readonly ok: true; readonly signer: CertInfo; readonly fingerprint: string }
+  | {
+      readonly ok: true;
+      readonly signer: CertInfo;
+      /** The signer's verified identity: always of kind software. */
+      readonly identity: Identity;
+      readonly fingerprint: string;
+    }
   | { readonly ok: false; readonly reason: EnvelopeFailure; readonly detail: string };
 
+/**
+ * What a signature is checked against. The signer must be a software-signing certificate (codeSigning
+ * EKU and a software identity): service and computer certificates are held by online machines, and
+ * letting them sign would let any compromised one command the fleet.
+ */
 export interface EnvelopeCheck {
   readonly root: string | Buffer;
-  readonly use: Eku;
   readonly crls?: readonly (string | Buffer)[];
   readonly at: Date;
 }
@@ -97,6 +110,11 @@ export function verifyEnvelope(payload: unknown, signature: unknown, check: Enve
   if (typeof sig !== "object" || sig === null || typeof sig.value !== "string" || sig.value === "") {
     return fail("unsigned", "the document carries no signature");
   }
+  if (sig.value.length > ENVELOPE_LIMITS.signatureLength)
+    return fail(
+      "malformed",
+      `the signature value is ${sig.value.length} characters; at most ${ENVELOPE_LIMITS.signatureLength}`,
+    );
   if (
     !Array.isArray(sig.certificates) ||
     sig.certificates.length === 0 ||
@@ -104,10 +122,19 @@ export function verifyEnvelope(payload: unknown, signature: unknown, check: Enve
   ) {
     return fail("untrusted-signer", "the signature carries no signer certificate");
   }
+  const certs = sig.certificates as string[];
+  if (
+    certs.length > ENVELOPE_LIMITS.certificates ||
+    certs.some((c) => c.length > ENVELOPE_LIMITS.certificateLength)
+  )
+    return fail(
+      "malformed",
+      `the signature carries ${certs.length} certificate(s) of up to ${Math.max(...certs.map((c) => c.length))} characters; at most ${ENVELOPE_LIMITS.certificates} (the signer and its issuing CA) of ${ENVELOPE_LIMITS.certificateLength}`,
+    );
   let leaf: CertInfo;
   let expected: { alg: SignatureAlgorithm; hash: string };
   try {
-    leaf = parseCertificate(sig.certificates[0]);
+    leaf = parseCertificate(certs[0]);
     expected = ALGORITHMS[keyKindOf(leaf.publicKey)];
   } catch (err) {
     return fail("untrusted-signer", `the signer certificate cannot be used (${(err as Error).message})`);
@@ -127,16 +154,21 @@ export function verifyEnvelope(payload: unknown, signature: unknown, check: Enve
   if (!verifyBytes(expected.hash, bytes, leaf.publicKey, sig.value)) {
     return fail(
       "bad-signature",
-      `the signature does not verify with the key of "${leaf.commonName}": the document was changed after signing`,
+      `the signature does not verify with the key of "${escapeForMessage(leaf.commonName)}": the document was changed after signing`,
     );
   }
-  const r = verifyCertificate(sig.certificates, check.root, {
-    use: check.use,
+  const r = verifyIdentity(certs, check.root, {
+    use: "codeSigning",
     crls: check.crls,
     at: check.at,
+    expect: { kinds: ["software"] },
   });
-  if (!r.ok) return fail(mapPkiFailure(r.reason), `signer "${leaf.commonName}": ${r.detail} (${r.reason})`);
-  return { ok: true, signer: r.leaf, fingerprint: certificateFingerprint(r.leaf.der) };
+  if (!r.ok)
+    return fail(
+      mapPkiFailure(r.reason),
+      `signer "${escapeForMessage(leaf.commonName)}": ${r.detail} (${r.reason})`,
+    );
+  return { ok: true, signer: r.leaf, identity: r.identity, fingerprint: certificateFingerprint(r.leaf.der) };
 }
 
 function verifyBytes(hash: string, data: Buffer, key: crypto.KeyObject, b64: string): boolean {
@@ -150,7 +182,10 @@ function verifyBytes(hash: string, data: Buffer, key: crypto.KeyObject, b64: str
 function mapPkiFailure(reason: string): EnvelopeFailure {
   switch (reason) {
     case "wrong-eku":
+    case "wrong-key-usage":
       return "wrong-eku";
+    case "wrong-kind":
+      return "wrong-kind";
     case "revoked":
       return "revoked";
     case "expired":
@@ -162,7 +197,8 @@ function mapPkiFailure(reason: string): EnvelopeFailure {
       return "crl-unusable";
     default:
       // untrusted-root, broken-chain, bad-signature (on a certificate), not-a-ca, path-too-long,
-      // name-not-permitted, malformed: the signer is not one the root vouches for.
+      // name-not-permitted (e.g. a software signer minted by a site's online CA), malformed,
+      // no-identity, wrong-name: the signer is not one the root vouches for.
       return "untrusted-signer";
   }
 }

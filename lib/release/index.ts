@@ -1,7 +1,8 @@
 /**
  * lib/release: signed software releases. A manifest (name, semver, files/packages with digests,
  * supervisord programs, config templates, ports, holdsData, expiry) is signed over its canonical JSON
- * with a software-signing (codeSigning) certificate; nodes verify it with verifyRelease. No Pulumi.
+ * with a software-signing certificate; nodes verify it with verifyRelease (the signer's identity
+ * dc/software/name must be authorised for the release name). No Pulumi.
  * See docs/release.md.
  */
 export { canonicalJson, canonicalBytes, canonicalDigest, CanonicalFormError } from "./canonical";
@@ -12,8 +13,11 @@ export {
   certificateFingerprint,
   matchesPattern,
   isAuthorised,
+  entriesFor,
   AuthorisationError,
+  AUTHORISATION_LIMITS,
   type AuthorisedSigner,
+  type SignerIdentity,
   type AuthorisationList,
 } from "./authorisation";
 export {
@@ -48,9 +52,19 @@ export {
   type FileDigest,
   type FileSource,
 } from "./files";
+export { RELEASE_LIMITS, ENVELOPE_LIMITS } from "./limits";
+export {
+  parseBoundedJson,
+  isReservedName,
+  type BoundedJson,
+  type DocumentFailure,
+  type JsonBounds,
+} from "./json";
 export {
   signRelease,
   verifyRelease,
+  verifyReleaseText,
+  lifetimeProblem,
   manifestDigest,
   type SignedRelease,
   type ReleaseRefusal,

@@ -2,7 +2,12 @@
  * The release manifest: everything a node needs to know about one version of one piece of software
  * before it runs it. validateManifest checks shape and meaning and names the first offending field.
  */
+import { isReservedName } from "./json";
+import { RELEASE_LIMITS } from "./limits";
+import { ManifestError, list, obj, relPath, str, unique } from "./manifest-fields";
 import { parseSemVer } from "./semver";
+
+export { ManifestError };
 
 export const RELEASE_KIND = "zeroroot.release/v1";
 /** The only value a program's `user` may take: the node substitutes the instance's partition user. */
@@ -77,16 +82,6 @@ export interface ReleaseManifest {
   readonly notAfter: string;
 }
 
-export class ManifestError extends Error {
-  constructor(
-    readonly path: string,
-    message: string,
-  ) {
-    super(`${path}: ${message}`);
-    this.name = "ManifestError";
-  }
-}
-
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 const MODE = /^0[0-7]{3}$/;
@@ -112,25 +107,31 @@ export function validateManifest(m: unknown, where = "manifest"): ReleaseManifes
   if (o.kind !== RELEASE_KIND)
     throw new ManifestError(`${where}.kind`, `got ${JSON.stringify(o.kind)}; must be "${RELEASE_KIND}"`);
   str(o.name, `${where}.name`, NAME, "lower-case letters, digits, . _ - (e.g. mariadb-galera)");
+  if (isReservedName(o.name as string))
+    throw new ManifestError(`${where}.name`, `"${String(o.name)}" is reserved; choose another release name`);
   if (typeof o.version !== "string" || !parseSemVer(o.version)) {
     throw new ManifestError(
       `${where}.version`,
       `got ${JSON.stringify(o.version)}; must be a semantic version MAJOR.MINOR.PATCH[-pre][+build], e.g. 10.11.6`,
     );
   }
-  list(o.files, `${where}.files`).forEach((f, i) => checkFile(f, `${where}.files[${i}]`));
-  list(o.packages, `${where}.packages`).forEach((p, i) => checkPackage(p, `${where}.packages[${i}]`));
-  const ports = list(o.ports, `${where}.ports`).map((p, i) => checkPort(p, `${where}.ports[${i}]`));
+  // counts first: nothing below walks a list longer than its bound
+  const files = list(o.files, `${where}.files`, RELEASE_LIMITS.files);
+  const packages = list(o.packages, `${where}.packages`, RELEASE_LIMITS.packages);
+  const portList = list(o.ports, `${where}.ports`, RELEASE_LIMITS.ports);
+  const programs = list(o.programs, `${where}.programs`, RELEASE_LIMITS.programs);
+  const templates = list(o.configTemplates, `${where}.configTemplates`, RELEASE_LIMITS.configTemplates);
+  files.forEach((f, i) => checkFile(f, `${where}.files[${i}]`));
+  packages.forEach((p, i) => checkPackage(p, `${where}.packages[${i}]`));
+  const ports = portList.map((p, i) => checkPort(p, `${where}.ports[${i}]`));
   const portNames = new Set(ports);
-  list(o.programs, `${where}.programs`).forEach((p, i) =>
-    checkProgram(p, `${where}.programs[${i}]`, portNames),
-  );
-  list(o.configTemplates, `${where}.configTemplates`).forEach((t, i) =>
-    checkTemplate(t, `${where}.configTemplates[${i}]`, portNames),
-  );
-  unique(list(o.files, ""), "path", `${where}.files`);
-  unique(list(o.programs, ""), "name", `${where}.programs`);
-  unique(list(o.configTemplates, ""), "path", `${where}.configTemplates`);
+  programs.forEach((p, i) => checkProgram(p, `${where}.programs[${i}]`, portNames));
+  templates.forEach((t, i) => checkTemplate(t, `${where}.configTemplates[${i}]`, portNames));
+  unique(files, "path", `${where}.files`);
+  unique(packages, "name", `${where}.packages`);
+  unique(portList, "name", `${where}.ports`);
+  unique(programs, "name", `${where}.programs`);
+  unique(templates, "path", `${where}.configTemplates`);
   if ((o.files as unknown[]).length + (o.packages as unknown[]).length === 0) {
     throw new ManifestError(
       `${where}.files`,
@@ -214,16 +215,26 @@ function checkProgram(p: unknown, where: string, ports: Set<string>): void {
       `got ${JSON.stringify(o.user)}; a release never names an account (least of all root): write "${PARTITION_USER}"`,
     );
   }
-  if (typeof o.command !== "string" || o.command.trim() === "")
-    throw new ManifestError(`${where}.command`, "must be a non-empty command template");
+  if (
+    typeof o.command !== "string" ||
+    o.command.trim() === "" ||
+    o.command.length > RELEASE_LIMITS.commandLength
+  )
+    throw new ManifestError(
+      `${where}.command`,
+      `must be a non-empty command template of at most ${RELEASE_LIMITS.commandLength} characters`,
+    );
   checkPlaceholders(o.command, `${where}.command`, ports);
 }
 
 function checkTemplate(t: unknown, where: string, ports: Set<string>): void {
   const o = obj(t, where);
   relPath(o.path, `${where}.path`);
-  if (typeof o.template !== "string")
-    throw new ManifestError(`${where}.template`, "must be the template text");
+  if (typeof o.template !== "string" || o.template.length > RELEASE_LIMITS.templateLength)
+    throw new ManifestError(
+      `${where}.template`,
+      `must be the template text, at most ${RELEASE_LIMITS.templateLength} characters`,
+    );
   if (o.mode !== undefined) str(o.mode, `${where}.mode`, MODE, 'an octal mode such as "0640"');
   checkPlaceholders(o.template, `${where}.template`, ports);
 }
@@ -239,45 +250,5 @@ function checkPlaceholders(text: string, where: string, ports: Set<string>): voi
         where,
         `unknown placeholder {{${p}}}; allowed: ${PLACEHOLDERS.join(", ")} (ports.<name> of a declared port)`,
       );
-  }
-}
-
-function obj(v: unknown, where: string): Record<string, unknown> {
-  if (typeof v !== "object" || v === null || Array.isArray(v))
-    throw new ManifestError(where, `expected an object, got ${JSON.stringify(v)}`);
-  return v as Record<string, unknown>;
-}
-
-function list(v: unknown, where: string): unknown[] {
-  if (!Array.isArray(v))
-    throw new ManifestError(where, `expected a list (use [] for none), got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function str(v: unknown, where: string, re: RegExp, allowed: string): void {
-  if (typeof v !== "string" || !re.test(v))
-    throw new ManifestError(where, `got ${JSON.stringify(v)}; must be ${allowed}`);
-}
-
-function relPath(v: unknown, where: string): void {
-  const bad =
-    typeof v !== "string" ||
-    v === "" ||
-    v.startsWith("/") ||
-    v.split("/").some((s) => s === ".." || s === "." || s === "") ||
-    v.includes("\\");
-  if (bad)
-    throw new ManifestError(
-      where,
-      `got ${JSON.stringify(v)}; must be a relative POSIX path without "..", e.g. "bin/server"`,
-    );
-}
-
-function unique(items: unknown[], key: string, where: string): void {
-  const seen = new Set<unknown>();
-  for (const it of items) {
-    const k = (it as Record<string, unknown>)[key];
-    if (seen.has(k)) throw new ManifestError(where, `duplicate ${key} ${JSON.stringify(k)}`);
-    seen.add(k);
   }
 }

@@ -130,8 +130,8 @@ export function writeAgentConfig(c: AgentConfigFiles): void {
     JSON.stringify({
       kind: TRUST_KIND,
       signers: [
-        { commonName: "control-plane-dc1", desiredState: ["dc1"] },
-        { commonName: "release-admin", releases: ["*"] },
+        { identity: "dc1/software/control-plane-dc1", desiredState: ["dc1"] },
+        { identity: "dc1/software/release-admin", releases: ["*"] },
       ],
     }),
   );

@@ -44,7 +44,8 @@ export function makeRelease(
     configTemplates: [{ path: "etc/instance.conf", template: "name={{instance.name}}\n" }],
     ports: [{ name: "http", port, protocol: "tcp", tls: false, requireClientCertificate: false }],
     holdsData: false,
-    notAfter: "2099-01-01T00:00:00Z",
+    // within the longest life a node accepts (RELEASE_LIMITS.lifetimeDays)
+    notAfter: new Date(Date.now() + 365 * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z"),
     ...over,
   } as ReleaseManifest;
 }

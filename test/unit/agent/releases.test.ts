@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { checkRelease } from "../../../lib/agent";
 import { createCsr, generateKeyPair, parseCertificate, verifyCertificate } from "../../../lib/pki";
-import { manifestDigest, memoryFileSource, signRelease } from "../../../lib/release";
+import { manifestDigest, memoryFileSource, parseAuthorisationList, signRelease } from "../../../lib/release";
 import { ensureServiceCertificate, tlsFiles } from "../../../agents/node/service-cert";
 import { makeHierarchy, baseManifest, FILES, type Hierarchy } from "../release/fixtures";
 import { startSite, type SiteFixture } from "../../helpers/site-fixture";
@@ -14,7 +14,9 @@ describe("agent: checking a release a desired state names", () => {
   before(() => (h = makeHierarchy()));
   const trust = () => ({
     root: h.rootPem,
-    authorisation: { signers: [{ commonName: "alice", releases: ["mariadb-*"] }] },
+    authorisation: parseAuthorisationList({
+      signers: [{ identity: "dc1/software/alice", releases: ["mariadb-*"] }],
+    }),
   });
   const packages = new Map([["galera-4", "26.4.14-1"]]);
   const files = memoryFileSource(FILES);
@@ -83,11 +85,15 @@ describe("agent: checking a release a desired state names", () => {
     assert.equal(!r.ok && r.reason, "package-missing");
   });
 
-  it("refuses a release with a file changed on disk", () => {
+  it("refuses a release with a file changed on disk (by its size, else by its digest)", () => {
     const r = check(signRelease(baseManifest(), h.alice), {
       files: memoryFileSource({ ...FILES, "bin/server": "evil" }),
     });
-    assert.equal(!r.ok && r.reason, "file-digest-mismatch");
+    assert.equal(!r.ok && r.reason, "file-size-mismatch");
+    const same = check(signRelease(baseManifest(), h.alice), {
+      files: memoryFileSource({ ...FILES, "bin/server": FILES["bin/server"].toUpperCase() }),
+    });
+    assert.equal(!same.ok && same.reason, "file-digest-mismatch");
   });
 
   it("refuses a release that is not published", () => {

@@ -98,16 +98,25 @@ describe("agent: configuration files", () => {
     const t = parseTrustFile({
       kind: "zeroroot.trust/v1",
       signers: [
-        { commonName: "cp", desiredState: ["dc1"] },
-        { commonName: "alice", releases: ["*"] },
+        { identity: "dc1/software/cp", desiredState: ["dc1"] },
+        { identity: "dc1/software/alice", releases: ["*"] },
       ],
     });
     assert.equal(t.authorisation.signers.length, 2);
     assert.throws(
       () =>
-        parseTrustFile({ kind: "zeroroot.trust/v1", signers: [{ commonName: "alice", releases: ["*"] }] }),
+        parseTrustFile({
+          kind: "zeroroot.trust/v1",
+          signers: [{ identity: "dc1/software/alice", releases: ["*"] }],
+        }),
       (e: unknown) => e instanceof AgentConfigError && /refuse every document/.test(e.message),
     );
     assert.throws(() => parseTrustFile({ signers: [] }), /kind/);
+    assert.throws(
+      () =>
+        parseTrustFile({ kind: "zeroroot.trust/v1", signers: [{ commonName: "cp", desiredState: ["dc1"] }] }),
+      (e: unknown) =>
+        e instanceof AgentConfigError && /signers\[0\]\.commonName: .*"identity"/.test(e.message),
+    );
   });
 });

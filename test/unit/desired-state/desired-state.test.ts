@@ -11,7 +11,8 @@ import {
   type VerifyDesiredStateOptions,
 } from "../../../lib/desired-state";
 import { parseAuthorisationList, signCanonical, type AuthorisationList } from "../../../lib/release";
-import { makeHierarchy, type Hierarchy } from "../release/fixtures";
+import type { Identity } from "../../../lib/pki";
+import { identityOf, makeHierarchy, type Hierarchy } from "../release/fixtures";
 
 const instance = (n: number, over: Partial<InstanceSpec> = {}): InstanceSpec => ({
   name: `mariadb-${n}`,
@@ -38,23 +39,26 @@ describe("desired-state verification (what a node checks before applying its sta
   this.timeout(30_000);
   let h: Hierarchy;
   let auth: AuthorisationList;
+  /** dc1/computer/dc1-s01, read from its own certificate. */
+  let node: Identity;
 
   before(() => {
     h = makeHierarchy();
+    node = identityOf(h, h.computer);
     auth = parseAuthorisationList({
       signers: [
-        { commonName: "control-plane-dc1", desiredState: ["dc1"] },
-        { commonName: "alice", releases: ["*"] },
-        { commonName: "alice-service", desiredState: ["*"] },
-        { commonName: "alice-old", desiredState: ["*"] },
-        { commonName: "bob", desiredState: ["*"] },
+        { identity: "dc1/software/control-plane-dc1", desiredState: ["dc1"] },
+        { identity: "dc1/software/alice", releases: ["*"] },
+        { identity: "dc1/software/alice-old", desiredState: ["*"] },
+        { identity: "dc1/software/bob", desiredState: ["*"] },
+        { identity: "dc2/software/state-signer-dc2", desiredState: ["dc2"] },
       ],
     });
   });
 
   const doc = (over: Partial<Parameters<typeof buildDesiredState>[0]> = {}) =>
     buildDesiredState({
-      computerId: "dc1-srv-001",
+      computerId: "dc1-s01",
       dataCenter: "dc1",
       version: 7,
       instances: [instance(1), instance(2)],
@@ -66,7 +70,7 @@ describe("desired-state verification (what a node checks before applying its sta
   const opts = (over: Partial<VerifyDesiredStateOptions> = {}): VerifyDesiredStateOptions => ({
     root: h.rootPem,
     authorisedSigners: auth,
-    computerId: "dc1-srv-001",
+    node,
     lastAppliedVersion: 6,
     ...over,
   });
@@ -98,16 +102,66 @@ describe("desired-state verification (what a node checks before applying its sta
     assert.equal(refusal(verifyDesiredState(s, opts())), "bad-signature");
   });
 
+  it("derives the node's identity from its computer certificate", () => {
+    assert.deepEqual(node, { dataCenter: "dc1", kind: "computer", name: "dc1-s01" });
+  });
+
   it("refuses a desired state document for another computer", () => {
-    assert.equal(refusal(verifyDesiredState(sign({ computerId: "dc1-srv-002" }), opts())), "wrong-computer");
+    assert.equal(refusal(verifyDesiredState(sign({ computerId: "dc1-s02" }), opts())), "wrong-computer");
+  });
+
+  it("refuses, at dc1-s01, a document for dc1-s01 with dataCenter dc2 signed by a signer authorised only for dc2", () => {
+    const s = sign({ dataCenter: "dc2" }, h.dc2StateSigner);
+    const r = verifyDesiredState(s, opts());
+    assert.equal(refusal(r), "wrong-data-center");
+    assert.match(!r.ok ? r.detail : "", /issued by dc1/);
+  });
+
+  it("refuses, at dc1-s01, a document for dc1 signed by a signer authorised only for dc2", () => {
+    assert.equal(refusal(verifyDesiredState(sign({}, h.dc2StateSigner), opts())), "unauthorised-signer");
+  });
+
+  it("accepts that dc2 signer's document at dc2-s01, whose certificate dc2 issued", () => {
+    const s = sign({ computerId: "dc2-s01", dataCenter: "dc2" }, h.dc2StateSigner);
+    assert.equal(refusal(verifyDesiredState(s, opts({ node: identityOf(h, h.dc2Computer) }))), "accepted");
+  });
+
+  it("refuses a document signed by dc2's alice where dc1/software/alice holds the grant", () => {
+    const grant = parseAuthorisationList({
+      signers: [{ identity: "dc1/software/alice", desiredState: ["dc1"] }],
+    });
+    assert.equal(
+      refusal(verifyDesiredState(sign({}, h.alice), opts({ authorisedSigners: grant }))),
+      "accepted",
+    );
+    assert.equal(
+      refusal(verifyDesiredState(sign({}, h.dc2Alice), opts({ authorisedSigners: grant }))),
+      "unauthorised-signer",
+    );
+  });
+
+  it("refuses a document signed by a computer certificate, or by a software signer minted by a site's online CA", () => {
+    assert.equal(refusal(verifyDesiredState(sign({}, h.computer), opts())), "wrong-eku");
+    assert.equal(refusal(verifyDesiredState(sign({}, h.mintedByOnlineCa), opts())), "untrusted-signer");
+  });
+
+  it("refuses a document valid for longer than 30 days, and refuses to build or sign one", () => {
+    assert.throws(() => doc({ validitySeconds: 31 * 86_400 }), /from 1 to 2592000/);
+    const d = {
+      ...doc(),
+      expiresAt: new Date(Date.now() + 40 * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z"),
+    };
+    assert.throws(() => signDesiredState(d, h.controlPlane), /at most 2592000 s/);
+    const s = { document: d, signature: signCanonical(d, h.controlPlane) };
+    assert.equal(refusal(verifyDesiredState(s, opts())), "validity-too-long");
   });
 
   it("refuses a document signed by a release signer (not authorised for desired state)", () => {
     assert.equal(refusal(verifyDesiredState(sign({}, h.alice), opts())), "unauthorised-signer");
   });
 
-  it("refuses a document for a data center its signer is not authorised for", () => {
-    assert.equal(refusal(verifyDesiredState(sign({ dataCenter: "dc2" }), opts())), "unauthorised-signer");
+  it("refuses a document naming another data center than the node's certificate, even from an authorised signer", () => {
+    assert.equal(refusal(verifyDesiredState(sign({ dataCenter: "dc2" }), opts())), "wrong-data-center");
   });
 
   it("refuses a document signed by a foreign CA", () => {

@@ -1,14 +1,14 @@
 /**
- * `zeroroot release sign|verify|digest`, driven in-process through register() on a fresh commander
- * program (exitOverride), plus the same run through ./bin/zeroroot once the module is registered in
- * cli/commands/index.ts (skipped, saying so, until then).
+ * `zeroroot release sign|verify|digest`, driven in-process through the CLI's run() (test/helpers/cli.ts),
+ * plus the same run through ./bin/zeroroot once the module is registered in cli/commands/index.ts
+ * (skipped, saying so, until then).
  */
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { quietProgram } from "../../helpers/cli-in-process";
+import { runCli } from "../../helpers/cli";
 import { register } from "../../../cli/commands/release";
 import { commandModules } from "../../../cli/commands";
 import { UsageError, UserError } from "../../../cli/errors";
@@ -18,20 +18,12 @@ import { FILES, baseManifest, makeHierarchy, type Hierarchy } from "./fixtures";
 const ROOT = path.join(__dirname, "../../..");
 const PASS = "correct horse battery staple";
 
+/** `zeroroot release ...` in-process (test/helpers/cli.ts); a commander usage error fails the test. */
 async function run(args: string[]): Promise<{ error?: UserError; out: string }> {
-  const program = quietProgram(register);
-  let out = "";
-  const write = process.stdout.write;
-  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
-  try {
-    await program.parseAsync(["release", ...args], { from: "user" });
-    return { out };
-  } catch (err) {
-    if (err instanceof UserError) return { error: err, out };
-    throw err;
-  } finally {
-    process.stdout.write = write;
-  }
+  const r = await runCli(["release", ...args]);
+  if (r.code !== 0 && !r.error)
+    throw new Error(`zeroroot release ${args.join(" ")}: exit ${r.code}\n${r.err}`);
+  return { error: r.error, out: r.out };
 }
 
 describe("zeroroot release (sign, verify, digest)", function () {
@@ -49,7 +41,8 @@ describe("zeroroot release (sign, verify, digest)", function () {
       fs.writeFileSync(p(`files/${rel}`), content);
     }
     fs.cpSync(p("files"), p("files-bad"), { recursive: true });
-    fs.writeFileSync(p("files-bad/share/schema.sql"), "DROP TABLE t;\n");
+    // same size, other bytes: refused by its digest
+    fs.writeFileSync(p("files-bad/share/schema.sql"), "CREATE TABLE u (id int);\n");
     fs.writeFileSync(p("manifest.json"), JSON.stringify(baseManifest()));
     fs.writeFileSync(p("root.pem"), h.rootPem);
     fs.writeFileSync(p("dc1.pem"), h.issuingPem);
@@ -63,7 +56,11 @@ describe("zeroroot release (sign, verify, digest)", function () {
     fs.writeFileSync(p("pass"), `${PASS}\n`, { mode: 0o600 });
     fs.writeFileSync(
       p("auth.json"),
-      JSON.stringify({ signers: [{ commonName: "alice", releases: ["mariadb-*"] }] }),
+      JSON.stringify({ signers: [{ identity: "dc1/software/alice", releases: ["mariadb-*"] }] }),
+    );
+    fs.writeFileSync(
+      p("auth-cn.json"),
+      JSON.stringify({ signers: [{ commonName: "alice", releases: ["*"] }] }),
     );
   });
 
@@ -100,7 +97,7 @@ describe("zeroroot release (sign, verify, digest)", function () {
     assert.equal(v.error, undefined, v.error?.message);
     assert.match(
       v.out,
-      /OK mariadb-galera 10\.11\.6 sha256:[0-9a-f]{64}, signed by alice; 2 file\(s\) checked/,
+      /OK mariadb-galera 10\.11\.6 sha256:[0-9a-f]{64}, signed by dc1\/software\/alice; 2 file\(s\) checked/,
     );
   });
 
@@ -138,6 +135,22 @@ describe("zeroroot release (sign, verify, digest)", function () {
   it("refuses to sign when a file differs from the manifest, naming the file", async () => {
     const r = await signWithPassphrase(p("x.json"), ["--files-dir", p("files-bad")]);
     assert.match(r.error?.message ?? "", /"share\/schema\.sql" has sha256/);
+  });
+
+  it("refuses to sign when a file's size differs from the manifest, before hashing it", async () => {
+    fs.cpSync(p("files"), p("files-long"), { recursive: true });
+    fs.appendFileSync(p("files-long/bin/server"), "# more\n");
+    const r = await signWithPassphrase(p("x.json"), ["--files-dir", p("files-long")]);
+    assert.match(r.error?.message ?? "", /"bin\/server" is 37 bytes, the manifest says 30/);
+  });
+
+  it("verify refuses an authorisation list naming signers by common name, saying how to migrate", async () => {
+    await signWithPassphrase(p("cn.json"));
+    const r = await run(["verify", "--root", p("root.pem"), "--authorised", p("auth-cn.json"), p("cn.json")]);
+    assert.match(
+      r.error?.message ?? "",
+      /auth-cn\.json: signers\[0\]\.commonName: .*"identity": .*dc1\/software\/alice/,
+    );
   });
 
   it("refuses to sign a manifest whose program runs as root, naming the field", async () => {

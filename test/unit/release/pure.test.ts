@@ -120,19 +120,61 @@ describe("signer authorisation list", () => {
     const hex = "ab".repeat(32);
     assert.equal(normaliseFingerprint(hex.toUpperCase().match(/../g)!.join(":")), `sha256:${hex}`);
   });
-  for (const [what, data] of [
+  for (const [what, data, message] of [
     [
-      "an entry with both commonName and fingerprint",
-      { signers: [{ commonName: "a", fingerprint: `sha256:${"0".repeat(64)}`, releases: ["*"] }] },
+      "an entry with both identity and fingerprint",
+      { signers: [{ identity: "dc1/software/a", fingerprint: `sha256:${"0".repeat(64)}`, releases: ["*"] }] },
+      /exactly one of "identity"/,
     ],
-    ["an entry that grants nothing", { signers: [{ commonName: "a" }] }],
-    ["a file without a signers list", { alice: ["*"] }],
-    ["an unknown key", { signers: [{ commonName: "a", release: ["*"] }] }],
+    ["an entry that grants nothing", { signers: [{ identity: "dc1/software/a" }] }, /grants nothing/],
+    ["a file without a signers list", { alice: ["*"] }, /"signers" array/],
+    [
+      "an unknown key",
+      { signers: [{ identity: "dc1/software/a", release: ["*"] }] },
+      /unknown key "release"/,
+    ],
+    [
+      "a signer named by common name alone, saying how to migrate",
+      { signers: [{ commonName: "alice", releases: ["*"] }] },
+      /signers\[0\]\.commonName: .*replace "commonName": "alice" with "identity": .*"dc1\/software\/alice"/,
+    ],
+    [
+      "a signer identity of another kind than software",
+      { signers: [{ identity: "dc1/service/alice", releases: ["*"] }] },
+      /signers\[0\]\.identity: "dc1\/service\/alice" is a service identity/,
+    ],
+    [
+      "a signer identity that is not dc/kind/name",
+      { signers: [{ identity: "alice", releases: ["*"] }] },
+      /signers\[0\]\.identity: "alice" is not an identity/,
+    ],
+    [
+      "a signer name that is not a plain name",
+      { signers: [{ identity: "dc1/software/Alice Smith", releases: ["*"] }] },
+      /is not a plain name/,
+    ],
+    [
+      "a fingerprint that is not SHA-256",
+      { signers: [{ fingerprint: "sha1:abc", releases: ["*"] }] },
+      /is not a SHA-256 fingerprint/,
+    ],
+    [
+      "a list of more signers than the bound",
+      { signers: Array.from({ length: 1001 }, () => ({ identity: "dc1/software/a", releases: ["*"] })) },
+      /1001 entries; at most 1000/,
+    ],
   ] as const) {
     it(`refuses ${what}`, () =>
       assert.throws(
         () => parseAuthorisationList(data, "auth.json"),
-        (e: unknown) => e instanceof AuthorisationError && /^auth\.json/.test(e.message),
+        (e: unknown) =>
+          e instanceof AuthorisationError && /^auth\.json/.test(e.message) && message.test(e.message),
       ));
   }
+  it("reads a signer's identity into its triple", () => {
+    const list = parseAuthorisationList({
+      signers: [{ identity: "dc2/software/bob", desiredState: ["dc2"] }],
+    });
+    assert.deepEqual(list.signers[0].identity, { dataCenter: "dc2", kind: "software", name: "bob" });
+  });
 });

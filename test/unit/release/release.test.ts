@@ -6,6 +6,8 @@ import {
   verifyRelease,
   manifestDigest,
   certificateFingerprint,
+  signCanonical,
+  RELEASE_LIMITS,
   type AuthorisationList,
   type ReleaseVerification,
   type SignedRelease,
@@ -24,11 +26,10 @@ describe("release verification (what a node checks before running a release)", f
     h = makeHierarchy();
     auth = parseAuthorisationList({
       signers: [
-        { commonName: "alice", releases: ["mariadb-*", "neo"] },
-        { commonName: "bob", releases: ["*"] },
-        { commonName: "alice-service", releases: ["*"] },
-        { commonName: "alice-old", releases: ["*"] },
-        { commonName: "control-plane-dc1", desiredState: ["dc1"] },
+        { identity: "dc1/software/alice", releases: ["mariadb-*", "neo"] },
+        { identity: "dc1/software/bob", releases: ["*"] },
+        { identity: "dc1/software/alice-old", releases: ["*"] },
+        { identity: "dc1/software/control-plane-dc1", desiredState: ["dc1"] },
       ],
     });
     signed = signRelease(baseManifest(), h.alice);
@@ -46,7 +47,7 @@ describe("release verification (what a node checks before running a release)", f
   it("accepts a release signed by an authorised software-signing certificate, with its files intact", () => {
     const r = verifyRelease(signed, opts({ crls: [h.emptyCrl] }));
     assert.ok(r.ok, r.ok ? "" : `${r.reason}: ${r.detail}`);
-    assert.equal(r.signer.commonName, "alice");
+    assert.equal(r.signer.identity, "dc1/software/alice");
     assert.equal(r.manifestDigest, manifestDigest(signed.manifest));
     assert.match(r.manifestDigest, /^sha256:[0-9a-f]{64}$/);
     assert.equal(r.filesChecked, true);
@@ -90,12 +91,19 @@ describe("release verification (what a node checks before running a release)", f
     assert.equal(refusal(verifyRelease(t, opts())), "bad-signature");
   });
 
-  it("refuses a tampered file and names it", () => {
+  it("refuses a tampered file of the same size by its digest, and names it", () => {
+    const same = FILES["bin/server"].replace("infinity", "infinit0");
+    const r = verifyRelease(signed, opts({ files: memoryFileSource({ ...FILES, "bin/server": same }) }));
+    assert.equal(refusal(r), "file-digest-mismatch");
+    assert.equal(!r.ok && r.file, "bin/server");
+  });
+
+  it("refuses a tampered file of another size by its size, and names it", () => {
     const r = verifyRelease(
       signed,
       opts({ files: memoryFileSource({ ...FILES, "bin/server": "#!/bin/sh\nrm -rf /\n" }) }),
     );
-    assert.equal(refusal(r), "file-digest-mismatch");
+    assert.equal(refusal(r), "file-size-mismatch");
     assert.equal(!r.ok && r.file, "bin/server");
   });
 
@@ -121,6 +129,47 @@ describe("release verification (what a node checks before running a release)", f
 
   it("refuses a release signed with a certificate without codeSigning (a service certificate)", () => {
     assert.equal(refusal(verifyRelease(signRelease(baseManifest(), h.service), opts())), "wrong-eku");
+  });
+
+  it("refuses a release signed with a computer certificate, even one its list would name", () => {
+    const byFp = parseAuthorisationList({
+      signers: [
+        {
+          fingerprint: certificateFingerprint(parseCertificate(h.computer.certificatePem).der),
+          releases: ["*"],
+        },
+      ],
+    });
+    assert.equal(
+      refusal(verifyRelease(signRelease(baseManifest(), h.computer), opts({ authorisation: byFp }))),
+      "wrong-eku",
+    );
+  });
+
+  it("refuses dc2's software certificate named alice where only dc1/software/alice is authorised", () => {
+    const r = verifyRelease(signRelease(baseManifest(), h.dc2Alice), opts());
+    assert.equal(refusal(r), "unauthorised-signer");
+    assert.match(!r.ok ? r.detail : "", /signer dc2\/software\/alice /);
+  });
+
+  it("refuses a software signer minted by a site's online CA (computer and service only), by its name constraints", () => {
+    const minted = signRelease(baseManifest(), h.mintedByOnlineCa);
+    const everyone = parseAuthorisationList({
+      signers: [{ identity: "dc1/software/control-plane-dc1", releases: ["*"] }],
+    });
+    const r = verifyRelease(minted, opts({ authorisation: everyone }));
+    assert.equal(refusal(r), "untrusted-signer");
+    assert.match(!r.ok ? r.detail : "", /name-not-permitted/);
+  });
+
+  it("refuses a release valid for longer than a software-signing certificate lives, and refuses to sign it", () => {
+    const far = new Date(Date.now() + (RELEASE_LIMITS.lifetimeDays + 2) * 86_400_000)
+      .toISOString()
+      .replace(/\.\d+Z$/, "Z");
+    assert.throws(() => signRelease(baseManifest({ notAfter: far }), h.alice), /more than 730 days/);
+    const m = baseManifest({ notAfter: far });
+    const t = { manifest: m, signature: signCanonical(m, h.alice) };
+    assert.equal(refusal(verifyRelease(t, opts())), "lifetime-too-long");
   });
 
   it("refuses a release whose signer is not authorised for that release name", () => {
