@@ -6,13 +6,18 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   createCsr,
+  dataCenterOfCa,
+  escapeForMessage,
   exportPkcs8,
+  kindsOfCa,
   generateKeyPair,
   issueFromCsr,
   loadCa,
   loadPrivateKey,
   parseCertificate,
   type CertificateAuthority,
+  type CertInfo,
+  type LeafKind,
 } from "../../lib/pki";
 import { siteHostname, type SiteConfig } from "./config";
 
@@ -22,7 +27,36 @@ export const files = (stateDir: string) => ({
   issuingCert: join(stateDir, "issuing.crt"),
   siteKey: join(stateDir, "site.key"),
   siteCert: join(stateDir, "site.crt"),
+  /** The CRL of the site's issuing CA, made by the site (agents/site/crl.ts). */
+  issuingCrl: join(stateDir, "issuing.crl"),
+  /** Serials the site has revoked (`site revoke`). */
+  revoked: join(stateDir, "revoked.json"),
 });
+
+/**
+ * What an online issuing CA may mint: computers and services. A site key is on a networked machine,
+ * so the root must not give it users (operators) or software signers; its name constraints say so.
+ */
+export const SITE_CA_KINDS: readonly LeafKind[] = ["computer", "service"];
+
+/**
+ * Why `info` cannot be this site's issuing CA, or undefined: it must speak for this data center's zone
+ * and permit no kind but SITE_CA_KINDS (the root signs it with nameScope.kinds; see docs/site.md).
+ */
+export function issuingCaProblem(
+  config: Pick<SiteConfig, "dataCenter" | "domain">,
+  info: CertInfo,
+): string | undefined {
+  const dc = dataCenterOfCa(info);
+  const zone = `${config.dataCenter}.${config.domain}`;
+  if (typeof dc === "string") return dc;
+  if (dc.zone !== zone)
+    return `the issuing CA certificate speaks for zone ${escapeForMessage(dc.zone)}, not ${zone}: have the root sign this site's CSR for data center ${config.dataCenter}`;
+  const extra = kindsOfCa(info, dc.zone).filter((k) => !SITE_CA_KINDS.includes(k));
+  if (extra.length > 0)
+    return `the issuing CA certificate may issue ${extra.join(", ")} certificates; a site's online CA may issue only ${SITE_CA_KINDS.join(" and ")}: have the root sign this site's CSR again with its kinds limited to those (Authorisation nameScope.kinds ${JSON.stringify(SITE_CA_KINDS)})`;
+  return undefined;
+}
 
 /** Makes the issuing CA key and CSR once; later calls return the same CSR. */
 export function initIssuingCa(config: SiteConfig): string {
@@ -40,6 +74,8 @@ export function initIssuingCa(config: SiteConfig): string {
 export function installIssuingCertificate(config: SiteConfig, certificatePem: string): CertificateAuthority {
   const f = files(config.stateDir);
   const ca = loadCa(certificatePem, readFileSync(f.issuingKey));
+  const problem = issuingCaProblem(config, ca.info);
+  if (problem) throw new Error(`site install-ca: ${problem}`);
   writeFileSync(f.issuingCert, certificatePem, { mode: 0o644 });
   return ca;
 }
@@ -60,6 +96,8 @@ export function loadSiteIdentity(config: SiteConfig): SiteIdentity {
       `no issuing CA certificate at ${f.issuingCert}: run \`site init\`, have the root sign ${f.issuingCsr}, then \`site install-ca\``,
     );
   const ca = loadCa(readFileSync(f.issuingCert, "utf8"), readFileSync(f.issuingKey));
+  const problem = issuingCaProblem(config, ca.info);
+  if (problem) throw new Error(`site: ${f.issuingCert}: ${problem}`);
   const rootPem = readFileSync(config.rootCertificatePath, "utf8");
   const fresh =
     existsSync(f.siteCert) &&

@@ -3,10 +3,13 @@
  *   site init --config FILE          make the issuing CA key and CSR (prints the CSR path)
  *   site install-ca --config FILE --cert FILE   install the root-signed issuing certificate
  *   site serve --config FILE         provisioning, enrollment, the issuing CA and readiness reports
+ *   site revoke --config FILE --serial HEX --reason R   revoke a certificate this site issued; the
+ *                                    new CRL is in force at once (a running site re-reads it)
  * Exit codes: 0 ok, 1 refused/failed, 2 usage.
  */
 import { readFileSync } from "node:fs";
 import { files, initIssuingCa, installIssuingCertificate, loadSiteIdentity } from "./ca";
+import { revokeSiteCertificate } from "./crl";
 import { loadSiteConfig } from "./config";
 import { Registry } from "./registry";
 import { createSiteServer } from "./server";
@@ -24,7 +27,9 @@ export async function siteMain(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const configPath = arg(rest, "--config");
   if (!command || !configPath) {
-    process.stderr.write("usage: site init|install-ca|serve --config FILE [--cert FILE]\n");
+    process.stderr.write(
+      "usage: site init|install-ca|serve|revoke --config FILE [--cert FILE] [--serial HEX --reason R]\n",
+    );
     return 2;
   }
   const config = loadSiteConfig(configPath);
@@ -43,6 +48,18 @@ export async function siteMain(argv: string[]): Promise<number> {
       const cert = arg(rest, "--cert");
       if (!cert) return usage("install-ca needs --cert FILE");
       installIssuingCertificate(config, readFileSync(cert, "utf8"));
+      return 0;
+    }
+    case "revoke": {
+      const serial = arg(rest, "--serial");
+      if (!serial) return usage("revoke needs --serial HEX (as printed by openssl x509 -serial)");
+      const crl = revokeSiteCertificate(
+        config,
+        loadSiteIdentity(config).ca,
+        serial,
+        arg(rest, "--reason") ?? "unspecified",
+      );
+      process.stdout.write(`${crl}\n`);
       return 0;
     }
     case "serve": {

@@ -1,211 +1,42 @@
 /**
  * The site services' HTTPS server. One TLS listener asks every client for a certificate but
  * accepts connections without one, so that the netboot and enrollment calls (authenticated by the
- * one-time token) share the port with the mutual-TLS routes; every other route refuses a client
- * whose certificate did not verify against the root, or whose CN is not allowed on it.
+ * one-time token) share the port with the mutual-TLS routes.
+ *
+ * On operator and computer routes a caller passes two independent checks: OpenSSL's verification of
+ * the handshake's chain against the root (`socket.authorized`), and lib/pki's verifyIdentity on the
+ * same chain's DER with the site's CRLs, which yields the (data center, kind, name) every decision
+ * takes. OpenSSL alone knows neither our CRLs (they change while the listener runs) nor identities;
+ * keeping it as well means a certificate passes only if two parsers agree on it. Verification runs per
+ * request, not per connection, so a revocation applies on the next request of a kept-alive connection.
  */
-import { createReadStream, existsSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { join } from "node:path";
-import type { TLSSocket } from "node:tls";
-import { issueFromCsr, parseCertificate, PkiError } from "../../lib/pki";
-import { type ArmRequest, type EnrollRequest, type ReadyReport } from "../../lib/site";
-import { SERVICE_CSR_ROUTE, serviceDnsName, type ServiceCsrRequest } from "../../lib/agent/protocol";
-import { siteHostname, type SiteConfig } from "./config";
-import type { SiteIdentity } from "./ca";
+import type { DetailedPeerCertificate, TLSSocket } from "node:tls";
+import { formatIdentity, type Identity } from "../../lib/pki";
+import { authorisePeer, CrlFiles } from "../../lib/site";
+import { files, type SiteIdentity } from "./ca";
+import { resolveSiteConfig, type ResolvedSiteConfig, type SiteConfig } from "./config";
+import { renewSiteCrlIfDue } from "./crl";
+import { HttpError, quote, readBody, send } from "./http";
+import { DEFAULT_SITE_LIMITS, type SiteLimits } from "./limits";
 import type { Registry } from "./registry";
-
-/** A handler returns status and JSON body, or "sent" when it wrote the response itself. */
-type Handler = (
-  req: IncomingMessage,
-  body: unknown,
-  match: RegExpMatchArray,
-  res: ServerResponse,
-) => Promise<[number, unknown] | "sent"> | [number, unknown] | "sent";
-type Guard = "token" | "none" | "operator" | "computer";
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { siteRoutes, type Route } from "./routes";
 
 export function createSiteServer(
-  config: SiteConfig,
+  given: SiteConfig,
   id: SiteIdentity,
   registry: Registry,
   log: (msg: string) => void,
+  limitsOverride: Partial<SiteLimits> = {},
 ): Server {
-  const siteUrl = `https://${siteHostname(config)}:${config.port ?? 8443}`;
-  const peerCn = (req: IncomingMessage) => (req.socket as TLSSocket).getPeerCertificate()?.subject?.CN;
+  const config = resolved(given);
+  const limits = { ...DEFAULT_SITE_LIMITS, ...limitsOverride };
+  const routes = siteRoutes(config, id, registry, log);
+  const crls = new CrlFiles([...(config.crls ?? []), files(config.stateDir).issuingCrl], log);
+  let ownCrlRenewAt = renewSiteCrlIfDue(config, id.ca);
 
-  const routes: { method: string; pattern: RegExp; guard: Guard; handler: Handler }[] = [
-    {
-      method: "GET",
-      pattern: /^\/netboot\/([0-9a-f:%A-F]+)$/,
-      guard: "none",
-      handler: (_req, _b, m) => {
-        const mac = decodeURIComponent(m[1]).toLowerCase();
-        const cfg = registry.takeNetboot(mac);
-        if (!cfg) throw new HttpError(404, "no install is armed for this MAC");
-        const s = registry.serverByMac(mac);
-        if (s) registry.upsert({ ...s, phase: "netbooted" });
-        return [200, cfg];
-      },
-    },
-    {
-      method: "GET",
-      pattern: /^\/images\/([0-9a-f]{64})\.tar\.zst$/,
-      guard: "token",
-      handler: (req, _b, m, res) => streamImage(req, res, m[1]),
-    },
-    {
-      method: "POST",
-      pattern: /^\/enroll$/,
-      guard: "token",
-      handler: (req, body) => {
-        const b = body as Partial<EnrollRequest>;
-        const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1];
-        if (!token || typeof b.mac !== "string" || typeof b.csrPem !== "string")
-          throw new HttpError(400, "enroll needs Authorization: Bearer <token> and {mac, csrPem}");
-        const result = registry.tokens.redeem(token, b.mac);
-        registry.save();
-        if (!result.ok) {
-          registry.alert(result.alert);
-          log(
-            `ALERT enrollment refused (${result.alert.reason}) for MAC ${result.alert.mac}${result.alert.serverId ? ` (token of ${result.alert.serverId})` : ""}`,
-          );
-          throw new HttpError(403, `enrollment refused: ${result.alert.reason}`);
-        }
-        const server = registry.server(result.serverId);
-        if (!server) throw new HttpError(409, "the server this token was armed for is no longer registered");
-        try {
-          const issued = issueFromCsr(id.ca, "computer", b.csrPem, {
-            commonName: server.serverId,
-            dnsNames: [server.hostname],
-          });
-          const info = parseCertificate(issued.certificatePem);
-          registry.upsert({
-            ...server,
-            phase: "enrolled",
-            certificate: {
-              subject: `CN=${info.commonName}`,
-              issuer: `CN=${id.ca.info.commonName}`,
-              serial: issued.serial,
-              notAfter: issued.notAfter.toISOString(),
-              pem: issued.certificatePem,
-            },
-          });
-          log(`enrolled ${server.serverId} (serial ${issued.serial})`);
-          return [200, { certificatePem: issued.certificatePem, chainPem: id.chainPem }];
-        } catch (err) {
-          if (err instanceof PkiError) throw new HttpError(400, `CSR refused: ${err.message}`);
-          throw err;
-        }
-      },
-    },
-    {
-      method: "POST",
-      pattern: /^\/report\/ready$/,
-      guard: "computer",
-      handler: (req, body) => {
-        const cn = peerCn(req) as string;
-        const s = registry.server(cn);
-        if (!s) throw new HttpError(403, `computer ${cn} is not a server of ${config.dataCenter}`);
-        const r = body as ReadyReport;
-        registry.upsert({
-          ...s,
-          phase: "ready",
-          lastReady: {
-            agentUser: String(r.agentUser),
-            agentUid: Number(r.agentUid),
-            listeningTcpPorts: (r.listeningTcpPorts ?? []).map(Number),
-            bootId: String(r.bootId),
-            at: new Date().toISOString(),
-          },
-        });
-        return [200, { ok: true }];
-      },
-    },
-    {
-      // A service certificate for one instance of the calling computer, named by the site under the
-      // computer's own hostname (never what the CSR asks): the key stays on the node.
-      method: "POST",
-      pattern: new RegExp(`^${SERVICE_CSR_ROUTE}$`),
-      guard: "computer",
-      handler: (req, body) => {
-        const b = body as Partial<ServiceCsrRequest>;
-        const s = registry.server(peerCn(req) as string);
-        if (!s) throw new HttpError(403, "not a server of this site");
-        if (typeof b.instance !== "string" || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(b.instance))
-          throw new HttpError(400, "services/csr needs {instance: a DNS label [a-z0-9-], csrPem}");
-        if (typeof b.csrPem !== "string") throw new HttpError(400, "services/csr needs {instance, csrPem}");
-        const name = serviceDnsName(b.instance, s.hostname);
-        try {
-          const issued = issueFromCsr(id.ca, "service", b.csrPem, { commonName: name, dnsNames: [name] });
-          log(`service certificate ${name} for ${s.serverId} (serial ${issued.serial})`);
-          return [200, { certificatePem: issued.certificatePem, chainPem: id.chainPem }];
-        } catch (err) {
-          if (err instanceof PkiError) throw new HttpError(400, `CSR refused: ${err.message}`);
-          throw err;
-        }
-      },
-    },
-    {
-      method: "POST",
-      pattern: /^\/admin\/arm$/,
-      guard: "operator",
-      handler: (_req, body) => {
-        const b = body as Partial<ArmRequest>;
-        if (typeof b.serverId !== "string" || typeof b.mac !== "string" || typeof b.hostname !== "string")
-          throw new HttpError(400, "arm needs {serverId, hostname, mac}");
-        const mac = b.mac.toLowerCase();
-        const token = registry.tokens.arm(b.serverId, mac, (config.tokenTtlSeconds ?? 900) * 1000);
-        // Keep what is known of an installed server (its certificate) until a new enrollment replaces it.
-        registry.upsert({
-          ...registry.server(b.serverId),
-          serverId: b.serverId,
-          hostname: b.hostname,
-          mac,
-          phase: "armed",
-        });
-        registry.offerNetboot(mac, {
-          serverId: b.serverId,
-          hostname: b.hostname,
-          token,
-          siteUrl,
-          imageSha256: config.imageSha256,
-          chainPem: id.chainPem,
-          node: config.node,
-        });
-        log(`armed install of ${b.serverId} (${mac})`);
-        // The token goes only into the netboot configuration, never back to the caller.
-        return [200, { serverId: b.serverId, phase: "armed" }];
-      },
-    },
-    {
-      method: "GET",
-      pattern: /^\/admin\/servers\/([a-z0-9-]+)$/,
-      guard: "operator",
-      handler: (_req, _b, m) => {
-        const s = registry.server(m[1]);
-        if (!s) throw new HttpError(404, `no server ${m[1]} at ${config.dataCenter}`);
-        return [200, s];
-      },
-    },
-    {
-      method: "GET",
-      pattern: /^\/admin\/alerts$/,
-      guard: "operator",
-      handler: () => [200, registry.alerts()],
-    },
-  ];
-
-  return createServer(
+  const server = createServer(
     {
       key: id.tls.key,
       cert: id.tls.cert,
@@ -213,73 +44,88 @@ export function createSiteServer(
       requestCert: true,
       rejectUnauthorized: false,
       minVersion: "TLSv1.2",
+      handshakeTimeout: limits.handshakeTimeoutMs,
+      maxHeaderSize: limits.maxHeaderSize,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
     },
     (req, res) => {
       void handle(req, res).catch((err: unknown) => {
         const status = err instanceof HttpError ? err.status : 500;
-        if (status === 500) log(`internal error on ${req.method} ${req.url}: ${(err as Error).message}`);
-        send(res, status, { error: err instanceof HttpError ? err.message : "internal error" });
+        if (status === 500)
+          log(`internal error on ${req.method} ${quote(req.url)}: ${quote((err as Error).message, 300)}`);
+        // A response already under way (an image) cannot change its status: cut it instead.
+        if (res.headersSent) return void res.destroy();
+        // After a refused body the rest of it is not read: the connection ends with the answer.
+        send(
+          res,
+          status,
+          { error: err instanceof HttpError ? err.message : "internal error" },
+          status === 413,
+        );
       });
     },
   );
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.maxConnections = limits.maxConnections;
+  server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  server.setTimeout(limits.idleTimeoutMs, (socket) => socket.destroy());
+  return server;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
     const route = routes.find((r) => r.method === req.method && r.pattern.test(path));
-    if (!route) throw new HttpError(404, `no route ${req.method} ${path}`);
+    if (!route) throw new HttpError(404, `no route ${quote(req.method, 10)} ${quote(path)}`);
     const match = path.match(route.pattern) as RegExpMatchArray;
-    const socket = req.socket as TLSSocket;
-    if (route.guard === "operator" || route.guard === "computer") {
-      if (!socket.authorized)
-        throw new HttpError(
-          401,
-          `this route needs a client certificate of the platform's hierarchy (${socket.authorizationError ?? "none presented"})`,
-        );
-      const cert = socket.getPeerCertificate();
-      const cn = String(cert.subject?.CN ?? "");
-      if (route.guard === "operator" && !config.operators.includes(cn))
-        throw new HttpError(403, `${cn} is not an operator of ${config.dataCenter}`);
-      if (route.guard === "computer" && !registry.server(cn))
-        throw new HttpError(403, `${cn} is not a server of ${config.dataCenter}`);
-    }
-    const body = req.method === "POST" ? await readJson(req) : undefined;
-    const result = await route.handler(req, body, match, res);
+    const peer =
+      route.guard === "operator" || route.guard === "computer" ? authorise(req, route, path) : undefined;
+    const body = route.body ? await readBody(req, route.body.limit, route.body.schema) : undefined;
+    const result = route.handle({ req, res, match, peer }, body);
     if (result !== "sent") send(res, result[0], result[1]);
   }
 
-  function streamImage(req: IncomingMessage, res: ServerResponse, sha: string): "sent" {
-    // The image holds no secret (invariant 3); a valid armed token is still required to fetch it.
-    const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1];
-    if (!token || !registry.tokens.isLive(token))
-      throw new HttpError(403, "image download needs the live token of an armed install");
-    const file = join(config.imageDir, `${sha}.tar.zst`);
-    if (!existsSync(file)) throw new HttpError(404, `no image ${sha}`);
-    res.writeHead(200, { "content-type": "application/zstd", "content-length": String(statSync(file).size) });
-    createReadStream(file).pipe(res);
-    return "sent";
+  function authorise(req: IncomingMessage, route: Route, path: string): Identity {
+    const socket = req.socket as TLSSocket;
+    const chain = peerChain(socket);
+    const refuse = (status: number, message: string): never => {
+      log(`refused ${route.method} ${quote(path)}: ${quote(message, 400)}`);
+      throw new HttpError(status, message);
+    };
+    if (chain.length > 0 && !socket.authorized)
+      refuse(
+        401,
+        `the client certificate does not verify against the root (${quote(socket.authorizationError)})`,
+      );
+    if (Date.now() >= ownCrlRenewAt) ownCrlRenewAt = renewSiteCrlIfDue(config, id.ca);
+    const decision = authorisePeer(
+      { chain, rootPem: id.rootPem, crls: crls.current(), strictCrl: config.strictCrl ?? false },
+      route.guard === "operator"
+        ? { route: "operator", operators: config.operatorIdentities }
+        : {
+            route: "computer",
+            dataCenter: config.dataCenter,
+            registered: (name) => registry.server(name) !== undefined,
+          },
+    );
+    if (!decision.ok) return refuse(decision.status, decision.message);
+    if (route.guard === "operator") log(`${route.method} ${path} by ${formatIdentity(decision.identity)}`);
+    return decision.identity;
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": String(Buffer.byteLength(text)),
-  });
-  res.end(text);
+/** The peer's certificates as DER, leaf first: what it sent, plus what OpenSSL completed the path with. */
+function peerChain(socket: TLSSocket): Buffer[] {
+  const out: Buffer[] = [];
+  let cert: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+  while (cert?.raw && out.length < 8 && !out.some((d) => d.equals(cert!.raw))) {
+    out.push(cert.raw);
+    cert = cert.issuerCertificate;
+  }
+  return out;
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > 1_000_000) throw new HttpError(413, "request body over 1 MB");
-    chunks.push(c as Buffer);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  } catch {
-    throw new HttpError(400, "the request body is not JSON");
-  }
+function resolved(config: SiteConfig): ResolvedSiteConfig {
+  if ("operatorIdentities" in config) return config as ResolvedSiteConfig;
+  return resolveSiteConfig(config, "(given to createSiteServer)");
 }

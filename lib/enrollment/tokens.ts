@@ -33,6 +33,9 @@ export type RedeemResult = { ok: true; serverId: string } | { ok: false; alert: 
 /** @default 15 minutes: long enough to netboot and write an image, short enough to be useless later. */
 export const DEFAULT_TOKEN_TTL_MS = 15 * 60 * 1000;
 
+/** A token record is kept this long after it expired (a reuse is then still named "reused"). */
+const FORGET_AFTER_MS = 7 * 86_400_000;
+
 const hash = (token: string) => createHash("sha256").update(token, "utf8").digest("hex");
 const normaliseMac = (mac: string) => mac.trim().toLowerCase();
 
@@ -45,6 +48,9 @@ export class TokenStore {
   /** Arms an install: returns the token once; only its hash is kept. Older tokens of the server die. */
   arm(serverId: string, mac: string, ttlMs = DEFAULT_TOKEN_TTL_MS): string {
     const at = this.now();
+    // Forget records long dead, so the store (and its file) stays bounded by recent installs.
+    for (let i = this.records.length - 1; i >= 0; i--)
+      if (this.records[i].expiresAt < at - FORGET_AFTER_MS) this.records.splice(i, 1);
     for (const r of this.records)
       if (r.serverId === serverId && r.usedAt === undefined && r.supersededAt === undefined)
         r.supersededAt = at;
@@ -55,11 +61,25 @@ export class TokenStore {
 
   /** Consumes a token presented with a MAC. Any refusal is an alert: someone holds a token they should not. */
   redeem(token: string, mac: string): RedeemResult {
+    const r = this.redeemWith(token, mac, () => undefined);
+    return r.ok ? { ok: true, serverId: r.serverId } : r;
+  }
+
+  /**
+   * Consumes a token only if `use(serverId)` succeeds: a CSR refused by the CA leaves the token live for
+   * a corrected retry. `use` must be synchronous: check, use and consume then run with no await between
+   * them, so two concurrent enrollments with one token cannot both succeed (the event loop runs one
+   * whole redemption before the other starts). A `use` that throws consumes nothing and rethrows.
+   */
+  redeemWith<T>(
+    token: string,
+    mac: string,
+    use: (serverId: string) => T,
+  ): { ok: true; serverId: string; value: T } | { ok: false; alert: EnrollmentAlert } {
     const at = this.now();
-    const presented = Buffer.from(hash(token), "hex");
-    const record = this.records.find((r) => timingSafeEqual(Buffer.from(r.tokenHash, "hex"), presented));
-    const refuse = (reason: RefusalReason, detail: string): RedeemResult => ({
-      ok: false,
+    const record = this.find(token);
+    const refuse = (reason: RefusalReason, detail: string) => ({
+      ok: false as const,
       alert: { at, reason, serverId: record?.serverId, mac: normaliseMac(mac), detail },
     });
     if (!record) return refuse("unknown-token", "a token this site never issued (or already forgot)");
@@ -80,14 +100,21 @@ export class TokenStore {
       record.usedAt = at;
       return refuse("wrong-mac", `token of ${record.serverId} is bound to ${record.mac}`);
     }
+    const value = use(record.serverId);
+    if (value instanceof Promise)
+      throw new TypeError("redeemWith needs a synchronous use(): an await would open a double-spend window");
     record.usedAt = at;
-    return { ok: true, serverId: record.serverId };
+    return { ok: true, serverId: record.serverId, value };
+  }
+
+  private find(token: string): TokenRecord | undefined {
+    const presented = Buffer.from(hash(token), "hex");
+    return this.records.find((r) => timingSafeEqual(Buffer.from(r.tokenHash, "hex"), presented));
   }
 
   /** Whether a token is armed and still usable, without consuming it (image downloads). */
   isLive(token: string): boolean {
-    const presented = Buffer.from(hash(token), "hex");
-    const r = this.records.find((x) => timingSafeEqual(Buffer.from(x.tokenHash, "hex"), presented));
+    const r = this.find(token);
     return !!r && r.usedAt === undefined && r.supersededAt === undefined && this.now() <= r.expiresAt;
   }
 

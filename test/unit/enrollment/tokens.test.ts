@@ -73,4 +73,38 @@ describe("enrollment tokens", () => {
     assert.ok(!persisted.includes(token));
     assert.match(persisted, /"tokenHash":"[0-9a-f]{64}"/);
   });
+
+  it("consumes a token only when the use of it succeeds (a refused CSR leaves it live)", () => {
+    const { store } = storeAt();
+    const token = store.arm("dc1-s01", MAC);
+    assert.throws(
+      () =>
+        store.redeemWith(token, MAC, () => {
+          throw new Error("CSR refused");
+        }),
+      /CSR refused/,
+    );
+    assert.ok(store.isLive(token));
+    const r = store.redeemWith(token, MAC, (serverId) => `cert of ${serverId}`);
+    assert.deepEqual(r, { ok: true, serverId: "dc1-s01", value: "cert of dc1-s01" });
+    assert.equal(store.isLive(token), false);
+  });
+
+  it("refuses an asynchronous use, which would let two redemptions interleave", () => {
+    const { store } = storeAt();
+    const token = store.arm("dc1-s01", MAC);
+    assert.throws(() => store.redeemWith(token, MAC, async () => "late"), /synchronous/);
+    assert.ok(store.isLive(token), "nothing consumed");
+  });
+
+  it("forgets records a week after they expired, so the store stays bounded", () => {
+    const { clock, store } = storeAt();
+    store.arm("dc1-s01", MAC, 1000);
+    clock.t += 8 * 86_400_000;
+    store.arm("dc1-s02", "52:54:00:01:01:12");
+    assert.deepEqual(
+      store.toJSON().map((r) => r.serverId),
+      ["dc1-s02"],
+    );
+  });
 });
