@@ -4,22 +4,20 @@
  * route's body limit; unknown fields are refused rather than ignored, so a typo is seen.
  */
 import { z } from "zod";
+import { macProblem as cardMacProblem } from "../fleet/address-checks";
 
 /** The one form of a MAC the site stores and compares: lower case, colon-separated. */
 export const MAC_FORMAT = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 /**
  * Why `mac` cannot be a server's PXE MAC, or undefined. Upper case is accepted (and lowered by
- * normaliseMac); multicast (which includes broadcast) and all-zero addresses are never a NIC's own.
+ * normaliseMac); which addresses no card has is the fleet's rule, defined once in lib/fleet.
  */
 export function macProblem(mac: string): string | undefined {
   const m = mac.toLowerCase();
   if (!MAC_FORMAT.test(m))
     return "not a MAC address; allowed: six colon-separated hex octets such as 52:54:00:01:01:11";
-  if (parseInt(m.slice(0, 2), 16) & 1)
-    return "a multicast or broadcast MAC address; a server's PXE MAC is unicast";
-  if (m === "00:00:00:00:00:00") return "the all-zero MAC address, which no interface has";
-  return undefined;
+  return cardMacProblem(m);
 }
 
 export const normaliseMac = (mac: string): string => mac.toLowerCase();
