@@ -91,11 +91,24 @@ export function parseCsr(csr: string | Buffer): ParsedCsr {
     );
   }
   const parts = readCsrParts(der);
-  const parsed = parts ? fromParts(parts) : parseCsrWithSchema(der);
+  const parsed = parts ? asRefusal(() => fromParts(parts)) : parseCsrWithSchema(der);
   const names = parsed.dnsNames.length + parsed.ipAddresses.length;
   if (names > MAX_SAN_NAMES)
     throw new PkiError("bad-csr", `the CSR asks for ${names} names; at most ${MAX_SAN_NAMES} are allowed`);
   return parsed;
+}
+
+/**
+ * Whatever a hostile CSR makes the ASN.1 or key libraries throw is a refusal of the CSR, never an
+ * internal error (the fuzz tier asserts that no other error escapes).
+ */
+function asRefusal<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof PkiError) throw err;
+    throw unparseable(err);
+  }
 }
 
 function unparseable(err: unknown): PkiError {
@@ -132,6 +145,10 @@ function fromParts(p: CsrParts): ParsedCsr {
 
 /** The schema path of parseCsr on DER bytes; exported for the tests that hold the fast path to it. */
 export function parseCsrWithSchema(der: Buffer): ParsedCsr {
+  return asRefusal(() => parseWithSchema(der));
+}
+
+function parseWithSchema(der: Buffer): ParsedCsr {
   let req: CertificationRequest;
   try {
     req = AsnConvert.parse(der, CertificationRequest);

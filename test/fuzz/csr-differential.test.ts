@@ -33,6 +33,8 @@ describe("CSR fast path against the schema parser (differential fuzz)", () => {
     console.log(summary(stats));
     const shown = stats.disagreements.slice(0, 5).map((d) => describeDisagreement(seed, d));
     assert.equal(stats.disagreements.length, 0, `\n${shown.join("\n")}`);
+    // Every refusal is a PkiError: anything else reaches a caller as an internal error (an HTTP 500).
+    assert.deepEqual([...stats.crashes.entries()], [], "errors other than PkiError escaped a reader");
     // A run that never gets both readers to a decision proves nothing: the mutator must reach them.
     if (count >= 1000) {
       assert.ok(stats.bothAccepted >= count * 0.03, `only ${stats.bothAccepted} CSRs accepted by both`);
