@@ -2,8 +2,8 @@
  * Evaluates a zeroroot stack program without the Pulumi CLI, through the SDK's documented mock
  * hooks (`pulumi.runtime.setMocks`). A test harness, not a deployment engine: `zeroroot policy
  * check`, the unit tests and the lab runner use it to see the resources a stack registers; the lab
- * runner passes `onResource` to perform each resource's real effect with the provider code that
- * `pulumi up` would run.
+ * runner passes `onResource` to perform each resource's real effect through the provider plugin, as
+ * `pulumi up` would.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { dirname } from "node:path";
@@ -21,6 +21,14 @@ export interface EvaluatedResource {
   readonly provider?: string;
   /** Resource options the engine sees that policies judge (custom resources). */
   readonly options?: { readonly protect: boolean; readonly retainOnDelete: boolean };
+  /** Types of the resource's aliases: tokens it had before (custom resources). */
+  readonly aliasTypes?: readonly string[];
+}
+
+interface RegisteredOptions {
+  readonly protect: boolean;
+  readonly retainOnDelete: boolean;
+  readonly aliasTypes: readonly string[];
 }
 
 export interface EvaluateOptions {
@@ -71,7 +79,7 @@ export async function evaluateStack(file: string, opts: EvaluateOptions = {}): P
   const resources: EvaluatedResource[] = [];
   const project = "zeroroot";
   // The mock hook does not receive resource options; the registration request carries them.
-  const optionsOf = new Map<string, { protect: boolean; retainOnDelete: boolean }>();
+  const optionsOf = new Map<string, RegisteredOptions>();
   pulumi.runtime.setAllConfig(config, secretKeys);
   await pulumi.runtime.setMocks(
     {
@@ -84,7 +92,7 @@ export async function evaluateStack(file: string, opts: EvaluateOptions = {}): P
           custom: args.custom ?? true,
           urn,
           provider: args.provider,
-          options: optionsOf.get(`${args.type}::${args.name}`),
+          ...registered(optionsOf.get(`${args.type}::${args.name}`)),
         };
         resources.push(r);
         if (args.type === "pulumi:pulumi:StackReference") {
@@ -105,8 +113,8 @@ export async function evaluateStack(file: string, opts: EvaluateOptions = {}): P
   );
   recordOptions(optionsOf);
 
-  // Under mocks, a failing Output (a missing required stack output, a provider that cannot be
-  // serialised) surfaces only as an unhandled rejection while the RPC queue never drains: fail fast.
+  // Under mocks, a failing Output (a missing required stack output, a failed provider call)
+  // surfaces only as an unhandled rejection while the RPC queue never drains: fail fast.
   let failed: (err: unknown) => void = () => undefined;
   const failure = new Promise<never>((_, reject) => (failed = reject));
   const onUnhandled = (err: unknown) => failed(err);
@@ -132,7 +140,7 @@ export async function evaluateStack(file: string, opts: EvaluateOptions = {}): P
   try {
     const exported = defineStack(configFromEngine(stackFile.stack, dirname(file)), opts.stackOptions);
     const outputs = await Promise.race([resolveAll(exported), failure]);
-    // Wait for every registration still in flight (closure serialisation of dynamic providers is slow).
+    // Wait for every registration still in flight (each may be a provider call in the lab runner).
     await Promise.race([waitForRpcs(), failure]);
     return { stack: stackFile.stack, resources, outputs, logs };
   } finally {
@@ -148,10 +156,11 @@ interface RegisterRequest {
   getCustom(): boolean;
   getProtect(): boolean;
   getRetainondelete(): boolean;
+  getAliasesList(): { getSpec(): { getType(): string } | undefined }[];
 }
 
-/** Wraps the mock monitor's registerResource to note each custom resource's protect/retainOnDelete. */
-function recordOptions(into: Map<string, { protect: boolean; retainOnDelete: boolean }>): void {
+/** Wraps the mock monitor's registerResource to note each custom resource's options. */
+function recordOptions(into: Map<string, RegisteredOptions>): void {
   const monitor = pulumi.runtime.getMonitor() as unknown as {
     registerResource(req: RegisterRequest, cb: unknown): unknown;
   };
@@ -161,10 +170,14 @@ function recordOptions(into: Map<string, { protect: boolean; retainOnDelete: boo
       into.set(`${req.getType()}::${req.getName()}`, {
         protect: req.getProtect(),
         retainOnDelete: req.getRetainondelete(),
+        aliasTypes: req.getAliasesList().flatMap((a) => a.getSpec()?.getType() || []),
       });
     return original(req, cb);
   };
 }
+
+const registered = (o: RegisteredOptions | undefined) =>
+  o ? { options: { protect: o.protect, retainOnDelete: o.retainOnDelete }, aliasTypes: o.aliasTypes } : {};
 
 /** The SDK's own "RPC queue drained" wait (exported at runtime, marked internal in its typings). */
 async function waitForRpcs(): Promise<void> {

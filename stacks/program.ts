@@ -81,8 +81,6 @@ function defineDataCenter(
   const dataCenter = new DataCenter(dc.name, {
     name: dc.name,
     domain: config.domain,
-    managementNetwork: dc.managementNetwork,
-    dataNetworks: dc.dataNetworks,
     managementServer: dc.managementServer,
     sitePort: dc.sitePort,
     rootCertificatePem,
@@ -92,7 +90,6 @@ function defineDataCenter(
       roles: s.roles,
       address: s.address,
       macs: s.macs,
-      bootDisk: s.bootDisk,
       bmc: {
         address: s.bmc.address,
         port: s.bmc.port,

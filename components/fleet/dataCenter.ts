@@ -12,8 +12,6 @@ export interface DataCenterArgs {
   readonly name: string;
   /** The fleet's DNS domain; the data center's zone is `<name>.<domain>`. */
   readonly domain: string;
-  readonly managementNetwork: string;
-  readonly dataNetworks: readonly { readonly name: string; readonly cidr: string }[];
   readonly managementServer: {
     readonly id: string;
     readonly hostname: string;

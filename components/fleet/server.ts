@@ -4,6 +4,7 @@
  * ever held as a Pulumi secret.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { CipherSuite } from "../../lib/contracts/resources";
 import type { ServerRole } from "../../lib/fleet";
 import { BmcServer } from "./bmcServer";
 
@@ -17,8 +18,8 @@ export interface ServerBmcArgs {
   readonly username: string;
   /** Must be a Pulumi secret (`pulumi.secret(...)`); a plain value is refused. */
   readonly password: pulumi.Output<string>;
-  /** IPMI v2.0 cipher suite: 3 or 17. @default 3 */
-  readonly cipherSuite?: 3 | 17;
+  /** IPMI v2.0 cipher suite, one of lib/ipmi's ALLOWED_CIPHER_SUITES. @default 3 */
+  readonly cipherSuite?: CipherSuite;
 }
 
 export interface ServerArgs {
@@ -31,7 +32,6 @@ export interface ServerArgs {
   readonly address: string;
   /** MAC addresses, PXE interface first; enrollment tokens are bound to the first. */
   readonly macs: readonly string[];
-  readonly bootDisk: string;
   readonly bmc: ServerBmcArgs;
   /** The data center's site services, which install and enroll the server. */
   readonly site: { readonly url: string; readonly serverName: string };

@@ -1,8 +1,3 @@
-export { RootCa, rootCaProvider, rootCaOptions, type RootCaArgs } from "./rootCa";
-export { IssuingCa, issuingCaProvider, type IssuingCaArgs } from "./issuingCa";
-export {
-  Certificate,
-  certificateProvider,
-  type CertificateArgs,
-  type CertificateSigner,
-} from "./certificate";
+export { RootCa, ROOT_CA_TYPE, rootCaOptions, type RootCaArgs } from "./rootCa";
+export { IssuingCa, ISSUING_CA_TYPE, type IssuingCaArgs } from "./issuingCa";
+export { Certificate, CERTIFICATE_TYPE, type CertificateArgs, type CertificateSigner } from "./certificate";

@@ -1,5 +1,5 @@
 /**
- * The inputs of zeroroot's custom (dynamic-provider) resources, as the Pulumi engine, the policy
+ * The inputs of zeroroot's custom resources (served by the provider plugin, provider/), as the Pulumi engine, the policy
  * pack and the lab runner see them. Producers (components/) build these objects; consumers
  * (policies/, drift detection, the lab runner) read them. One definition, so that a field renamed
  * here breaks every side at compile time.
@@ -7,10 +7,44 @@
  * Component resources carry no inputs the engine can see (a local ComponentResource registers `{}`),
  * so everything a policy must judge lives on one of these custom resources.
  */
+import type { KeyKind } from "../pki/keys";
 
-/** Type tokens of zeroroot's dynamic resources: `pulumi-nodejs:dynamic/<module>:<type>`. */
+/**
+ * Type tokens of zeroroot's custom resources, served by the provider plugin `pulumi-resource-zeroroot`
+ * (provider/): `zeroroot:<module>:<Name>`, module = the components/ folder. Public contract: a
+ * renamed token needs an alias.
+ */
+export const RESOURCE_TYPES: Readonly<Record<ResourceKind, string>> = {
+  BmcServer: "zeroroot:fleet:BmcServer",
+  HardenedImage: "zeroroot:image:HardenedImage",
+  RootCa: "zeroroot:pki:RootCa",
+  IssuingCa: "zeroroot:pki:IssuingCa",
+  Certificate: "zeroroot:pki:Certificate",
+  SoftwareRelease: "zeroroot:release:SoftwareRelease",
+  DesiredState: "zeroroot:desired-state:DesiredState",
+  ControlPlane: "zeroroot:controlplane:ControlPlane",
+};
+export const resourceType = (name: ResourceKind): string => RESOURCE_TYPES[name];
+
+/** Defaults the components pass and the plugin's `check` fills in (one definition for both). */
+export const RESOURCE_DEFAULTS = {
+  /** BmcServer: bound of each provisioning phase (netboot + install; boot to ready). */
+  phaseTimeoutSeconds: 600,
+  /** SoftwareRelease, DesiredState: deadline of control-plane calls. */
+  controlPlaneTimeoutSeconds: 30,
+  /**
+   * DesiredState: lifetime of each signed document, 180 days (at most 400, DESIRED_STATE_LIMITS).
+   * Long-lived: the data center's timestamp service vouches for its currency every few hours.
+   */
+  validitySeconds: 15_552_000,
+} as const;
+
+/** The tokens these resources had as dynamic-provider resources; components alias them so state moves. */
 export const DYNAMIC_MODULE = "zeroroot";
-export const dynamicType = (name: ResourceKind): string => `pulumi-nodejs:dynamic/${DYNAMIC_MODULE}:${name}`;
+export const legacyDynamicType = (name: ResourceKind): string =>
+  `pulumi-nodejs:dynamic/${DYNAMIC_MODULE}:${name}`;
+/** @deprecated the name of `resourceType` from the dynamic-provider days; kept for lib/rules and tests. */
+export const dynamicType = resourceType;
 
 export type ResourceKind =
   | "BmcServer"
@@ -23,7 +57,8 @@ export type ResourceKind =
   | "ControlPlane";
 
 /** IPMI cipher suites zeroroot may use: 3 (HMAC-SHA1, AES-CBC-128) and 17 (HMAC-SHA256, AES-CBC-128). */
-export type CipherSuite = 3 | 17;
+export const CIPHER_SUITES = [3, 17] as const;
+export type CipherSuite = (typeof CIPHER_SUITES)[number];
 
 /** A server's baseboard management controller, as the BmcServer resource receives it. */
 export interface BmcEndpointInputs {
@@ -88,7 +123,7 @@ export interface CertificateInputs {
   readonly subject: string;
   readonly dnsNames: readonly string[];
   readonly ipAddresses: readonly string[];
-  readonly keyType: "ec-p256" | "ec-p384" | "rsa-3072" | "rsa-4096";
+  readonly keyType: KeyKind;
   readonly validityDays: number;
   readonly extendedKeyUsage: readonly ("serverAuth" | "clientAuth" | "codeSigning")[];
   readonly csrPem: string;

@@ -1,9 +1,9 @@
-import type { CipherSuite } from "../contracts/resources";
+import { CIPHER_SUITES, type CipherSuite } from "../contracts/resources";
 
 export type { CipherSuite };
 
-/** Cipher suites a zeroroot client may offer: 3 (HMAC-SHA1/AES-128) and 17 (HMAC-SHA256/AES-128). */
-export const ALLOWED_CIPHER_SUITES: readonly CipherSuite[] = [3, 17];
+/** Cipher suites a zeroroot client may offer (defined once, in lib/contracts). */
+export const ALLOWED_CIPHER_SUITES: readonly CipherSuite[] = CIPHER_SUITES;
 
 export type PowerState = "on" | "off";
 

@@ -9,9 +9,9 @@ const v: Violation = {
   severity: "critical",
   message: 'instances[0].programs[0] ("mariadbd") runs as uid 0; allowed: an unprivileged uid',
   remediation: "Run the program as its own unprivileged user.",
-  urn: "urn:pulumi:dc1::zeroroot::pulumi-nodejs:dynamic/zeroroot:DesiredState::dc1-s01-state",
+  urn: "urn:pulumi:dc1::zeroroot::zeroroot:desired-state:DesiredState::dc1-s01-state",
   resourceName: "dc1-s01-state",
-  resourceType: "pulumi-nodejs:dynamic/zeroroot:DesiredState",
+  resourceType: "zeroroot:desired-state:DesiredState",
   path: "instances[0].programs[0].uid",
 };
 const reports = [

@@ -6,8 +6,8 @@ import { readStackFile } from "../../../lib/fleet";
 import { evaluateStack, type Evaluation } from "../../../lab/stack-eval";
 
 const STACKS = join(__dirname, "../../../stacks");
-const DS = "pulumi-nodejs:dynamic/zeroroot:DesiredState";
-const SR = "pulumi-nodejs:dynamic/zeroroot:SoftwareRelease";
+const DS = "zeroroot:desired-state:DesiredState";
+const SR = "zeroroot:release:SoftwareRelease";
 
 describe("services in the example stacks", function () {
   this.timeout(60_000);

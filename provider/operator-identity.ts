@@ -1,15 +1,14 @@
 /**
- * The operator's identity, for the providers that act as the operator: BmcServer (site API),
+ * The operator's identity, for the resources that act as the operator: BmcServer (site API),
  * SoftwareRelease and DesiredState (control plane). The client certificate and key are read at
  * deploy time from the files named by ZEROROOT_OPERATOR_CERT and ZEROROOT_OPERATOR_KEY (default
- * ~/.zeroroot/operator.{crt,key}), so neither key nor path enters Pulumi state.
- *
- * Runs inside serialised providers (see components/project-module.ts): node: builtins only, no
- * project imports, so Pulumi can serialise these functions by value.
+ * ~/.zeroroot/operator.{crt,key}) by the plugin when it runs, so neither key nor path enters Pulumi
+ * state.
  */
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { ControlPlaneClient } from "../lib/controlplane";
 
 export interface OperatorIdentity {
   readonly certificateChainPem: string;
@@ -34,4 +33,13 @@ export function readOperatorIdentity(): OperatorIdentity {
     certificateChainPem: readNamedFile("ZEROROOT_OPERATOR_CERT", "operator.crt", "operator certificate"),
     privateKeyPem: readNamedFile("ZEROROOT_OPERATOR_KEY", "operator.key", "operator key"),
   };
+}
+
+/** The control-plane client of the resources that write to it, with the operator's identity. */
+export function operatorClient(endpoints: readonly string[], rootCertificatePem: string, timeoutMs: number) {
+  return new ControlPlaneClient({
+    endpoints,
+    identity: { trustAnchorsPem: rootCertificatePem, ...readOperatorIdentity() },
+    timeoutMs,
+  });
 }

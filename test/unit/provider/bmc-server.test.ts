@@ -1,0 +1,162 @@
+/**
+ * The plugin as the engine drives it (a child process, the SDK's gRPC client), for BmcServer against
+ * a fake BMC (unit tier only; the lab tier drives ipmi_sim): `read` reports what the BMC says now,
+ * so a boot device changed by hand shows as `pulumi refresh` would show it, and the next diff asks
+ * for an in-place update. Also the protocol itself: schema, Configure, unknown types, preview values.
+ */
+import { strict as assert } from "node:assert";
+import { HANDLERS } from "../../../provider/provider";
+import { PluginHost, urnOf, type Props } from "../../../provider/host";
+import { SECRET_SIG, UNKNOWN, secret } from "../../../provider/values";
+import { FakeBmcs } from "./fake-bmc";
+
+const TYPE = "zeroroot:fleet:BmcServer";
+const URN = urnOf("dc1", "zeroroot", `zeroroot:fleet:DataCenter$${TYPE}`, "dc1-s01-bmc");
+const PORT = 16231;
+const ROOT_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+const inputs = (over: Props = {}): Props => ({
+  serverId: "dc1-s01",
+  dataCenter: "dc1",
+  hostname: "dc1-s01.dc1.zeroroot.example",
+  macs: ["52:54:00:01:01:11"],
+  bmc: {
+    address: "127.0.0.1",
+    port: PORT,
+    username: "admin",
+    password: secret("bmc-pass-1"),
+    cipherSuite: 3,
+    ipmiVersion: "2.0",
+  },
+  bootDevice: "disk",
+  power: "off",
+  siteUrl: "https://site.dc1.zeroroot.example:8443",
+  siteServerName: "site.dc1.zeroroot.example",
+  rootCertificatePem: ROOT_PEM,
+  ...over,
+});
+
+const isSecret = (v: unknown) => !!v && typeof v === "object" && SECRET_SIG in v;
+
+describe("provider plugin over gRPC: BmcServer against a fake BMC", function () {
+  this.timeout(60_000);
+  const bmcs = new FakeBmcs();
+  let plugin: PluginHost;
+  let state: { id: string; outs: Props };
+
+  before(async () => {
+    bmcs.set(PORT, { password: "bmc-pass-1", power: "on", boot: { device: "pxe", persistent: false } });
+    plugin = await PluginHost.start({ env: { ...process.env, PATH: bmcs.path() } });
+  });
+  after(async () => plugin?.close());
+
+  it("answers GetSchema with package zeroroot and one resource per type it serves", async () => {
+    const schema = await plugin.getSchema();
+    assert.equal(schema.name, "zeroroot");
+    assert.deepEqual(Object.keys(schema.resources as Props).sort(), HANDLERS.map((h) => h.token).sort());
+    assert.equal(await plugin.getPluginInfo(), schema.version);
+  });
+
+  it("accepts secrets at Configure, so the engine keeps them marked on the wire", async () => {
+    assert.deepEqual(await plugin.configure(), { acceptSecrets: true });
+  });
+
+  it("refuses a type it does not serve, naming the types it serves", async () => {
+    await assert.rejects(
+      plugin.check(urnOf("dc1", "zeroroot", "zeroroot:fleet:Toaster", "t"), {}, {}),
+      /"zeroroot:fleet:Toaster" is not served by pulumi-resource-zeroroot; it serves: .*zeroroot:fleet:BmcServer/,
+    );
+  });
+
+  it("Check fills defaults and refuses cipher suite 0 and a bad MAC, without echoing the password", async () => {
+    const ok = await plugin.check(URN, {}, inputs({ power: undefined, phaseTimeoutSeconds: undefined }));
+    assert.deepEqual(ok.failures, []);
+    assert.equal(ok.inputs.power, "on");
+    assert.equal(ok.inputs.phaseTimeoutSeconds, 600);
+    assert.ok(isSecret((ok.inputs.bmc as Props).password), "the password stays a secret after Check");
+    const bad = await plugin.check(
+      URN,
+      {},
+      inputs({
+        macs: ["52:54:00:01:01:1G"],
+        bmc: { ...(inputs().bmc as Props), cipherSuite: 0, password: secret("x".repeat(21)) },
+      }),
+    );
+    const byProp = Object.fromEntries(bad.failures.map((f) => [f.property, f.reason]));
+    assert.match(byProp["bmc.cipherSuite"], /cipherSuite is 0; allowed: 3, 17/);
+    assert.match(byProp["macs[0]"], /"52:54:00:01:01:1G"; give aa:bb:cc:dd:ee:ff/);
+    assert.equal(byProp["bmc.password"], "bmc.password: give 1-20 bytes");
+    assert.ok(!JSON.stringify(bad.failures).includes("xxxxxxxxxx"));
+  });
+
+  it("Check lets unknown values (preview) through, to be judged once known", async () => {
+    const r = await plugin.check(URN, {}, inputs({ rootCertificatePem: UNKNOWN }));
+    assert.deepEqual(r.failures, []);
+  });
+
+  it("Create of a server to keep off sets its boot device and powers it off through the BMC", async () => {
+    const checked = (await plugin.check(URN, {}, inputs())).inputs;
+    state = await plugin.create(URN, checked);
+    assert.equal(state.id, "dc1-s01");
+    assert.deepEqual(bmcs.get(PORT).boot, { device: "disk", persistent: true });
+    assert.equal(bmcs.get(PORT).power, "off");
+    assert.equal(state.outs.observedPower, "off");
+    assert.equal(state.outs.observedBootDevice, "disk");
+    assert.ok(isSecret((state.outs.bmc as Props).password), "the password is secret in state");
+  });
+
+  it("Read reports a boot device changed by hand, and the next Diff asks for an in-place update", async () => {
+    bmcs.set(PORT, { ...bmcs.get(PORT), boot: { device: "pxe", persistent: false } });
+    const r = await plugin.read(state.id, URN, state.outs);
+    assert.equal(r.props.observedBootDevice, "pxe");
+    assert.equal(r.props.bootDevice, "pxe");
+    assert.equal(r.inputs.bootDevice, "pxe");
+    assert.ok(isSecret((r.props.bmc as Props).password), "Read keeps the password secret");
+    const d = await plugin.diff(state.id, URN, r.props, (await plugin.check(URN, {}, inputs())).inputs);
+    assert.deepEqual(d, { changes: true, replaces: [], deleteBeforeReplace: true });
+    const outs = await plugin.update(state.id, URN, r.props, (await plugin.check(URN, {}, inputs())).inputs);
+    assert.equal(outs.observedBootDevice, "disk");
+    assert.deepEqual(bmcs.get(PORT).boot, { device: "disk", persistent: true });
+    state = { id: state.id, outs };
+  });
+
+  it("Read reports a server powered on by hand", async () => {
+    bmcs.set(PORT, { ...bmcs.get(PORT), power: "on" });
+    const r = await plugin.read(state.id, URN, state.outs);
+    assert.equal(r.props.observedPower, "on");
+    assert.equal(r.props.power, "on");
+  });
+
+  it("Diff replaces on a new MAC, deleting first (one machine, one identity)", async () => {
+    const news = (await plugin.check(URN, {}, inputs({ macs: ["52:54:00:01:01:99"] }))).inputs;
+    const d = await plugin.diff(state.id, URN, state.outs, news);
+    assert.deepEqual(d, { changes: true, replaces: ["macs"], deleteBeforeReplace: true });
+  });
+
+  it("Diff reports no change when the program and what exists agree", async () => {
+    const d = await plugin.diff(state.id, URN, state.outs, (await plugin.check(URN, {}, inputs())).inputs);
+    assert.equal(d.changes, false);
+  });
+
+  it("Read with a wrong BMC password fails naming the server and the cause, never the password", async () => {
+    const wrong = { ...state.outs, bmc: { ...(state.outs.bmc as Props), password: secret("not-the-pass") } };
+    const err = await plugin.read(state.id, URN, wrong).then(
+      () => assert.fail("Read succeeded with a wrong password"),
+      (e: Error) => e,
+    );
+    assert.match(err.message, /dc1-s01/);
+    assert.match(err.message, /auth|password|HMAC/i);
+    assert.ok(!err.message.includes("not-the-pass"));
+  });
+
+  it("refuses an import by id alone: the BMC's address and password are inputs", async () => {
+    await assert.rejects(plugin.read("dc1-s01", URN, {}), /cannot be imported without its bmc inputs/);
+  });
+
+  it("Delete powers the server off through the BMC", async () => {
+    bmcs.set(PORT, { ...bmcs.get(PORT), power: "on" });
+    await plugin.delete(state.id, URN, state.outs);
+    assert.equal(bmcs.get(PORT).power, "off");
+    assert.equal(bmcs.commands(PORT).filter((c) => c === "chassis power off").length >= 1, true);
+  });
+});
