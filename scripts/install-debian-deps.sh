@@ -10,6 +10,7 @@ packages=(
   etcd-server etcd-client    # the control plane store
   iproute2 nftables iputils-ping procps psmisc util-linux  # namespaces as hosts, firewall, checks
   openssl ca-certificates    # independent verification of what zeroroot issues
+  lynis                      # hardening audit of the image (run from the host in a chroot, never installed in it)
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -15,5 +15,7 @@ export {
   setSimBootDevice,
   runningSimPid,
   procNetUdpKey,
+  bmcSimEnv,
+  BMC_SIM_PASSED_ENV,
 } from "./sim";
 export type { BmcSimHandle, BmcSimStatus } from "./sim";

@@ -25,6 +25,34 @@ export interface BmcSimHandle {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Variables the hook's boot and halt commands read from the caller (lab/server's `--lab-dir`
+ * default). Nothing else of the caller's environment reaches the simulator: `lab up` runs as root,
+ * and its environment may hold tokens, cloud credentials or a Pulumi passphrase.
+ */
+export const BMC_SIM_PASSED_ENV: readonly string[] = ["ZEROROOT_LAB_DIR"];
+
+/**
+ * The whole environment of an ipmi_sim and of everything its hook runs: PATH (system directories,
+ * after the directory of the running node, which the hook's `tsx` finds through `#!/usr/bin/env
+ * node`), LANG=C, and BMC_SIM_PASSED_ENV when set.
+ */
+export function bmcSimEnv(
+  parent: NodeJS.ProcessEnv = process.env,
+  nodeDir = path.dirname(process.execPath),
+): Record<string, string> {
+  const system = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+  const env: Record<string, string> = {
+    PATH: [...new Set([nodeDir, ...system])].join(":"),
+    LANG: "C",
+  };
+  for (const k of BMC_SIM_PASSED_ENV) {
+    const v = parent[k];
+    if (v !== undefined && v !== "") env[k] = v;
+  }
+  return env;
+}
+
 function readText(file: string): string | undefined {
   try {
     return fs.readFileSync(file, "utf8").trim();
@@ -106,7 +134,11 @@ export async function startBmcSim(
   const full = s.netns ? ["ip", "netns", "exec", s.netns, ...argv] : argv;
   const log = fs.openSync(p.log, "a", 0o600);
   // detached: ipmi_sim leads its own process group, so stop can kill it with every hook it runs.
-  const child = spawn(full[0], full.slice(1), { detached: true, stdio: ["ignore", log, log] });
+  const child = spawn(full[0], full.slice(1), {
+    detached: true,
+    stdio: ["ignore", log, log],
+    env: bmcSimEnv(),
+  });
   fs.closeSync(log);
   const pid = child.pid;
   if (pid === undefined) throw new Error(`BMC simulator of server ${s.serverId}: could not start ${full[0]}`);

@@ -1,11 +1,13 @@
 /**
  * Applies a hardened image spec to a freshly bootstrapped rootfs (as root on the host): users, locked
- * root, firewall, tuning, supervisord configs, PID 1's configuration, shipped files, setuid stripped.
+ * root, firewall, tuning (kernel, login, shell, apt, cron/at modes), supervisord configs, PID 1's
+ * configuration, shipped files, setuid stripped.
  */
 import {
   chmodSync,
   chownSync,
   copyFileSync,
+  existsSync,
   lstatSync,
   mkdirSync,
   readdirSync,
@@ -16,7 +18,8 @@ import {
 import { dirname, join } from "node:path";
 import { AGENT_USER, HardenedImageSpec, IMAGE_PATHS, specHash, supervisorDir } from "../../lib/hardening";
 import { PARTITION_DIR_MODES } from "../../lib/hardening/partitions";
-import { applyLoginDefs, renderModprobe, renderSysctl } from "../../lib/hardening/tuning";
+import { renderedTuningFiles } from "../../lib/hardening/check-tuning";
+import { applyLoginDefs } from "../../lib/hardening/tuning";
 import { renderInitConfig, renderNftablesRuleset, renderSupervisordConf } from "../../lib/hardening/render";
 import { run } from "./exec";
 
@@ -37,9 +40,10 @@ export async function applySpec(rootfs: string, spec: HardenedImageSpec, repoRoo
   for (const u of spec.users) await addServiceUser(rootfs, u, chroot);
   await openPartitionsToAgent(rootfs, spec, chroot);
   write(rootfs, IMAGE_PATHS.nftables, renderNftablesRuleset(spec.firewall), 0o600);
-  write(rootfs, IMAGE_PATHS.sysctl, renderSysctl(spec.sysctl), 0o644);
-  write(rootfs, IMAGE_PATHS.modprobe, renderModprobe(spec.modprobeDisabled), 0o644);
-  write(rootfs, IMAGE_PATHS.limits, spec.limits, 0o644);
+  // sysctl, modprobe, limits, shell profile, apt, banners: the same list checkRootfs compares
+  for (const [path, content] of renderedTuningFiles(spec)) write(rootfs, path, content, 0o644);
+  for (const [path, mode] of Object.entries(spec.schedulerModes))
+    if (existsSync(join(rootfs, path))) chmodSync(join(rootfs, path), mode);
   write(rootfs, IMAGE_PATHS.initConfig, JSON.stringify(renderInitConfig(spec), null, 2) + "\n", 0o644);
   write(
     rootfs,
@@ -53,8 +57,6 @@ export async function applySpec(rootfs: string, spec: HardenedImageSpec, repoRoo
     applyLoginDefs(readFileSync(join(rootfs, "etc/login.defs"), "utf8"), spec.loginDefs),
     0o644,
   );
-  write(rootfs, "/etc/issue", spec.banner, 0o644);
-  write(rootfs, "/etc/issue.net", spec.banner, 0o644);
   // The host's identity must not leak into the image: the installer and the site set these.
   write(rootfs, "/etc/hostname", "localhost\n", 0o644);
   write(rootfs, "/etc/resolv.conf", "# written by the installer from the site's configuration\n", 0o644);

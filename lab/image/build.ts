@@ -97,6 +97,9 @@ async function buildInto(
     "--mode=root",
     `--variant=${spec.variant}`,
     `--include=${spec.packages.join(",")}`,
+    // merge /usr with symlinks and install the empty usr-is-merged, so that minbase does not pull in
+    // usrmerge and the full Perl it needs (spec.unwantedPackages; checkRootfs verifies)
+    "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
     ...spec.dpkgPathExcludes.map((p) => `--dpkgopt=path-exclude=${p}`),
     ...spec.dpkgPathIncludes.map((p) => `--dpkgopt=path-include=${p}`),
     spec.suite,

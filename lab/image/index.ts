@@ -11,4 +11,6 @@ export {
 } from "./build";
 export type { BuildOptions, BuiltImage, ImageManifest } from "./build";
 export { hostMirrors, mirrorLine } from "./mirrors";
+export { auditImage, LynisUnavailableError } from "./lynis";
+export type { LynisRun, LynisOptions } from "./lynis";
 export type { MirrorEntry } from "./mirrors";

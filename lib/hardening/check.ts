@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { checkTuning, type TuningCheckId } from "./check-tuning";
 import { forbiddenReason } from "./forbidden";
 import { SSH_DENIED_EXECUTABLES, deniedBy } from "./ssh-deny";
 import { renderNftablesRuleset, renderSupervisordConf } from "./render";
@@ -26,7 +27,8 @@ export type CheckId =
   | "setuid"
   | "supervisord-config"
   | "init"
-  | "login-defs";
+  | "login-defs"
+  | TuningCheckId;
 
 export interface Finding {
   readonly id: CheckId;
@@ -121,8 +123,10 @@ export function checkRootfs(rootfs: string, spec: HardenedImageSpec): Finding[] 
       add("missing-package", `package ${pkg} of the spec is not installed`, "/var/lib/dpkg/status");
   }
 
+  const executables: string[] = [];
   for (const dir of BIN_DIRS) {
     for (const rel of walk(rootfs, dir)) {
+      executables.push(rel);
       const base = rel.slice(rel.lastIndexOf("/") + 1);
       if (isRemoteLoginName(base))
         add("remote-login-executable", `${rel} looks like a remote-login or escalation program`, rel);
@@ -212,6 +216,7 @@ export function checkRootfs(rootfs: string, spec: HardenedImageSpec): Finding[] 
         "/etc/login.defs",
       );
   }
+  checkTuning(rootfs, spec, installed, executables, add);
   return findings;
 }
 

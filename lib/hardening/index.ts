@@ -4,5 +4,6 @@ export * from "./forbidden";
 export * from "./tuning";
 export * from "./render";
 export * from "./check";
+export * from "./check-tuning";
 export * from "./partitions";
 export * from "./ssh-deny";

@@ -20,7 +20,17 @@ import {
   type HardenedImageSpec,
   type PlatformUser,
 } from "./spec";
-import { BANNER, DEFAULT_LOGIN_DEFS, DEFAULT_MODPROBE_DISABLED, DEFAULT_SYSCTL, LIMITS_CONF } from "./tuning";
+import {
+  APT_CONF,
+  BANNER,
+  DEFAULT_LOGIN_DEFS,
+  DEFAULT_MODPROBE_DISABLED,
+  DEFAULT_SYSCTL,
+  LIMITS_CONF,
+  SCHEDULER_MODES,
+  SHELL_PROFILE,
+  UNWANTED_PACKAGES,
+} from "./tuning";
 
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 const USER_NAME = /^[a-z][a-z0-9-]{0,30}$/;
@@ -43,6 +53,8 @@ export function resolveHardenedImageSpec(args: HardenedImageArgs = {}): Hardened
     suite: "bookworm",
     variant: "minbase",
     packages,
+    // a package the caller asks for explicitly is wanted after all
+    unwantedPackages: UNWANTED_PACKAGES.filter((p) => !packages.includes(p)),
     // apt's ssh/rsh transports only call an SSH client, which the image never has.
     dpkgPathExcludes: [
       "/usr/share/doc/*",
@@ -62,6 +74,9 @@ export function resolveHardenedImageSpec(args: HardenedImageArgs = {}): Hardened
     loginDefs: DEFAULT_LOGIN_DEFS,
     modprobeDisabled: DEFAULT_MODPROBE_DISABLED,
     limits: LIMITS_CONF,
+    shellProfile: SHELL_PROFILE,
+    aptConf: APT_CONF,
+    schedulerModes: SCHEDULER_MODES,
     banner: BANNER,
     files: SHIPPED_FILES,
   };

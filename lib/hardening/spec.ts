@@ -12,7 +12,7 @@ import type { FirewallSpec } from "../contracts/resources";
  * Bump when the build recipe (lab/image/build.ts applySpec) changes what it writes for the same
  * spec: everything the image contains must be either in the spec or covered by this number.
  */
-export const IMAGE_RECIPE_VERSION = 2;
+export const IMAGE_RECIPE_VERSION = 3;
 
 /** Where the platform's files live inside the image. */
 export const IMAGE_PATHS = {
@@ -23,6 +23,8 @@ export const IMAGE_PATHS = {
   sysctl: "/etc/sysctl.d/90-zeroroot.conf",
   modprobe: "/etc/modprobe.d/zeroroot.conf",
   limits: "/etc/security/limits.d/zeroroot.conf",
+  shellProfile: "/etc/profile.d/zeroroot.sh",
+  aptConf: "/etc/apt/apt.conf.d/99zeroroot",
   specFile: "/etc/zeroroot/image-spec.json",
   usersHome: "/var/lib/zeroroot",
   /** Ready marker written by PID 1 once every supervisord is started (tmpfs). */
@@ -103,6 +105,8 @@ export interface HardenedImageSpec {
   readonly variant: "minbase";
   /** Sorted, unique; installed on top of minbase. */
   readonly packages: readonly string[];
+  /** Packages minbase would bring that the image must not have (the build avoids them). */
+  readonly unwantedPackages: readonly string[];
   /** dpkg path excludes (documentation, manuals, translations) and re-includes. */
   readonly dpkgPathExcludes: readonly string[];
   readonly dpkgPathIncludes: readonly string[];
@@ -117,6 +121,12 @@ export interface HardenedImageSpec {
   readonly modprobeDisabled: readonly string[];
   /** /etc/security/limits.d content (core dumps off). */
   readonly limits: string;
+  /** /etc/profile.d content: umask, no core dumps, idle shell timeout. */
+  readonly shellProfile: string;
+  /** /etc/apt/apt.conf.d content. */
+  readonly aptConf: string;
+  /** Modes of cron/at files and directories, applied to those that exist. */
+  readonly schedulerModes: Readonly<Record<string, number>>;
   /** /etc/issue and /etc/issue.net. */
   readonly banner: string;
   readonly files: readonly ShippedFile[];

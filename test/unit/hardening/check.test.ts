@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import {
   checkRootfs,
   CheckId,
+  renderedTuningFiles,
   renderNftablesRuleset,
   renderSupervisordConf,
   resolveHardenedImageSpec,
@@ -54,7 +55,9 @@ function baseline(): string {
     mkdirSync(dirname(join(root, f.path)), { recursive: true });
     copyFileSync(join(repo, f.source), join(root, f.path));
   }
+  for (const [path, content] of renderedTuningFiles(testSpec)) put(root, path.slice(1), content);
   put(root, "usr/bin/ls", "binary", 0o755);
+  put(root, "usr/bin/ld.so", "the dynamic loader, not a linker", 0o755);
   return root;
 }
 
@@ -194,6 +197,55 @@ describe("checkRootfs", () => {
     const r = make();
     put(r, spec.files[0].path.slice(1), "#!/bin/sh\nexec sshd\n", 0o755);
     assert.deepEqual(ids(r), ["init"]);
+  });
+
+  for (const bin of [
+    "usr/bin/gcc",
+    "usr/bin/x86_64-linux-gnu-gcc-12",
+    "usr/bin/cc",
+    "usr/bin/as",
+    "usr/local/bin/tcc",
+  ]) {
+    it(`finds a compiler, assembler or linker however it got there: /${bin}`, () => {
+      const r = make();
+      put(r, bin, "x", 0o755);
+      assert.deepEqual(ids(r), ["compiler"]);
+    });
+  }
+
+  it("finds a package the spec keeps out (usrmerge, which pulls in the full Perl)", () => {
+    const r = make();
+    const status = [...testSpec.packages, "usrmerge"]
+      .map((p) => `Package: ${p}\nStatus: install ok installed\nVersion: 1\n`)
+      .join("\n");
+    put(r, "var/lib/dpkg/status", status);
+    assert.deepEqual(ids(r), ["unwanted-package"]);
+  });
+
+  for (const [path, what] of [
+    ["etc/sysctl.d/90-zeroroot.conf", "the sysctl settings"],
+    ["etc/modprobe.d/zeroroot.conf", "the module blacklist"],
+    ["etc/profile.d/zeroroot.sh", "the shell profile"],
+    ["etc/issue", "the banner"],
+  ]) {
+    it(`finds ${what} edited or missing (${path})`, () => {
+      const r = make();
+      put(r, path, "# emptied\n");
+      assert.deepEqual(ids(r), ["tuning"]);
+      rmSync(join(r, path));
+      assert.deepEqual(ids(r), ["tuning"]);
+    });
+  }
+
+  it("finds a crontab other users can read, and accepts one only root can", () => {
+    const r = make();
+    put(r, "etc/crontab", "* * * * * root true\n", 0o644);
+    assert.deepEqual(ids(r), ["file-mode"]);
+    chmodSync(join(r, "etc/crontab"), 0o600);
+    assert.deepEqual(ids(r), []);
+    mkdirSync(join(r, "etc/cron.d"), { mode: 0o755 });
+    chmodSync(join(r, "etc/cron.d"), 0o755);
+    assert.deepEqual(ids(r), ["file-mode"]);
   });
 
   it("finds a supervisord config that differs from the spec", () => {
