@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "bin/**", "eslint.config.mjs", ".zeroroot/**"] },
+  { ignores: ["node_modules/**", "bin/**", "eslint.config.mjs", ".zeroroot/**", "policies/dist/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -5,10 +5,10 @@
  * @pulumi/policy 1.21.0 unwraps them before a policy sees them (`deserializeProperties(props,
  * false)` in server.js for both `analyze` and `analyzeStack`): a policy cannot tell a secret from
  * plain text (pulumi/pulumi-policy#241, open). zero-password needs exactly that, so the pack's entry
- * file installs `installSecretTracking()`: it wraps that internal function to record the paths of
- * secret values on the returned object under a symbol. Policies read them with `secretPathsOf`.
- * Without tracking, secretness is UNKNOWN and no finding depends on it (never a false violation);
- * the entry file refuses to start rather than silently run without it.
+ * awaits `installSecretTracking()` (policies/secret-tracking.ts): it wraps that internal function to
+ * record the paths of secret values on the returned object under a symbol, after verifying the
+ * internals, and refuses to start when they moved. Policies read the paths with `secretPathsOf`.
+ * Without tracking, secretness is UNKNOWN and no finding depends on it (never a false violation).
  *
  * For `evaluatePolicies` (resources captured under Pulumi mocks) the SDK's own wrappers are still
  * present; `unwrapSdkSecrets` removes them and returns the same paths.
@@ -48,37 +48,3 @@ export function secretPathsOf(rawProps: unknown): Maybe<ReadonlySet<string>> {
       : undefined;
   return v instanceof Set ? v : UNKNOWN;
 }
-
-interface StructLike {
-  toJavaScript(): Record<string, unknown>;
-}
-type Deserialize = (struct: StructLike, proxySecrets: boolean) => Record<string, unknown>;
-
-let installed = false;
-
-/**
- * Wraps @pulumi/policy's internal deserializer so that analyzed props carry the paths of their
- * secret values. Pinned to @pulumi/policy 1.21.0 (package.json); throws if the internals moved.
- */
-export function installSecretTracking(): void {
-  if (installed) return;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require("@pulumi/policy/deserialize") as { deserializeProperties?: Deserialize };
-  const original = mod.deserializeProperties;
-  if (typeof original !== "function")
-    throw new Error(
-      "@pulumi/policy/deserialize.deserializeProperties not found: zeroroot's pack needs @pulumi/policy 1.21.0 to see which inputs are secrets; install that version (package.json pins it)",
-    );
-  mod.deserializeProperties = (struct, proxySecrets) => {
-    const props = original(struct, proxySecrets);
-    if (!proxySecrets) {
-      const { secretPaths } = unwrapSdkSecrets(struct.toJavaScript());
-      Object.defineProperty(props, SECRET_PATHS, { value: secretPaths, enumerable: false });
-    }
-    return props;
-  };
-  installed = true;
-}
-
-/** True once `installSecretTracking` ran in this process. */
-export const secretTrackingInstalled = (): boolean => installed;

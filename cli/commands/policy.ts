@@ -7,7 +7,7 @@
  * signed-software). Exit 0 when no mandatory violation, 1 otherwise or on a config error, 2 usage.
  */
 import { Command } from "commander";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import {
   ConfigValidationError,
@@ -58,13 +58,17 @@ export function register(program: Command): void {
     .option("--all", "every stack of the project")
     .option("--dir <path>", "the stack config directory (default: stackConfigDir of the nearest Pulumi.yaml)")
     .option("--format <format>", "text, json or sarif", "text")
-    .option("--config <path>", "policy pack config (default: policies/policy-config.json of the project)")
+    .option(
+      "--config <path>",
+      "policy pack config, read as `pulumi preview --policy-pack-config` reads it (default: policies/policy-config.json of the project)",
+    )
     .action(async (opts: CheckOptions) => {
       if (!["text", "json", "sarif"].includes(opts.format))
         throw new UsageError(`--format ${opts.format}: allowed: text, json, sarif`);
       const { targets, files, root } = select(opts);
       const config = readPackConfig(
         opts.config ?? (root ? join(root, "policies", "policy-config.json") : undefined),
+        opts.config !== undefined,
       );
       const result = await checkStacks(targets, files, config);
       const { formatJson, formatSarif, formatText, hasMandatory } =
@@ -190,12 +194,34 @@ function referencedGlobal(file: string): string {
   }
 }
 
-function readPackConfig(file: string | undefined): PackConfig {
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** The pack config, read as the Pulumi CLI reads `--policy-pack-config` (policies/config.ts). */
+function readPackConfig(file: string | undefined, given: boolean): PackConfig {
+  if (given && file && !existsSync(file))
+    throw new UsageError(
+      `--config ${file}: no such file; give the policy pack config (e.g. policies/policy-config.json)`,
+    );
   if (!file || !existsSync(file)) return {};
+  // Bounded before it is read: a pack config is a few kilobytes.
+  if (statSync(file).size > MAX_CONFIG_BYTES)
+    throw new UserError(
+      `${file}: ${statSync(file).size} bytes; allowed: at most ${MAX_CONFIG_BYTES} bytes of policy pack config`,
+    );
+  let raw: unknown;
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as PackConfig;
+    raw = JSON.parse(readFileSync(file, "utf8"));
   } catch (e) {
     throw new UserError(`${file}: not valid JSON (${(e as Error).message}); fix the policy pack config`);
+  }
+  const { packConfigOf, PackConfigError } =
+    load<typeof import("../../policies/config")>("../../policies/config");
+  const { policies } = load<typeof import("../../policies/policies")>("../../policies/policies");
+  try {
+    return packConfigOf(raw, file, policies);
+  } catch (e) {
+    if (e instanceof PackConfigError) throw new UserError(e.message);
+    throw e;
   }
 }
 

@@ -7,7 +7,7 @@ import * as analyzerproto from "@pulumi/pulumi/proto/analyzer_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { dynamicType } from "../../../lib/contracts/resources";
 import { policies } from "../../../policies/policies";
-import { installSecretTracking } from "../../../policies/secrets";
+import { installSecretTracking } from "../../../policies/secret-tracking";
 import { bmcServer, clone, desiredState } from "../rules/fixtures";
 import { wrapSecret } from "./stack-fixture";
 
