@@ -4,8 +4,12 @@
  *
  * Exit codes (documented in README "CLI"):
  *   0 success · 1 the thing checked is invalid / a check failed · 2 usage error (bad command line)
- *   3 environment problem (missing tool, not root, unreachable peer)
+ *   3 environment problem (missing tool, not root, unreachable peer) · 70 internal error (a bug)
  */
+
+/** Exit code of an error that is not a UserError: a zeroroot bug, printed with its stack (EX_SOFTWARE). */
+export const EXIT_INTERNAL = 70;
+
 export class UserError extends Error {
   constructor(
     message: string,

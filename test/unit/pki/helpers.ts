@@ -3,9 +3,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { quietProgram } from "../../helpers/cli-in-process";
-import { register } from "../../../cli/commands/pki";
-import { UserError } from "../../../cli/errors";
+import { FD, runCli } from "../../helpers/cli";
+import type { UserError } from "../../../cli/errors";
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `zr-${prefix}-`));
@@ -34,29 +33,37 @@ export function opensslVerify(
   return tool("openssl", [...args, cert]);
 }
 
-/** Runs `zeroroot pki ...` in-process; a passphrase is handed over through a fresh file descriptor. */
+/**
+ * Runs `zeroroot pki ...` in-process (test/helpers/cli.ts); a passphrase is handed over through a
+ * fresh file descriptor. A commander usage error (no UserError) fails the test, as it always did.
+ */
 export async function cli(args: string[], passphrase?: string): Promise<{ error?: UserError }> {
-  const program = quietProgram(register);
-  let fd: number | undefined;
-  if (passphrase !== undefined) {
-    const file = path.join(tempDir("pass"), "p");
-    fs.writeFileSync(file, `${passphrase}\n`, { mode: 0o600 });
-    fd = fs.openSync(file, "r");
-    args = [...args, "--passphrase-fd", String(fd)];
-  }
-  const writeOut = process.stdout.write;
-  const writeErr = process.stderr.write;
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    await program.parseAsync(["pki", ...args], { from: "user" });
-    return {};
-  } catch (err) {
-    if (err instanceof UserError) return { error: err };
-    throw err;
-  } finally {
-    process.stdout.write = writeOut;
-    process.stderr.write = writeErr;
-    if (fd !== undefined) fs.closeSync(fd);
-  }
+  const fd = passphrase !== undefined ? `${passphrase}\n` : undefined;
+  const r = await runCli(["pki", ...args, ...(fd !== undefined ? ["--passphrase-fd", FD] : [])], { fd });
+  if (r.code !== 0 && !r.error) throw new Error(`zeroroot pki ${args.join(" ")}: exit ${r.code}\n${r.err}`);
+  return r.error ? { error: r.error } : {};
+}
+
+/** A ceremony made through the CLI (dc1 with a network, dc2 without), and a leaf issuer through it. */
+export async function cliCeremony(passphrase: string) {
+  const dir = tempDir("ceremony");
+  const work = tempDir("work");
+  const args = ["init", "--dir", dir, "--domain", "zeroroot.example", "--dcs", "dc1,dc2"];
+  const r = await cli([...args, "--network", "dc1=10.77.1.0/24"], passphrase);
+  if (r.error) throw r.error;
+  /** Makes a key and CSR named `name` in `work` and has dc1's CA issue a `kind` certificate for it. */
+  const issue = async (kind: string, name: string): Promise<string> => {
+    const key = path.join(work, `${name}.key`);
+    const csr = path.join(work, `${name}.csr`);
+    const out = path.join(work, `${name}.pem`);
+    const made = await cli(["csr", "--name", name, "--key-out", key, "--csr-out", csr]);
+    if (made.error) throw made.error;
+    const signed = await cli(
+      ["sign", "--dir", dir, "--kind", kind, "--dc", "dc1", "--csr", csr, "--out", out],
+      passphrase,
+    );
+    if (signed.error) throw signed.error;
+    return out;
+  };
+  return { dir, work, root: path.join(dir, "root", "ca.pem"), issue };
 }
