@@ -8,6 +8,7 @@ import type * as provider from "@pulumi/pulumi/provider";
 import { bmcServer } from "./resources/bmcServer";
 import { certificate } from "./resources/certificate";
 import { desiredState } from "./resources/desiredState";
+import { hardenedImage } from "./resources/hardenedImage";
 import { issuingCa } from "./resources/issuingCa";
 import { rootCa } from "./resources/rootCa";
 import { softwareRelease } from "./resources/softwareRelease";
@@ -21,6 +22,7 @@ export const HANDLERS: readonly Handler[] = [
   bmcServer,
   softwareRelease,
   desiredState,
+  hardenedImage,
 ];
 const BY_TOKEN = new Map(HANDLERS.map((h) => [h.token, h]));
 

@@ -7,8 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { join } from "node:path";
 import { DesiredState } from "../components/desired-state";
 import { DataCenter } from "../components/fleet";
-import { RootCa } from "../components/pki";
+import { HardenedImage } from "../components/image";
 import { SoftwareRelease } from "../components/release";
+import { asCipherSuite } from "../lib/contracts/resources";
 import {
   buildInstances,
   ConfigValidationError,
@@ -18,8 +19,11 @@ import {
   type RawStackConfig,
   type ResolvedStackConfig,
 } from "../lib/fleet";
+import { resolveHardenedImageSpec } from "../lib/hardening";
+import { checkAgainstGlobal } from "./consistency";
+import { defineGlobal, type StackOutputs } from "./global";
 
-export type StackOutputs = Record<string, pulumi.Input<unknown>>;
+export type { StackOutputs } from "./global";
 
 export interface StackOptions {
   /** Where the signed releases are. @default - releases/ of this checkout */
@@ -41,20 +45,6 @@ export function defineStack(raw: RawStackConfig, opts: StackOptions = {}): Stack
     : defineDataCenter(config, raw, opts.releasesDir ?? RELEASES_DIR);
 }
 
-function defineGlobal(config: Extract<ResolvedStackConfig, { kind: "global" }>): StackOutputs {
-  const rootCa = config.global.rootCa;
-  const rootCertificatePem =
-    rootCa.mode === "offline"
-      ? rootCa.certificate
-      : new RootCa("root-ca", { commonName: rootCa.commonName ?? `${config.domain} root CA` }).certificatePem;
-  return {
-    rootCertificatePem,
-    domain: config.domain,
-    dataCenters: config.global.dataCenters,
-    controlPlane: config.global.controlPlane,
-  };
-}
-
 function defineDataCenter(
   config: Extract<ResolvedStackConfig, { kind: "dataCenter" }>,
   raw: RawStackConfig,
@@ -65,19 +55,18 @@ function defineDataCenter(
   const loaded = loadServiceReleases(config.services, releasesDir, raw);
   if (loaded.issues.length > 0) throw new ConfigValidationError(loaded.issues);
   const global = new pulumi.StackReference(`${dc.name}-global`, { name: config.globalStack });
-  // The global stack is the fleet's source of truth for its domain and data centers.
-  pulumi.all([global.getOutput("domain"), global.getOutput("dataCenters")]).apply(([domain, names]) => {
-    if (domain !== undefined && domain !== config.domain)
-      void pulumi.log.error(
-        `zeroroot:domain is "${config.domain}" but the global stack ${config.globalStack} has "${String(domain)}"; use one domain for the fleet`,
-      );
-    if (Array.isArray(names) && !names.includes(dc.name))
-      void pulumi.log.error(
-        `data center "${dc.name}" is not in the global stack's zeroroot:global.dataCenters (${names.join(", ")}); add it there first`,
-      );
+  // The global stack is the fleet's source of truth for its domain and data centers. Every resource
+  // takes the root certificate through this check, so a mismatch fails the update before any
+  // resource changes (a logged error inside an apply would not fail it).
+  const rootCertificatePem = checkAgainstGlobal(global, {
+    domain: config.domain,
+    dataCenter: dc.name,
+    globalStack: config.globalStack,
   });
-
-  const rootCertificatePem = global.requireOutput("rootCertificatePem") as pulumi.Output<string>;
+  // Servers being decommissioned get no instances; the rest are placed as before.
+  const active = dc.servers.filter((s) => !s.decommission);
+  const instances = buildInstances(active, config.services, loaded.releases, dc.partitionsPerServer);
+  const holdsData = (id: string) => (instances.get(id) ?? []).some((i) => i.holdsData);
   const dataCenter = new DataCenter(dc.name, {
     name: dc.name,
     domain: config.domain,
@@ -98,9 +87,17 @@ function defineDataCenter(
         password: raw.isSecret([KEYS.dataCenter, "servers", i, "bmc", "password"])
           ? pulumi.secret(s.bmc.password)
           : pulumi.output(s.bmc.password),
-        cipherSuite: s.bmc.cipherSuite as 3 | 17,
+        cipherSuite: asCipherSuite(s.bmc.cipherSuite),
       },
+      holdsData: holdsData(s.id),
+      decommission: s.decommission,
     })),
+  });
+  // The image the servers install, from lib/hardening's spec: what the image policies judge.
+  const image = new HardenedImage(`${dc.name}-image`, {
+    dataCenter: dc.name,
+    spec: resolveHardenedImageSpec({ partitions: dc.partitionsPerServer }),
+    image: dc.image,
   });
 
   const controlPlaneEndpoints = pulumi
@@ -121,7 +118,6 @@ function defineDataCenter(
         controlPlaneEndpoints,
       }),
   );
-  const instances = buildInstances(dc.servers, config.services, loaded.releases, dc.partitionsPerServer);
   const desiredStates = dc.servers.map(
     (s) =>
       new DesiredState(
@@ -148,6 +144,7 @@ function defineDataCenter(
       bmcEndpoint: s.bmcEndpoint,
     })),
     releases: releases.map((r) => r.publishedKey),
+    imageSpecHash: image.specHash,
     desiredStateVersions: Object.fromEntries(desiredStates.map((d, i) => [dc.servers[i].id, d.version])),
   };
 }

@@ -115,7 +115,7 @@ export function register(program: Command): void {
       );
       console.log(
         renderTable(
-          ["ID", "HOSTNAME", "ROLES", "ADDRESS", "MAC", "BMC", "CIPHER", "BOOT DISK"],
+          ["ID", "HOSTNAME", "ROLES", "ADDRESS", "MAC", "BMC", "CIPHER", "DECOMMISSION"],
           servers.map((s) => [
             s.id,
             s.hostname,
@@ -124,7 +124,7 @@ export function register(program: Command): void {
             s.macs.join(","),
             `${s.bmc.address}:${s.bmc.port}`,
             String(s.bmc.cipherSuite),
-            s.bootDisk,
+            s.decommission ? "yes" : "no",
           ]),
         ),
       );

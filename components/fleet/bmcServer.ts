@@ -30,7 +30,7 @@ export class BmcServer extends pulumi.CustomResource {
   declare public readonly observedBootDevice: pulumi.Output<string>;
   declare public readonly certificateSubject: pulumi.Output<string>;
   declare public readonly certificateIssuer: pulumi.Output<string>;
-  declare public readonly certificatePem: pulumi.Output<string>;
+  declare public readonly certificateSerial: pulumi.Output<string>;
   declare public readonly agentUser: pulumi.Output<string>;
 
   constructor(name: string, args: BmcServerArgs, opts: pulumi.CustomResourceOptions = {}) {
@@ -45,7 +45,6 @@ export class BmcServer extends pulumi.CustomResource {
         certificateSubject: undefined,
         certificateIssuer: undefined,
         certificateSerial: undefined,
-        certificatePem: undefined,
         agentUser: undefined,
         listeningTcpPorts: undefined,
       },

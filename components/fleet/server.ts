@@ -2,6 +2,11 @@
  * One bare-metal server of a data center: its identity in the graph and a BmcServer child that
  * installs, enrolls and boots it through its BMC and its site (no SSH). The BMC password is only
  * ever held as a Pulumi secret.
+ *
+ * Lifecycle: a server is powered off only by an explicit decommission. Its BmcServer is
+ * `retainOnDelete` (dropping it from the program forgets it, the machine keeps running) and, when
+ * it holds data, `protect`ed as well; `decommission: true` lifts both and powers it off, so the
+ * entry can then be removed (docs/fleet.md, "Lifecycle").
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { CipherSuite } from "../../lib/contracts/resources";
@@ -37,6 +42,19 @@ export interface ServerArgs {
   readonly site: { readonly url: string; readonly serverName: string };
   /** The platform's root certificate: the site's certificate must chain to it. */
   readonly rootCertificatePem: pulumi.Input<string>;
+  /** It runs an instance whose service holds data: its BmcServer is protected. @default false */
+  readonly holdsData?: boolean;
+  /** Explicit decommission: power off, no protection, no retention. @default false */
+  readonly decommission?: boolean;
+}
+
+/** The options that make powering a server off an explicit act (see the file's comment). */
+export function serverLifecycle(args: Pick<ServerArgs, "holdsData" | "decommission">): {
+  protect: boolean;
+  retainOnDelete: boolean;
+} {
+  const decommission = args.decommission ?? false;
+  return { protect: !decommission && (args.holdsData ?? false), retainOnDelete: !decommission };
 }
 
 export class Server extends pulumi.ComponentResource {
@@ -80,12 +98,12 @@ export class Server extends pulumi.ComponentResource {
           ipmiVersion: "2.0",
         },
         bootDevice: "disk",
-        power: "on",
+        power: args.decommission ? "off" : "on",
         siteUrl: args.site.url,
         siteServerName: args.site.serverName,
         rootCertificatePem: args.rootCertificatePem,
       },
-      { parent: this },
+      { parent: this, ...serverLifecycle(args) },
     );
     this.certificateSubject = machine.certificateSubject;
     this.certificateIssuer = machine.certificateIssuer;

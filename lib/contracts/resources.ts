@@ -59,6 +59,14 @@ export type ResourceKind =
 /** IPMI cipher suites zeroroot may use: 3 (HMAC-SHA1, AES-CBC-128) and 17 (HMAC-SHA256, AES-CBC-128). */
 export const CIPHER_SUITES = [3, 17] as const;
 export type CipherSuite = (typeof CIPHER_SUITES)[number];
+export const isCipherSuite = (n: unknown): n is CipherSuite =>
+  (CIPHER_SUITES as readonly unknown[]).includes(n);
+/** A validated number as a CipherSuite (config validation refuses others first; this never guesses). */
+export function asCipherSuite(n: number): CipherSuite {
+  if (!isCipherSuite(n))
+    throw new RangeError(`IPMI cipher suite ${n} is not allowed; allowed: ${CIPHER_SUITES.join(", ")}`);
+  return n;
+}
 
 /** A server's baseboard management controller, as the BmcServer resource receives it. */
 export interface BmcEndpointInputs {
@@ -113,6 +121,18 @@ export interface HardenedImageInputs {
   /** Programs PID 1 starts: one supervisord per platform user, and what they supervise. */
   readonly programs: readonly ProgramSpec[];
   readonly specHash: string;
+}
+
+/**
+ * The HardenedImage resource: the image spec (above) of one data center, and where its archive is.
+ * With `imageSha256`, create and read check that `<imageDir>/<imageSha256>.tar.zst` exists there
+ * and hashes to it (the file the site serves installers); without, the resource records the spec.
+ */
+export interface HardenedImageResourceInputs extends HardenedImageInputs {
+  /** The site's image directory, on the machine the plugin runs on (the management server). */
+  readonly imageDir?: string;
+  /** SHA-256 (hex) of the image archive installers download and check. */
+  readonly imageSha256?: string;
 }
 
 export type CertificateKind = "root" | "issuing" | "user" | "computer" | "software" | "service";

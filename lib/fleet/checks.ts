@@ -7,12 +7,8 @@ import { leafNameProblem } from "../pki/identity";
 import { checkHostAddress, checkMac } from "./address-checks";
 import { ConfigIssue, describeValue, joinPath } from "./issues";
 import { Cidr, contains, overlaps, parseCidr } from "./net";
-import {
-  ALLOWED_CIPHER_SUITES,
-  type DataCenterConfig,
-  type ManagementServerConfig,
-  type ServerConfig,
-} from "./schema";
+import { CIPHER_SUITES } from "../contracts/resources";
+import { type DataCenterConfig, type ManagementServerConfig, type ServerConfig } from "./schema";
 import type { PathSegment, RawStackConfig } from "./validate";
 
 const DC = "zeroroot:dataCenter";
@@ -163,7 +159,7 @@ function checkCipherSuite(
   path: PathSegment[],
   report: (p: PathSegment[], r: string, a: string, f: string) => void,
 ) {
-  if ((ALLOWED_CIPHER_SUITES as readonly number[]).includes(suite)) return;
+  if ((CIPHER_SUITES as readonly number[]).includes(suite)) return;
   const why =
     suite === 0
       ? " (suite 0 has no authentication: the BMC accepts any password)"
@@ -173,7 +169,7 @@ function checkCipherSuite(
   report(
     path,
     `${suite}${why}`,
-    `one of ${ALLOWED_CIPHER_SUITES.join(", ")} (authenticated, integrity-protected and encrypted)`,
+    `one of ${CIPHER_SUITES.join(", ")} (authenticated, integrity-protected and encrypted)`,
     "set it to 17 if the BMC supports it, otherwise 3, and disable suite 0 on the BMC",
   );
 }

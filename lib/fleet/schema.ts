@@ -4,12 +4,10 @@
  * need more than one field (addresses inside networks, uniqueness) live in `checks.ts`.
  */
 import { z } from "zod";
+import { CIPHER_SUITES } from "../contracts/resources";
 
 export const SERVER_ROLES = ["storage", "compute", "backup"] as const;
 export type ServerRole = (typeof SERVER_ROLES)[number];
-
-/** IPMI v2.0 suites with integrity and confidentiality; see docs/fleet.md for why 1 and 2 are refused. */
-export const ALLOWED_CIPHER_SUITES = [3, 17] as const;
 
 const name = (what: string) =>
   z
@@ -54,9 +52,7 @@ export const bmcSchema = z.strictObject({
     .default(623),
   username: z.string({ error: "the BMC user name" }).min(1, { error: "a non-empty BMC user name" }),
   password: secretString,
-  cipherSuite: z
-    .number({ error: `an IPMI cipher suite, one of ${ALLOWED_CIPHER_SUITES.join(", ")}` })
-    .default(3),
+  cipherSuite: z.number({ error: `an IPMI cipher suite, one of ${CIPHER_SUITES.join(", ")}` }).default(3),
 });
 
 export const serverSchema = z.strictObject({
@@ -72,13 +68,24 @@ export const serverSchema = z.strictObject({
     .array(mac, { error: "a list of the server's MAC addresses, PXE interface first" })
     .min(1, { error: "at least one MAC address" })
     .max(MAX_MACS, { error: `at most ${MAX_MACS} MAC addresses` }),
-  bootDisk: z
-    .string({ error: "the boot disk's device path, e.g. /dev/disk/by-path/pci-0000:00:1f.2-ata-1" })
-    .regex(/^\/dev\/[A-Za-z0-9._:/+-]+$/, {
-      error: "a device path under /dev, e.g. /dev/sda or /dev/disk/by-id/...",
-    }),
   bmc: bmcSchema,
+  /**
+   * Explicit decommission: this `pulumi up` lifts the server's protection, powers it off and places
+   * no instance on it; removing the entry afterwards deletes it (docs/fleet.md, "Lifecycle").
+   */
+  decommission: z
+    .boolean({ error: "true to power the server off and let a later removal delete it, or false" })
+    .default(false),
 });
+
+/**
+ * Keys zeroroot once accepted and now refuses as unknown, with why and what to do instead:
+ * the unknown-key error shows this hint (validate.ts).
+ */
+export const REMOVED_KEYS: Readonly<Record<string, string>> = {
+  bootDisk:
+    "bootDisk was never used: the installer writes to the disk its netboot environment names ($ZR_DISK); delete the key",
+};
 
 export const managementServerSchema = z.strictObject({
   id: name("server id"),
@@ -120,6 +127,20 @@ export const dataCenterSchema = z.strictObject({
     .max(1000, { error: "a whole number of partitions from 1 to 1000" })
     .default(100),
   servers: z.array(serverSchema, { error: "a list of servers" }).min(1, { error: "at least one server" }),
+  /**
+   * The hardened image archive the site serves installers: its SHA-256 and the site's image
+   * directory. With it the HardenedImage resource checks the archive is there and unaltered.
+   */
+  image: z
+    .strictObject({
+      sha256: z
+        .string({ error: "the image archive's SHA-256, 64 lower-case hex digits" })
+        .regex(/^[0-9a-f]{64}$/, { error: "the image archive's SHA-256, 64 lower-case hex digits" }),
+      dir: z
+        .string({ error: "the site's image directory, an absolute path" })
+        .regex(/^\/[^\0]{0,4095}$/, { error: "the site's image directory, an absolute path" }),
+    })
+    .optional(),
 });
 
 const pem = z

@@ -16,6 +16,7 @@ import {
   GlobalConfig,
   globalSchema,
   managementServerSchema,
+  REMOVED_KEYS,
   serverSchema,
 } from "./schema";
 
@@ -269,9 +270,11 @@ function parseWith<S extends z.ZodType>(
             : zi.message,
         fix:
           zi.code === "unrecognized_keys"
-            ? guess
-              ? `did you mean ${guess}? Rename ${where}`
-              : `remove ${where} or correct its spelling`
+            ? removedHint(full) && !guess
+              ? `${removedHint(full)} (${where})`
+              : guess
+                ? `did you mean ${guess}? Rename ${where}`
+                : `remove ${where} or correct its spelling`
             : received === undefined
               ? `add ${where}`
               : `set ${where} to ${zi.message}`,
@@ -280,6 +283,12 @@ function parseWith<S extends z.ZodType>(
     }
   }
   return undefined;
+}
+
+/** Why a key zeroroot once accepted is refused now (schema.ts REMOVED_KEYS), or undefined. */
+function removedHint(path: readonly PathSegment[]): string | undefined {
+  const key = path[path.length - 1];
+  return typeof key === "string" && Object.hasOwn(REMOVED_KEYS, key) ? REMOVED_KEYS[key] : undefined;
 }
 
 export function valueAt(value: unknown, path: readonly PathSegment[]): unknown {

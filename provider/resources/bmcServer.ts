@@ -3,7 +3,14 @@
  * netboot, install, enrollment, boot from disk — with lib/provision, the code the lab runs too.
  * `read` asks the BMC what is true now (power, boot device), so `pulumi refresh` shows a server
  * powered off or set to netboot by hand, and the next update converges it back. `delete` powers
- * the server off; the disk and its data stay (wiping is a human decision).
+ * the server off; the disk and its data stay (wiping is a human decision). The components make
+ * deletion an explicit decommission (retainOnDelete, protect: components/fleet/server.ts).
+ *
+ * A MAC change (a NIC replaced, a card added) is an in-place update, never a replacement: a
+ * replacement would delete, i.e. power off, a running server. The MAC matters only to a PXE
+ * install (the site binds an armed install's token to the PXE MAC), and provisioning arms every
+ * install with the current first MAC, so an install still pending is re-armed for the new one and
+ * an installed server keeps running. Only a new `serverId` (another identity) replaces.
  */
 import { ALLOWED_CIPHER_SUITES, IpmitoolBmcClient, type CipherSuite } from "../../lib/ipmi";
 import { provisionServer } from "../../lib/provision";
@@ -26,7 +33,7 @@ const INPUTS = [
   "rootCertificatePem",
   "phaseTimeoutSeconds",
 ] as const;
-const REPLACES = ["serverId", "macs"];
+const REPLACES = ["serverId"];
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 type Bmc = { address: string; port: number; username: string; password: string; cipherSuite: CipherSuite };
@@ -70,8 +77,9 @@ async function converge(p: Props): Promise<Props> {
     observedBootDevice: r.bootDevice,
     certificateSubject: r.certificate.subject,
     certificateIssuer: r.certificate.issuer,
+    // Subject, issuer and serial identify the certificate (revocation is by serial); the PEM itself
+    // stays at the site and on the node, not in every stack's state (~0.8 KB a server).
     certificateSerial: r.certificate.serial,
-    certificatePem: r.certificate.pem,
     agentUser: r.agentUser,
     listeningTcpPorts: [...r.listeningTcpPorts],
   };

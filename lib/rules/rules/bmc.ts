@@ -1,8 +1,9 @@
+import { CIPHER_SUITES } from "../../contracts/resources";
 import { UNKNOWN, finding, show, type Finding, type Rule } from "../types";
 import type { BmcView } from "../views";
 
 export interface BmcConfig {
-  /** IPMI cipher suites zeroroot may use. @default - [3, 17] */
+  /** IPMI cipher suites zeroroot may use. @default - lib/contracts' CIPHER_SUITES */
   readonly allowedCipherSuites: readonly number[];
   /** IPMI protocol versions. @default - ["2.0"] (lanplus; 1.5 sends credentials weakly protected) */
   readonly allowedIpmiVersions: readonly string[];
@@ -10,13 +11,12 @@ export interface BmcConfig {
 
 const meta = {
   name: "bmc",
-  description:
-    "Checks that every BMC is driven over IPMI v2.0 (lanplus) with cipher suite 3 or 17, never cipher suite 0 (no authentication: any password is accepted), and that no BMC accepts suite 0.",
+  description: `Checks that every BMC is driven over IPMI v2.0 (lanplus) with cipher suite ${CIPHER_SUITES.join(" or ")}, never cipher suite 0 (no authentication: any password is accepted), and that no BMC accepts suite 0.`,
   severity: "critical",
   remediation:
     'Set bmc.ipmiVersion "2.0" and bmc.cipherSuite 17 (or 3 where the BMC lacks 17); disable cipher suite 0 on the BMC (`ipmitool lan set <ch> cipher_privs` with suite 0 set to X).',
   invariant: "1-3. No SSH / zero password (out-of-band access)",
-  defaults: { allowedCipherSuites: [3, 17], allowedIpmiVersions: ["2.0"] },
+  defaults: { allowedCipherSuites: [...CIPHER_SUITES] as readonly number[], allowedIpmiVersions: ["2.0"] },
   configSchema: {
     allowedCipherSuites: { type: "array", items: { type: "integer" } },
     allowedIpmiVersions: { type: "array", items: { type: "string" } },
@@ -32,7 +32,7 @@ export const bmc: Rule<BmcView, BmcConfig> = {
     if (typeof v.cipherSuite === "number") {
       if (v.cipherSuite === 0)
         f(
-          "bmc.cipherSuite is 0 (no authentication; any password is accepted); allowed: [3, 17]",
+          `bmc.cipherSuite is 0 (no authentication; any password is accepted); allowed: ${show(c.allowedCipherSuites)}`,
           "bmc.cipherSuite",
         );
       else if (!c.allowedCipherSuites.includes(v.cipherSuite))

@@ -71,9 +71,10 @@ function assertMatchesSchema(r: Registration): void {
   const kind = Object.entries(RESOURCE_TYPES).find(
     ([, t]) => t === r.type,
   )?.[0] as keyof typeof RESOURCE_TYPES;
+  // HardenedImage is new with the plugin: it never had a dynamic-provider token to move from.
   assert.deepEqual(
     r.aliasTypes,
-    [legacyDynamicType(kind)],
+    kind === "HardenedImage" ? [] : [legacyDynamicType(kind)],
     `${r.type} is aliased to its dynamic-provider token`,
   );
 }
@@ -122,7 +123,7 @@ describe("components as custom resources of the zeroroot plugin", function () {
     seen.forEach(assertMatchesSchema);
   });
 
-  it("a data center's stack registers BmcServer, SoftwareRelease and DesiredState the same way", async () => {
+  it("a data center's stack registers BmcServer, HardenedImage, SoftwareRelease and DesiredState the same way", async () => {
     const e = await evaluateStack(join(STACKS, "Pulumi.dc1.yaml"), {
       stackOutputs: {
         "organization/zeroroot/global": {
@@ -133,7 +134,12 @@ describe("components as custom resources of the zeroroot plugin", function () {
       },
     });
     const custom = e.resources.filter((r) => r.custom && r.type.startsWith("zeroroot:"));
-    for (const t of [RESOURCE_TYPES.BmcServer, RESOURCE_TYPES.SoftwareRelease, RESOURCE_TYPES.DesiredState])
+    for (const t of [
+      RESOURCE_TYPES.BmcServer,
+      RESOURCE_TYPES.HardenedImage,
+      RESOURCE_TYPES.SoftwareRelease,
+      RESOURCE_TYPES.DesiredState,
+    ])
       assert.ok(
         custom.some((r) => r.type === t),
         `the dc1 stack registers ${t}`,

@@ -291,7 +291,7 @@ const CASES: Case[] = [
     title: "a misspelt server key",
     yaml: edit("        address: 10.78.1.11\n", "        adress: 10.78.1.11\n"),
     path: "zeroroot:dataCenter.servers[0].adress",
-    expect: /: id, hostname, roles, address, macs, bootDisk, bmc.*did you mean address\?/,
+    expect: /: id, hostname, roles, address, macs, bmc, decommission.*did you mean address\?/,
   },
   {
     title: "a misspelt BMC key",

@@ -127,10 +127,22 @@ describe("provider plugin over gRPC: BmcServer against a fake BMC", function () 
     assert.equal(r.props.power, "on");
   });
 
-  it("Diff replaces on a new MAC, deleting first (one machine, one identity)", async () => {
-    const news = (await plugin.check(URN, {}, inputs({ macs: ["52:54:00:01:01:99"] }))).inputs;
+  it("a new MAC is an in-place update, not a replacement that would power the server off", async () => {
+    const news = (await plugin.check(URN, {}, inputs({ macs: ["52:54:00:01:01:99", "52:54:00:01:01:98"] })))
+      .inputs;
     const d = await plugin.diff(state.id, URN, state.outs, news);
-    assert.deepEqual(d, { changes: true, replaces: ["macs"], deleteBeforeReplace: true });
+    assert.deepEqual(d, { changes: true, replaces: [], deleteBeforeReplace: true });
+    const outs = await plugin.update(state.id, URN, state.outs, news);
+    assert.deepEqual(outs.macs, ["52:54:00:01:01:99", "52:54:00:01:01:98"]);
+    const back = (await plugin.check(URN, {}, inputs())).inputs;
+    state = { id: state.id, outs: await plugin.update(state.id, URN, outs, back) };
+    assert.deepEqual(state.outs.macs, ["52:54:00:01:01:11"]);
+  });
+
+  it("a new serverId (another identity) is still a replacement, deleting first", async () => {
+    const news = (await plugin.check(URN, {}, inputs({ serverId: "dc1-s02" }))).inputs;
+    const d = await plugin.diff(state.id, URN, state.outs, news);
+    assert.deepEqual(d, { changes: true, replaces: ["serverId"], deleteBeforeReplace: true });
   });
 
   it("Diff reports no change when the program and what exists agree", async () => {

@@ -146,15 +146,16 @@ describe("stack programs under mocks", () => {
     });
   });
 
-  it("logs an error when the global stack has another domain", async () => {
-    const e = await evaluate(join(STACKS, "Pulumi.dc2.yaml"), {
-      "organization/zeroroot/global": {
-        domain: "other.example",
-        dataCenters: ["dc1", "dc2", "dc3"],
-        rootCertificatePem: ROOT_PEM,
-      },
-    });
-    assert.equal(e.logs.length, 1);
-    assert.match(e.logs[0].message, /global stack organization\/zeroroot\/global has "other\.example"/);
+  it("fails (not just logs) when the global stack has another domain", async () => {
+    await assert.rejects(
+      evaluate(join(STACKS, "Pulumi.dc2.yaml"), {
+        "organization/zeroroot/global": {
+          domain: "other.example",
+          dataCenters: ["dc1", "dc2", "dc3"],
+          rootCertificatePem: ROOT_PEM,
+        },
+      }),
+      /global stack organization\/zeroroot\/global has "other\.example"/,
+    );
   });
 });
