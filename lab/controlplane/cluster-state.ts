@@ -30,6 +30,8 @@ export interface ClusterState {
   /** The root identity (CN=root), used only to apply the plan. Key file mode 0400, owned by root. */
   readonly root: IdentityFiles;
   readonly trustAnchorFile: string;
+  /** Certificates (PEM) of the CAs whose CRLs make etcd's revocation list (root and issuing CAs). */
+  readonly issuers: readonly string[];
 }
 
 export const DEFAULT_STATE_DIR = "/var/lib/zeroroot-lab/controlplane";

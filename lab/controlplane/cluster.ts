@@ -30,7 +30,8 @@ import {
 } from "./cluster-state";
 import { issueIdentity, writeIdentity, type IdentityFiles } from "./identity";
 import { writeHostsEntries } from "./hosts";
-import { launch, memberArgv, memberPid, sleep, waitHealthy } from "./members";
+import { launch, memberArgv, memberPid, sleep, waitHealthy, type MemberFiles } from "./members";
+import { etcdRevocationList, writeEtcdRevocationList, type EtcdRevocationList } from "./revocation";
 
 export { DEFAULT_STATE_DIR, readClusterState, type ClusterState, type MemberLayout } from "./cluster-state";
 export { controlPlaneHealth, type MemberHealth } from "./members";
@@ -38,8 +39,19 @@ export { controlPlaneHealth, type MemberHealth } from "./members";
 export interface LabPki {
   /** The platform root certificate: the only trust anchor of members and clients. */
   readonly rootCertificatePem: string;
-  /** Each data center's issuing CA (certificate and key), by data center id. */
+  /**
+   * Each data center's issuing CA (certificate and key), by data center id: it certifies that data
+   * center's member, and the root user is certified by the first member's. These CAs must be allowed
+   * to issue service and user certificates (the ceremony's offline CAs are; a site's online CA is not).
+   */
   readonly issuing: Readonly<Record<string, CertificateAuthority>>;
+  /**
+   * Certificates (PEM) of further issuing CAs whose certificates reach etcd, e.g. the sites' online
+   * CAs that certify computers: their CRLs count too. @default []
+   */
+  readonly otherIssuers?: readonly string[];
+  /** CRLs (PEM) of the root and of the issuing CAs; etcd refuses every certificate they revoke. @default [] */
+  readonly crls?: readonly string[];
 }
 
 export interface ControlPlaneLabOptions {
@@ -91,17 +103,40 @@ export async function startControlPlane(opts: ControlPlaneLabOptions): Promise<L
   fs.chmodSync(stateDir, 0o711); // members traverse it to reach their own 0700 directories
   const trustAnchorFile = path.join(stateDir, "root-ca.pem");
   fs.writeFileSync(trustAnchorFile, opts.pki.rootCertificatePem, { mode: 0o644 });
+  const files: MemberFiles = {
+    trustAnchor: trustAnchorFile,
+    peerAnchors: path.join(stateDir, "peer-ca.pem"),
+    revocationList: revocationListFile(stateDir),
+  };
+  fs.writeFileSync(
+    files.peerAnchors,
+    Object.values(opts.pki.issuing)
+      .map((c) => c.certificatePem)
+      .join(""),
+    {
+      mode: 0o644,
+    },
+  );
+  const revocation = { caPems: knownCas(opts.pki, opts.pki.otherIssuers), crlPems: opts.pki.crls ?? [] };
+  writeEtcdRevocationList(files.revocationList, etcdRevocationList(revocation));
   writeHostsEntries(
     [...new Set([...opts.members.map((m) => m.namespace), ...(opts.clientNamespaces ?? [])])],
     opts.members.map((m) => ({ address: m.address, name: m.dnsName })),
   );
 
   const members: MemberState[] = opts.members.map((m, k) =>
-    prepareMember(opts, m, k, stateDir, trustAnchorFile, clientPort, peerPort),
+    prepareMember(opts, m, k, stateDir, files, clientPort, peerPort),
   );
   const endpoints = members.map((m) => `https://${m.dnsName}:${clientPort}`);
   const root = rootIdentity(path.join(stateDir, "root-identity"), opts.pki, members[0].dc);
-  const state: ClusterState = { stateDir, endpoints, members, root, trustAnchorFile };
+  const state: ClusterState = {
+    stateDir,
+    endpoints,
+    members,
+    root,
+    trustAnchorFile,
+    issuers: revocation.caPems,
+  };
   fs.writeFileSync(stateFile(stateDir), JSON.stringify(state, null, 2), { mode: 0o600 });
 
   for (const m of members) if (!memberPid(m)) launch(m);
@@ -116,7 +151,7 @@ function prepareMember(
   m: MemberLayout,
   k: number,
   stateDir: string,
-  trustAnchorFile: string,
+  files: MemberFiles,
   clientPort: number,
   peerPort: number,
 ): MemberState {
@@ -133,7 +168,47 @@ function prepareMember(
     fs.chownSync(p, uid, uid);
     fs.chmodSync(p, 0o700);
   }
-  return { ...m, uid, dir, argv: memberArgv(m, opts.members, dir, trustAnchorFile, clientPort, peerPort) };
+  return { ...m, uid, dir, argv: memberArgv(m, opts.members, dir, files, clientPort, peerPort) };
+}
+
+const revocationListFile = (stateDir: string): string => path.join(stateDir, "revoked.crl");
+
+/** The CAs whose CRLs etcd's list is built from: the root, the members' issuing CAs, and the others given. */
+function knownCas(pki: LabPki, others: readonly string[] = []): string[] {
+  return [pki.rootCertificatePem, ...Object.values(pki.issuing).map((c) => c.certificatePem), ...others];
+}
+
+/**
+ * Publishes new CRLs to etcd: rewrites its revocation list, which refuses new connections of a revoked
+ * certificate at once, then (unless `keepOpenConnections`) restarts the members one at a time, waiting
+ * for each to be healthy, because etcd keeps connections opened before the revocation. Quorum holds
+ * throughout (one member of three is down at a time). `crls` replaces the previous set: give every
+ * CA's current CRL; `otherIssuers` are CAs beyond those the cluster was started with (sites' online
+ * CAs) whose CRLs count. Returns the list written.
+ */
+export async function publishRevocations(
+  input: { readonly crls: readonly string[]; readonly otherIssuers?: readonly string[] },
+  opts: {
+    readonly stateDir?: string;
+    readonly keepOpenConnections?: boolean;
+    readonly timeoutMs?: number;
+  } = {},
+): Promise<EtcdRevocationList> {
+  const stateDir = opts.stateDir ?? DEFAULT_STATE_DIR;
+  const state = readClusterState(stateDir);
+  if (!Array.isArray(state.issuers))
+    throw new Error(
+      `${stateDir}: this control plane was started without revocation lists (an older zeroroot); run \`zeroroot lab down\` then \`zeroroot lab up\``,
+    );
+  const caPems = [...state.issuers, ...(input.otherIssuers ?? [])];
+  const list = etcdRevocationList({ caPems, crlPems: input.crls });
+  writeEtcdRevocationList(revocationListFile(stateDir), list);
+  if (!opts.keepOpenConnections)
+    for (const m of state.members) {
+      await stopMember(m.dc, stateDir);
+      await startMember(m.dc, stateDir, opts.timeoutMs);
+    }
+  return list;
 }
 
 /** The root identity (CN=root) that applies the access plan: issued once, then reused. */

@@ -12,6 +12,7 @@ export {
   controlPlaneHealth,
   readClusterState,
   rootEtcdctl,
+  publishRevocations,
   DEFAULT_STATE_DIR,
   type MemberLayout,
   type LabPki,
@@ -21,6 +22,12 @@ export {
   type MemberHealth,
 } from "./cluster";
 export { layoutFromNetPlan } from "./layout";
+export {
+  etcdRevocationList,
+  writeEtcdRevocationList,
+  type EtcdRevocationList,
+  type RevocationInput,
+} from "./revocation";
 export {
   issueIdentity,
   writeIdentity,

@@ -14,11 +14,24 @@ import {
   type MemberState,
 } from "./cluster-state";
 
+/** Files every member reads, shared by all members of the cluster. */
+export interface MemberFiles {
+  /** The platform root: the trust anchor for clients. */
+  readonly trustAnchor: string;
+  /**
+   * The issuing CAs that certify members, and only those: the trust anchors of the peer port, so that a
+   * CA which issues no member (a site's online CA) cannot certify a peer, whatever CN it writes.
+   */
+  readonly peerAnchors: string;
+  /** etcd's revocation list (revocation.ts), read at every handshake on both ports. */
+  readonly revocationList: string;
+}
+
 export function memberArgv(
   m: MemberLayout,
   all: readonly MemberLayout[],
   dir: string,
-  trustAnchorFile: string,
+  files: MemberFiles,
   clientPort: number,
   peerPort: number,
 ): string[] {
@@ -36,11 +49,13 @@ export function memberArgv(
     "--initial-cluster-token=zeroroot-controlplane",
     "--initial-cluster-state=new",
     "--client-cert-auth",
-    `--trusted-ca-file=${trustAnchorFile}`,
+    `--trusted-ca-file=${files.trustAnchor}`,
+    `--client-crl-file=${files.revocationList}`,
     `--cert-file=${cert}`,
     `--key-file=${key}`,
     "--peer-client-cert-auth",
-    `--peer-trusted-ca-file=${trustAnchorFile}`,
+    `--peer-trusted-ca-file=${files.peerAnchors}`,
+    `--peer-crl-file=${files.revocationList}`,
     `--peer-cert-file=${cert}`,
     `--peer-key-file=${key}`,
     `--peer-cert-allowed-cn=${MEMBER_CN}`,

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import type { SiteConfig } from "../../agents/site/config";
 import { DOMAIN, LAB_PARTITIONS, mgmtNs, REPO_ROOT, SITE_PORT, siteUid, type LabLayout } from "./layout";
 import { controlPlaneEndpoints } from "./controlplane";
-import { signSiteCa } from "./pki";
+import { LAB_OPERATOR, labSignerIdentity, signSiteCa } from "./pki";
 import type { NodeBootstrap } from "../../agents/site/config";
 
 /** What every lab node learns at install: where the control plane is and whom to trust. */
@@ -27,8 +27,8 @@ function nodeBootstrap(lab: LabLayout): NodeBootstrap {
   const trust = {
     kind: "zeroroot.trust/v1",
     signers: [
-      { commonName: "lab state signer", desiredState: dcs },
-      { commonName: "lab release signer", releases: ["*"] },
+      { identity: labSignerIdentity("state"), desiredState: dcs },
+      { identity: labSignerIdentity("release"), releases: ["*"] },
     ],
   };
   return { controlPlaneEndpoints: cp.endpoints, hosts: cp.hosts, trust, partitions: LAB_PARTITIONS };
@@ -71,6 +71,7 @@ function writeSiteConfig(
   dcIndex: number,
   rootPath: string,
   imageSha256: string,
+  crls: readonly string[],
 ): { config: SiteConfig; path: string } {
   const d = lab.plan.dataCenters[dcIndex - 1];
   const base = join(lab.paths.sites, d.id);
@@ -88,7 +89,8 @@ function writeSiteConfig(
     rootCertificatePath: rootPath,
     imageDir: lab.paths.images,
     imageSha256,
-    operators: ["operator"],
+    operators: [LAB_OPERATOR],
+    crls,
     node: nodeBootstrap(lab),
   };
   const path = join(base, "site.json");
@@ -112,6 +114,7 @@ export async function ensureSites(
   lab: LabLayout,
   rootPath: string,
   imageSha256: string,
+  crls: readonly string[],
   log: (m: string) => void,
 ): Promise<SiteHandle[]> {
   mkdirSync(lab.paths.logs, { recursive: true });
@@ -119,7 +122,7 @@ export async function ensureSites(
   for (let k = 1; k <= lab.plan.dataCenters.length; k++) {
     const dc = lab.plan.dataCenters[k - 1].id;
     const uid = siteUid(k);
-    const { config, path } = writeSiteConfig(lab, k, rootPath, imageSha256);
+    const { config, path } = writeSiteConfig(lab, k, rootPath, imageSha256, crls);
     const logPath = join(lab.paths.logs, `site-${dc}.log`);
     handles.push({ dc, configPath: path, logPath });
     const pidFile = join(lab.paths.sites, dc, "site.pid");

@@ -3,6 +3,8 @@
  * CN), which roles they hold and what each role may touch. No passwords anywhere: users are created
  * with `--no-password` and authenticate only with a client certificate whose CN is the user name.
  */
+import { timestampName } from "../desired-state/freshness";
+import { leafNameProblem } from "../pki";
 import { ControlPlaneConfigError } from "./errors";
 import { checkId, keys, COMPUTERS_PREFIX, CRL_PREFIX, RELEASES_PREFIX, SITES_PREFIX } from "./keys";
 
@@ -20,7 +22,7 @@ export interface RolePlan {
   readonly permissions: readonly Permission[];
 }
 
-export type UserKind = "root" | "operator" | "site" | "computer";
+export type UserKind = "root" | "operator" | "site" | "timestamp" | "computer";
 
 export interface UserPlan {
   /** The etcd user name, which is the CN of the client certificate that authenticates as it. */
@@ -41,6 +43,11 @@ export interface AccessPlanInput {
   readonly computers: readonly { readonly id: string; readonly dc: string }[];
   /** CNs of the operators' user certificates. @default - none (add them before operators need to write) */
   readonly operators?: readonly string[];
+  /**
+   * The platform's DNS domain: with it, each data center's timestamp service gets its etcd user
+   * `timestamp.<dc>.<domain>` (its certificate's CN). @default - no timestamp users
+   */
+  readonly domain?: string;
 }
 
 export const ROOT_USER = "root";
@@ -49,11 +56,13 @@ export const ROOT_USER = "root";
  * otherwise any clientAuth certificate of the hierarchy (a computer's) could talk raft to the members.
  * No etcd user has this name, so a member certificate gets nothing on the client port.
  */
-export const MEMBER_CN = "etcd-peer.zeroroot";
+export const MEMBER_CN = "etcd-peer";
 export const OPERATOR_ROLE = "operator";
 export const computerRole = (id: string): string => `computer-${id}`;
 export const siteUser = (dc: string): string => `site-${dc}`;
 export const siteRole = (dc: string): string => `site-${dc}`;
+export const timestampUser = (dc: string, domain: string): string => timestampName(`${dc}.${domain}`);
+export const timestampRole = (dc: string): string => `timestamp-${dc}`;
 
 const CN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
 
@@ -88,11 +97,21 @@ export function buildAccessPlan(input: AccessPlanInput): AccessPlan {
     names.set(name, what);
   };
   input.dataCenters.forEach((dc, i) => claim(siteUser(dc), `the site service of ${dc}`, `dataCenters[${i}]`));
+  const domain = input.domain;
+  if (domain !== undefined && !/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(domain))
+    errs.push(`domain: ${JSON.stringify(domain)} is not a lower-case DNS domain such as zeroroot.example`);
+  else if (domain !== undefined)
+    input.dataCenters.forEach((dc, i) =>
+      claim(timestampUser(dc, domain), `the timestamp service of ${dc}`, `dataCenters[${i}]`),
+    );
   input.computers.forEach((c, i) => {
     const at = `computers[${i}]`;
     if (tryId(c.id, `${at}.id`)) claim(c.id, `computer ${c.id}`, `${at}.id`);
     if (!dcs.has(c.dc))
       errs.push(`${at}.dc: "${c.dc}" is not one of dataCenters (${[...dcs].join(", ") || "none"})`);
+    // etcd knows a computer by CN only: names carry their data center, as issuance enforces.
+    else if (leafNameProblem("computer", c.id, c.dc))
+      errs.push(`${at}.id: ${leafNameProblem("computer", c.id, c.dc)}`);
   });
   (input.operators ?? []).forEach((op, i) => {
     const at = `operators[${i}]`;
@@ -127,6 +146,17 @@ export function buildAccessPlan(input: AccessPlanInput): AccessPlan {
       ],
     });
     users.push({ name: siteUser(dc), kind: "site", roles: [siteRole(dc)] });
+    if (input.domain === undefined) continue;
+    // The data center's timestamp service (agents/site/timestamp.ts): reads its computers' documents,
+    // writes their freshness statements, nothing else. Its CN lies in the zone only dc's CA may issue.
+    roles.push({
+      name: timestampRole(dc),
+      permissions: own.flatMap((c) => [
+        { type: "read" as const, key: keys.desired(c.id), prefix: false },
+        { type: "write" as const, key: keys.freshness(c.id), prefix: false },
+      ]),
+    });
+    users.push({ name: timestampUser(dc, input.domain), kind: "timestamp", roles: [timestampRole(dc)] });
   }
   for (const c of input.computers) {
     roles.push({
@@ -134,6 +164,7 @@ export function buildAccessPlan(input: AccessPlanInput): AccessPlan {
       permissions: [
         // read only: an agent (or an intruder on the node) must not be able to rewrite its own orders
         { type: "read", key: keys.desired(c.id), prefix: false },
+        { type: "read", key: keys.freshness(c.id), prefix: false },
         { type: "readwrite", key: keys.report(c.id), prefix: true },
         // releases are signed and hold no secret; the agent verifies each one it runs
         { type: "read", key: RELEASES_PREFIX, prefix: true },

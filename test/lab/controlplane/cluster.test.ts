@@ -14,7 +14,6 @@ import {
   createRootCa,
   generateKeyPair,
   issueFromCsr,
-  loadCa,
   exportPkcs8,
   type CertificateAuthority,
 } from "../../../lib/pki";
@@ -33,23 +32,9 @@ import {
   type LabControlPlane,
   type IssuedIdentity,
 } from "../../../lab/controlplane";
+import { DCS, issuingCa, ZONE } from "./fixture";
 
 const run = promisify(execFile);
-const ZONE = "zeroroot.test";
-const DCS = ["dc1", "dc2", "dc3"];
-
-function issuingCa(root: CertificateAuthority, dc: string): CertificateAuthority {
-  const k = generateKeyPair();
-  const cert = issueFromCsr(
-    root,
-    "issuing",
-    createCsr({ commonName: `zeroroot ${dc} issuing CA` }, k.privateKey),
-    {
-      nameScope: { dnsZones: [`${dc}.${ZONE}`] },
-    },
-  );
-  return loadCa(cert.certificatePem, exportPkcs8(k.privateKey));
-}
 
 const canRun = process.getuid?.() === 0 && fs.existsSync("/usr/bin/etcd");
 

@@ -38,7 +38,7 @@ describe("ControlPlane component", () => {
     const plan = await promiseOf(cp.accessPlan);
     assert.deepEqual(plan.users.find((u) => u.name === "dc1-s1")?.roles, ["computer-dc1-s1"]);
     assert.doesNotMatch(JSON.stringify(plan), /password/i);
-    assert.equal(await promiseOf(cp.peerCommonName), "etcd-peer.zeroroot");
+    assert.equal(await promiseOf(cp.peerCommonName), "etcd-peer");
     assert.deepEqual(
       session.resources.filter((r) => r.name.startsWith("cp")).map((r) => r.type),
       [CONTROL_PLANE_TYPE],

@@ -148,10 +148,17 @@ describe("control-plane access plan", () => {
         );
         assert.match(e.message, /computers\[2\]\.id: user name "root"/);
         assert.match(e.message, /operators\[0\]: user name "dc1-s1" is already computer dc1-s1/);
-        assert.match(e.message, /operators\[1\]: user name "etcd-peer.zeroroot"/);
+        assert.match(e.message, /operators\[1\]: user name "etcd-peer"/);
         assert.match(e.message, /operators\[2\]: "bad name" is not a usable CN/);
         return true;
       },
+    );
+  });
+
+  it("refuses a computer named for another data center (etcd would know it by that CN)", () => {
+    assert.throws(
+      () => buildAccessPlan({ dataCenters: ["dc1", "dc2"], computers: [{ id: "dc2-s1", dc: "dc1" }] }),
+      /computers\[0\]\.id: computer name "dc2-s1" is not of data center dc1/,
     );
   });
 
@@ -177,5 +184,32 @@ describe("control-plane access plan", () => {
     assert.equal(allowed(plan, "dc1-s1", "/releasesx", "read"), false);
     assert.throws(() => keys.release("../x", "1.0.0"), /cannot be a key/);
     assert.throws(() => keys.release("x", "1.0.0/../../computers"), /cannot be a key/);
+  });
+
+  it("gives each data center's timestamp service (CN timestamp.<dc>.<domain>) read of its computers' documents and write of their freshness only", () => {
+    const p = buildAccessPlan({ ...input, domain: "zeroroot.example" });
+    const ts = "timestamp.dc1.zeroroot.example";
+    assert.deepEqual(
+      p.users.find((u) => u.name === ts),
+      { name: ts, kind: "timestamp", roles: ["timestamp-dc1"] },
+    );
+    assert.equal(allowed(p, ts, keys.desired("dc1-s1"), "read"), true);
+    assert.equal(allowed(p, ts, keys.freshness("dc1-s1"), "write"), true);
+    assert.equal(allowed(p, ts, keys.freshness("dc2-s1"), "write"), false);
+    assert.equal(allowed(p, ts, keys.desired("dc1-s1"), "write"), false);
+    assert.equal(allowed(p, ts, keys.status("dc1-s1"), "read"), false);
+    assert.equal(allowed(p, ts, keys.crl("dc1"), "write"), false);
+    // the computer reads its statement and cannot write it; operators cannot be the timestamp service's etcd user
+    assert.equal(allowed(p, "dc1-s1", keys.freshness("dc1-s1"), "read"), true);
+    assert.equal(allowed(p, "dc1-s1", keys.freshness("dc1-s1"), "write"), false);
+    assert.equal(allowed(p, "dc1-s1", keys.freshness("dc1-s10"), "read"), false);
+    assert.equal(
+      buildAccessPlan(input).users.some((u) => u.kind === "timestamp"),
+      false,
+    );
+    assert.throws(
+      () => buildAccessPlan({ ...input, domain: "Bad_Domain" }),
+      /domain: "Bad_Domain" is not a lower-case DNS domain/,
+    );
   });
 });
