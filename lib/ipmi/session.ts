@@ -80,6 +80,21 @@ export function resolveEndpoint(e: BmcEndpoint, allowSuiteZero = false): Resolve
   return { ...target, username: e.username, cipherSuite: suite };
 }
 
+/**
+ * Chassis control answers only once the BMC's power action has been carried out (OpenIPMI calls its
+ * power hook synchronously; real BMCs may take seconds too), so a 1 s packet timeout gives up on a
+ * command that is succeeding and the caller then sees "Request Match NOT FOUND".
+ */
+const CONTROL_PACKET_TIMEOUT_SEC = 8;
+
+function answersSlowly(command: readonly string[]): boolean {
+  return (
+    command[0] === "chassis" &&
+    (command[1] === "power" || command[1] === "bootdev") &&
+    command[2] !== "status"
+  );
+}
+
 /** Runs one ipmitool command and maps failure to a typed BmcError. Not retried here. */
 export async function runOnce(
   ep: ResolvedEndpoint,
@@ -94,7 +109,7 @@ export async function runOnce(
       port: ep.port,
       username: ep.username,
       cipherSuite: ep.cipherSuite,
-      packetTimeoutSec: 1,
+      packetTimeoutSec: answersSlowly(command) ? CONTROL_PACKET_TIMEOUT_SEC : 1,
       packetRetries: 2,
     },
     command,
