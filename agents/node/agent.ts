@@ -11,6 +11,7 @@ import {
   ComputerChannel,
   ControlPlaneClient,
   ControlPlaneError,
+  keys,
   type WatchHandle,
 } from "../../lib/controlplane";
 import type { DesiredStateDocument, SignedDesiredState } from "../../lib/desired-state";
@@ -18,7 +19,7 @@ import { planReconcile } from "../../lib/agent/plan";
 import type { AgentState } from "../../lib/agent/state";
 import { actionInstance, executeAction } from "./apply";
 import { AgentContext, type AgentDeps } from "./context";
-import { checkReleases, verifyIncoming } from "./intake";
+import { checkFreshness, checkReleases, verifyIncoming } from "./intake";
 import { sampleUsage, statusReport } from "./report";
 
 export type { Alert } from "./alerts";
@@ -29,6 +30,7 @@ export class NodeAgent {
   private client?: ControlPlaneClient;
   private channel?: ComputerChannel;
   private watch?: WatchHandle;
+  private freshnessWatch?: WatchHandle;
   private online = false;
   private syncing = false;
   private stopped = false;
@@ -77,6 +79,7 @@ export class NodeAgent {
     for (const t of this.timers) clearInterval(t);
     clearTimeout(this.retry);
     await this.watch?.cancel().catch(() => undefined);
+    await this.freshnessWatch?.cancel().catch(() => undefined);
     await this.queue;
     this.client?.close();
   }
@@ -96,7 +99,22 @@ export class NodeAgent {
   private async tick(): Promise<void> {
     if (this.stopped) return;
     if (this.online) await this.sync();
-    else await this.enqueue(() => this.reconcileLocal());
+    else {
+      this.staleOffline();
+      await this.enqueue(() => this.reconcileLocal());
+    }
+  }
+
+  /** Offline, the statement last accepted runs out like any other: the same alert as online. */
+  private staleOffline(): void {
+    const f = this.ctx.freshness;
+    if (!f || Date.now() < Date.parse(f.expiresAt)) return;
+    this.ctx.alert(`stale:${f.version}:offline`, {
+      kind: "desired-state-stale",
+      severity: "warning",
+      detail: `the applied desired state (version ${f.version}) was vouched for until ${f.expiresAt} and the control plane is unreachable; instances keep running, nothing new is applied`,
+      evidence: { version: f.version, expiresAt: f.expiresAt },
+    });
   }
 
   /** Reads the desired state once (and sets up the watch); on failure, goes offline and retries with backoff. */
@@ -118,6 +136,15 @@ export class NodeAgent {
           },
         );
       }
+      // a renewed statement may let a held document through, or end a stale one: read both again
+      // Not fatal: an etcd whose roles predate the key refuses it; the statement is then read as none.
+      if (!this.freshnessWatch && this.client)
+        this.freshnessWatch = await this.client
+          .watch(keys.freshness(this.deps.config.serverId), { onPut: () => void this.resync() })
+          .catch((e: unknown) => {
+            this.deps.log(`cannot watch the freshness statement: ${(e as Error).message}`);
+            return undefined;
+          });
       this.setOnline(true);
       this.backoffMs = 1000;
       if (entry) await this.enqueue(() => this.process(entry.value));
@@ -137,6 +164,11 @@ export class NodeAgent {
     }
   }
 
+  private async resync(): Promise<void> {
+    const entry = await this.channel?.readDesired().catch(() => undefined);
+    if (entry) await this.enqueue(() => this.process(entry.value));
+  }
+
   private setOnline(on: boolean): void {
     if (on === this.online) return;
     this.online = on;
@@ -154,7 +186,7 @@ export class NodeAgent {
   /** A document from the control plane: verify, then reconcile; a refusal keeps the last verified state. */
   private async process(text: string): Promise<void> {
     const v = verifyIncoming(this.ctx, text);
-    if (!v) {
+    if (!v || (this.client && (await checkFreshness(this.ctx, this.client, v)) === "hold")) {
       await this.reconcileLocal();
       return;
     }

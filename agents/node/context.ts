@@ -42,6 +42,12 @@ export class AgentContext {
   readonly detector: AnomalyDetector;
   usage: UsageByPartition = {};
   readonly alerts: AlertQueue;
+  /**
+   * The last freshness statement accepted (kept in memory: after a restart the first statement read
+   * sets it again). Its issuedAt refuses replays of older ones; its expiresAt tells an offline node
+   * when its state stopped being vouched for.
+   */
+  freshness?: { readonly version: number; readonly issuedAt: string; readonly expiresAt: string };
 
   constructor(
     readonly deps: AgentDeps,

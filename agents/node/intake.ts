@@ -8,7 +8,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { InstanceSpec } from "../../lib/contracts/resources";
 import { keys, type ControlPlaneClient } from "../../lib/controlplane";
-import { verifyDesiredStateText, type DesiredStateDocument } from "../../lib/desired-state";
+import {
+  renewalDue,
+  verifyDesiredStateText,
+  verifyFreshnessText,
+  type DesiredStateDocument,
+} from "../../lib/desired-state";
+import { freshnessDecision } from "../../lib/agent/freshness";
 import { compareSemVer, directoryFileSource, type ReleaseManifest } from "../../lib/release";
 import type { ReleaseCheck } from "../../lib/agent/plan";
 import { checkRelease, parseDpkgStatus, releaseKey } from "../../lib/agent/releases";
@@ -22,6 +28,8 @@ export interface VerifiedDocument {
   readonly document: DesiredStateDocument;
   readonly digest: string;
   readonly signed: unknown;
+  /** The very document last applied (same version and digest). */
+  readonly unchanged: boolean;
 }
 
 /**
@@ -41,7 +49,21 @@ export function verifyIncoming(ctx: AgentContext, text: string): VerifiedDocumen
     now: trust.now,
   });
   // verified within bounds: parsing it again to keep it as received is safe
-  if (v.ok) return { document: v.document, digest: v.digest, signed: JSON.parse(text) as unknown };
+  if (v.ok) {
+    if (renewalDue(v.document, trust.now))
+      ctx.alert(`expiring:${v.document.version}`, {
+        kind: "desired-state-expiring",
+        severity: "warning",
+        detail: `desired state version ${v.document.version} expires at ${v.document.expiresAt}; run \`pulumi refresh\` then \`pulumi up\` for data center ${v.document.dataCenter} to re-sign it`,
+        evidence: { version: v.document.version, expiresAt: v.document.expiresAt },
+      });
+    return {
+      document: v.document,
+      digest: v.digest,
+      signed: JSON.parse(text) as unknown,
+      unchanged: v.unchanged,
+    };
+  }
   const digest = `sha256:${createHash("sha256").update(text).digest("hex")}`;
   ctx.alert(`desired:${digest}`, {
     kind: "desired-state-refused",
@@ -50,6 +72,52 @@ export function verifyIncoming(ctx: AgentContext, text: string): VerifiedDocumen
     evidence: { reason: v.reason, digest, bytes: Buffer.byteLength(text) },
   });
   return undefined;
+}
+
+/**
+ * Whether a verified document counts as current: its data center's timestamp statement, read next to
+ * it, verified (lib/desired-state/freshness.ts) and decided on (lib/agent/freshness.ts). "apply" and
+ * "keep" reconcile to the document; "hold" keeps the last applied state. An unreadable key counts as
+ * no statement.
+ */
+export async function checkFreshness(
+  ctx: AgentContext,
+  client: ControlPlaneClient,
+  v: VerifiedDocument,
+): Promise<"apply" | "hold" | "keep"> {
+  let text: string | undefined;
+  try {
+    text = await client.get(keys.freshness(ctx.cfg.serverId));
+  } catch (e) {
+    ctx.log(`freshness statement unreadable (${(e as Error).message}): counted as none`);
+  }
+  const required = ctx.cfg.controlPlane?.requireFreshness ?? false;
+  // Not required yet (the site publishes no statements): a missing one is tolerated, a present one is not ignored.
+  if (text === undefined && !required) return v.unchanged ? "keep" : "apply";
+  const trust = ctx.trust();
+  const fresh = verifyFreshnessText(text, {
+    root: trust.root,
+    crls: trust.crls,
+    node: trust.node,
+    target: { computerId: v.document.computerId, version: v.document.version, digest: v.digest },
+    lastIssuedAt: ctx.freshness?.issuedAt,
+    now: trust.now,
+  });
+  const d = freshnessDecision({ version: v.document.version, unchanged: v.unchanged }, fresh);
+  if (fresh.ok)
+    ctx.freshness = {
+      version: fresh.statement.version,
+      issuedAt: fresh.statement.issuedAt,
+      expiresAt: fresh.statement.expiresAt,
+    };
+  if (d.alert)
+    ctx.alert(d.alert.dedupe, {
+      kind: d.alert.kind,
+      severity: d.alert.severity,
+      detail: d.alert.detail,
+      evidence: { version: v.document.version, reason: fresh.ok ? undefined : fresh.reason },
+    });
+  return d.action;
 }
 
 /** Verifies each release the document names, newest last (rollback protection per release name). */

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { PROTOTYPE_KEYS } from "../../lib/fleet/safety";
+import { FRESHNESS_LIMITS } from "../../lib/desired-state";
 import { escapeForMessage, parseIdentity, type Identity } from "../../lib/pki";
 
 const label = /^[a-z][a-z0-9-]{0,62}$/;
@@ -42,6 +43,9 @@ const siteConfigSchema = z.strictObject({
   strictCrl: z.boolean().optional(),
   tokenTtlSeconds: z.int().min(60).max(86_400).optional(),
   node: nodeBootstrapSchema.optional(),
+  timestamp: z
+    .strictObject({ lifetimeSeconds: z.int().min(1).max(FRESHNESS_LIMITS.lifetimeSeconds) })
+    .optional(),
 });
 
 /** The configuration file's shape. */
@@ -78,6 +82,11 @@ export interface SiteConfig {
   readonly tokenTtlSeconds?: number;
   /** What installed nodes need to join the platform, handed to them in the netboot configuration. */
   readonly node?: NodeBootstrap;
+  /**
+   * The timestamp service (agents/site/timestamp.ts), run when `node` names the control plane and the
+   * trust list. lifetimeSeconds: life of each freshness statement. @default - 86400 (24 h), the most nodes accept
+   */
+  readonly timestamp?: { readonly lifetimeSeconds: number };
 }
 
 /** Public facts a new node gets at install: no secret, nothing the node could not be told in the open. */

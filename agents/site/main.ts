@@ -11,8 +11,10 @@ import { readFileSync } from "node:fs";
 import { files, initIssuingCa, installIssuingCertificate, loadSiteIdentity } from "./ca";
 import { revokeSiteCertificate } from "./crl";
 import { loadSiteConfig } from "./config";
+import { ControlPlaneClient } from "../../lib/controlplane";
 import { Registry } from "./registry";
 import { createSiteServer } from "./server";
+import { startTimestampService } from "./timestamp";
 
 function arg(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -64,17 +66,26 @@ export async function siteMain(argv: string[]): Promise<number> {
     }
     case "serve": {
       const identity = loadSiteIdentity(config);
-      const server = createSiteServer(config, identity, new Registry(config.stateDir), log);
+      const registry = new Registry(config.stateDir);
+      const server = createSiteServer(config, identity, registry, log);
       await new Promise<void>((resolve, reject) =>
         server.listen(config.port ?? 8443, config.listenHost ?? "0.0.0.0", resolve).on("error", reject),
       );
       log(
         `serving ${config.dataCenter} on ${config.listenHost ?? "0.0.0.0"}:${config.port ?? 8443} as uid ${process.getuid?.()}`,
       );
+      const timestamp = startTimestampService(
+        config,
+        identity,
+        registry,
+        log,
+        (endpoints, id) => new ControlPlaneClient({ endpoints, identity: id }),
+      );
       await new Promise<void>((resolve) => {
         process.once("SIGTERM", () => server.close(() => resolve()));
         process.once("SIGINT", () => server.close(() => resolve()));
       });
+      await timestamp?.stop();
       return 0;
     }
     default:

@@ -51,6 +51,11 @@ export class Registry {
     return this.servers.get(id);
   }
 
+  /** Every registered server id (the timestamp service vouches for their desired state). */
+  ids(): string[] {
+    return [...this.servers.keys()];
+  }
+
   serverByMac(mac: string): ServerRecord | undefined {
     return [...this.servers.values()].find((s) => s.mac === mac.toLowerCase());
   }

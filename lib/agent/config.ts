@@ -29,6 +29,13 @@ export interface AgentConfig {
     readonly endpoints: readonly string[];
     /** @default 5000 */
     readonly timeoutMs: number;
+    /**
+     * Apply a new document only with a valid freshness statement of this data center's timestamp
+     * service (docs/agent.md, "Freshness"). When false, a statement that is present is still
+     * enforced (an invalid or expired one holds the document); only a missing one is tolerated, for
+     * data centers whose site does not publish statements yet. @default false
+     */
+    readonly requireFreshness: boolean;
   };
   readonly paths: {
     /** The agent's own state (last verified desired state, accepted releases, instance records). @default "/var/lib/zeroroot/zr-agent/state" */
@@ -98,9 +105,15 @@ export function parseAgentConfig(data: unknown, where = "/etc/zeroroot/agent.jso
           `${where}: controlPlane.endpoints: ${JSON.stringify(e)} is not https://<dns-name>:<port> (no IPs, no http)`,
         );
     }
+    const requireFreshness = cp.requireFreshness ?? false;
+    if (typeof requireFreshness !== "boolean")
+      throw new AgentConfigError(
+        `${where}: controlPlane.requireFreshness: got ${JSON.stringify(requireFreshness)}; expected true or false`,
+      );
     controlPlane = {
       endpoints: cp.endpoints as string[],
       timeoutMs: num(cp, "controlPlane.", "timeoutMs", 5000, 200, 120_000),
+      requireFreshness,
     };
   }
   const p = o.paths === undefined ? {} : object(o.paths, `${where}: paths`);

@@ -14,3 +14,4 @@ export * from "./releases";
 export * from "./protocol";
 export * from "./identity";
 export * from "./local-state";
+export * from "./freshness";

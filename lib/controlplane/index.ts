@@ -21,6 +21,8 @@ export {
   computerRole,
   siteRole,
   siteUser,
+  timestampUser,
+  timestampRole,
   ROOT_USER,
   MEMBER_CN,
   OPERATOR_ROLE,

@@ -3,6 +3,8 @@
  * reach computer "s10" (etcd prefixes are byte prefixes, not path components).
  *
  *   /computers/<id>/desired          signed desired-state document; written by operators / stacks, read by the agent
+ *   /computers/<id>/freshness        the data center's timestamp statement that the document is current
+ *                                    (lib/desired-state/freshness.ts); written by the site, read by the agent
  *   /computers/<id>/report/status    instance status, written by the computer's agent
  *   /computers/<id>/report/usage     per-partition resource usage, written by the agent
  *   /computers/<id>/report/alerts/<alert-id>   abnormal-usage alerts with evidence, written by the agent
@@ -37,6 +39,8 @@ export const keys = {
   /** Everything of one computer (desired state and reports). */
   computer: (id: string): string => `${COMPUTERS_PREFIX}${checkId(id, "computer id")}/`,
   desired: (id: string): string => `${keys.computer(id)}desired`,
+  /** The freshness statement of that document, next to it: the agent reads both with one role. */
+  freshness: (id: string): string => `${keys.computer(id)}freshness`,
   /** The part of a computer's keys its own agent may write. */
   report: (id: string): string => `${keys.computer(id)}report/`,
   status: (id: string): string => `${keys.report(id)}status`,

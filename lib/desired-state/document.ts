@@ -24,12 +24,16 @@ export const DESIRED_STATE_LIMITS = {
   /** Characters of a parameter value or a program command. */
   valueLength: 4096,
   /**
-   * Longest validity (expiresAt - issuedAt) of a document, 30 days. The operator signs the document at
-   * `pulumi up` and a node keeps running it offline until it expires, so it must outlast an outage of
-   * the control plane; it must not outlast the time in which a revoked or superseded document has to
-   * stop working. Issue #10 adds a short-lived online freshness signature on top.
+   * Longest validity (expiresAt - issuedAt) of a document, 400 days. Currency is not the document's
+   * job any more: the data center's timestamp service vouches for it on a short period (freshness.ts),
+   * so a frozen or replayed control plane is refused within a day. The document's own expiry is the
+   * backstop if the timestamp key is stolen too; it may be long because no human must re-deploy on
+   * its schedule. 400 days: a yearly re-sign with a margin; a document cannot usefully outlive its
+   * signer's software certificate (365 days) anyway, the node checks that certificate's validity too.
    */
-  validitySeconds: 30 * 86_400,
+  validitySeconds: 400 * 86_400,
+  /** A document is due for re-signing once this fraction of its validity has passed (see renewalDue). */
+  renewAfterFraction: 0.75,
   /** Tolerated clock difference for an issuedAt in the node's future. */
   clockSkewSeconds: 300,
 } as const;
@@ -78,7 +82,7 @@ export function buildDesiredState(args: BuildArgs): DesiredStateDocument {
   ) {
     throw new DesiredStateError(
       "validitySeconds",
-      `got ${args.validitySeconds}; must be a whole number of seconds from 1 to ${max} (30 days): nodes refuse a longer validity`,
+      `got ${args.validitySeconds}; must be a whole number of seconds from 1 to ${max} (400 days): nodes refuse a longer validity`,
     );
   }
   const now = args.now ?? new Date();
@@ -157,7 +161,20 @@ export function validityProblem(doc: DesiredStateDocument): string | undefined {
   const seconds = (Date.parse(doc.expiresAt) - Date.parse(doc.issuedAt)) / 1000;
   const max = DESIRED_STATE_LIMITS.validitySeconds;
   if (seconds <= max) return undefined;
-  return `the document is valid for ${Math.round(seconds)} s (issuedAt ${doc.issuedAt}, expiresAt ${doc.expiresAt}); at most ${max} s (30 days) are accepted: sign it with a shorter validitySeconds`;
+  return `the document is valid for ${Math.round(seconds)} s (issuedAt ${doc.issuedAt}, expiresAt ${doc.expiresAt}); at most ${max} s (400 days) are accepted: sign it with a shorter validitySeconds`;
+}
+
+/**
+ * True once a document is in the last quarter of its validity: the node alerts
+ * (`desired-state-expiring`) and the DesiredState resource's `read` (pulumi refresh, drift detection)
+ * reports it, so that the next `pulumi up` re-signs it. Never decided by `diff`, so a preview stays
+ * the same whatever day it runs.
+ */
+export function renewalDue(doc: Pick<DesiredStateDocument, "issuedAt" | "expiresAt">, now: Date): boolean {
+  const issued = Date.parse(doc.issuedAt);
+  const expires = Date.parse(doc.expiresAt);
+  if (isNaN(issued) || isNaN(expires)) return true;
+  return now.getTime() >= issued + (expires - issued) * DESIRED_STATE_LIMITS.renewAfterFraction;
 }
 
 function checkInstance(v: unknown, where: string): void {

@@ -10,7 +10,9 @@ import {
   parseCertificate,
   verifyIdentity,
   type CertInfo,
+  type Eku,
   type Identity,
+  type IdentityExpectation,
   type KeyKind,
 } from "../pki";
 import { canonicalBytes } from "./canonical";
@@ -50,6 +52,7 @@ export type EnvelopeFailure =
   | "untrusted-signer"
   | "wrong-eku"
   | "wrong-kind"
+  | "wrong-data-center"
   | "revoked"
   | "signer-expired"
   | "crl-unusable";
@@ -58,7 +61,7 @@ export type EnvelopeResult =
   | {
       readonly ok: true;
       readonly signer: CertInfo;
-      /** The signer's verified identity: always of kind software. */
+      /** The signer's verified identity: of kind software unless EnvelopeCheck.signer says otherwise. */
       readonly identity: Identity;
       readonly fingerprint: string;
     }
@@ -73,6 +76,12 @@ export interface EnvelopeCheck {
   readonly root: string | Buffer;
   readonly crls?: readonly (string | Buffer)[];
   readonly at: Date;
+  /**
+   * Who may sign. Only statements that cannot change what runs (desired-state freshness, signed by a
+   * data center's online timestamp service) take another signer than the default.
+   * @default - a software-signing certificate: codeSigning EKU, kind software
+   */
+  readonly signer?: { readonly use: Eku; readonly expect: IdentityExpectation };
 }
 
 const ALGORITHMS: Record<KeyKind, { alg: SignatureAlgorithm; hash: string }> = {
@@ -157,11 +166,12 @@ export function verifyEnvelope(payload: unknown, signature: unknown, check: Enve
       `the signature does not verify with the key of "${escapeForMessage(leaf.commonName)}": the document was changed after signing`,
     );
   }
+  const who = check.signer ?? { use: "codeSigning", expect: { kinds: ["software"] } };
   const r = verifyIdentity(certs, check.root, {
-    use: "codeSigning",
+    use: who.use,
     crls: check.crls,
     at: check.at,
-    expect: { kinds: ["software"] },
+    expect: who.expect,
   });
   if (!r.ok)
     return fail(
@@ -186,6 +196,8 @@ function mapPkiFailure(reason: string): EnvelopeFailure {
       return "wrong-eku";
     case "wrong-kind":
       return "wrong-kind";
+    case "wrong-data-center":
+      return "wrong-data-center";
     case "revoked":
       return "revoked";
     case "expired":

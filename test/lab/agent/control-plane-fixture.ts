@@ -87,6 +87,8 @@ export async function startLabControlPlane(h: LabHierarchy, stateDir: string): P
       { id: "dc1-s2", dc: "dc1" },
     ],
     operators: ["alice"],
+    // the timestamp service's etcd user, timestamp.dc1.<ZONE> (freshness.test.ts)
+    domain: ZONE,
   });
   const cp = await startControlPlane({
     members: DCS.map((dc) => ({

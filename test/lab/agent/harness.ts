@@ -54,6 +54,8 @@ export interface AgentLabOptions {
   readonly anomaly?: Record<string, number>;
   /** Flags for the agent's node. @default [] */
   readonly nodeFlags?: readonly string[];
+  /** agent.json controlPlane.requireFreshness. @default false */
+  readonly requireFreshness?: boolean;
 }
 
 export class AgentLab {
@@ -128,6 +130,7 @@ export class AgentLab {
       endpoints: this.cp.endpoints,
       intervals: this.opts.intervals,
       anomaly: this.opts.anomaly,
+      requireFreshness: this.opts.requireFreshness,
     });
     this.bundle = (await bundleAgent(path.join(this.root, "bundle"))).entry;
   }

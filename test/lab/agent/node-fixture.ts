@@ -98,6 +98,8 @@ export interface AgentConfigFiles {
   readonly endpoints: readonly string[];
   readonly intervals?: Record<string, number>;
   readonly anomaly?: Record<string, number>;
+  /** agent.json controlPlane.requireFreshness. @default false */
+  readonly requireFreshness?: boolean;
 }
 
 /** /etc/zeroroot as the installer would write it, owned by zr-agent, and the agent's state directory. */
@@ -118,7 +120,11 @@ export function writeAgentConfig(c: AgentConfigFiles): void {
       hostname: `s1.dc1.${ZONE}`,
       siteUrl: `https://site.dc1.${ZONE}:8443`,
       siteServerName: `site.dc1.${ZONE}`,
-      controlPlane: { endpoints: c.endpoints, timeoutMs: 2000 },
+      controlPlane: {
+        endpoints: c.endpoints,
+        timeoutMs: 2000,
+        requireFreshness: c.requireFreshness ?? false,
+      },
       paths: { stateDir: c.agentStateDir, partitionsRoot: c.partitionsRoot, releasesDir: c.releasesDir },
       partitions: c.partitions,
       intervals: { reportSeconds: 1, sampleSeconds: 1, resyncSeconds: 2, readySeconds: 3600, ...c.intervals },

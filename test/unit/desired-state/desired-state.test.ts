@@ -145,13 +145,14 @@ describe("desired-state verification (what a node checks before applying its sta
     assert.equal(refusal(verifyDesiredState(sign({}, h.mintedByOnlineCa), opts())), "untrusted-signer");
   });
 
-  it("refuses a document valid for longer than 30 days, and refuses to build or sign one", () => {
-    assert.throws(() => doc({ validitySeconds: 31 * 86_400 }), /from 1 to 2592000/);
+  it("refuses a document valid for longer than 400 days, and refuses to build or sign one", () => {
+    assert.throws(() => doc({ validitySeconds: 401 * 86_400 }), /from 1 to 34560000/);
+    assert.equal(doc({ validitySeconds: 400 * 86_400 }).version, 7);
     const d = {
       ...doc(),
-      expiresAt: new Date(Date.now() + 40 * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z"),
+      expiresAt: new Date(Date.now() + 410 * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z"),
     };
-    assert.throws(() => signDesiredState(d, h.controlPlane), /at most 2592000 s/);
+    assert.throws(() => signDesiredState(d, h.controlPlane), /at most 34560000 s/);
     const s = { document: d, signature: signCanonical(d, h.controlPlane) };
     assert.equal(refusal(verifyDesiredState(s, opts())), "validity-too-long");
   });

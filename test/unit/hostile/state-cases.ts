@@ -125,8 +125,8 @@ export const STATES: Case[] = [
     reason: "not-yet-valid",
   },
   {
-    name: "a document valid for a year",
-    text: dsRaw((d) => (d.expiresAt = inDays(365))),
+    name: "a document valid for more than 400 days",
+    text: dsRaw((d) => (d.expiresAt = inDays(401))),
     reason: "validity-too-long",
   },
   {
