@@ -80,7 +80,14 @@ export async function install(a: InstallerArgs): Promise<{ serverId: string; ser
     hostname: netboot.hostname,
     siteUrl: a.siteUrl,
     siteServerName: a.serverName,
-    ...(node.controlPlaneEndpoints ? { controlPlane: { endpoints: node.controlPlaneEndpoints } } : {}),
+    ...(node.controlPlaneEndpoints
+      ? {
+          controlPlane: {
+            endpoints: node.controlPlaneEndpoints,
+            ...(node.requireFreshness !== undefined ? { requireFreshness: node.requireFreshness } : {}),
+          },
+        }
+      : {}),
     ...(node.partitions !== undefined ? { partitions: node.partitions } : {}),
   };
   writeFileSync(join(dir, "agent.json"), JSON.stringify(agent, null, 2) + "\n");

@@ -22,6 +22,7 @@ const nodeBootstrapSchema = z.strictObject({
   hosts: z.record(z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/), z.string().max(64)).optional(),
   trust: z.unknown().optional(),
   partitions: z.int().min(0).max(1000).optional(),
+  requireFreshness: z.boolean().optional(),
 });
 
 const siteConfigSchema = z.strictObject({
@@ -99,6 +100,11 @@ export interface NodeBootstrap {
   readonly trust?: unknown;
   /** Pre-created partitions in the image. */
   readonly partitions?: number;
+  /**
+   * Whether the node applies a desired-state document only while this site's timestamp role vouches
+   * for it (agent.json controlPlane.requireFreshness). @default false - tolerated until the site publishes
+   */
+  readonly requireFreshness?: boolean;
 }
 
 /** A configuration checked whole, with the operator identities parsed. */

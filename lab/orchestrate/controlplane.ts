@@ -58,6 +58,8 @@ export async function ensureControlPlane(
       computers: lab.plan.dataCenters.flatMap((d) => d.servers.map((s) => ({ id: s.id, dc: d.id }))),
       // etcd knows users by CN only (docs/security.md): the operator's etcd user is its name.
       operators: [(parseIdentity(LAB_OPERATOR) as Identity).name],
+      // Gives each site's timestamp identity its etcd user and role (desired-state freshness).
+      domain: DOMAIN,
     }),
     stateDir: controlPlaneDir(lab),
     clientNamespaces: dcs.map(mgmtNs),

@@ -31,7 +31,14 @@ function nodeBootstrap(lab: LabLayout): NodeBootstrap {
       { identity: labSignerIdentity("release"), releases: ["*"] },
     ],
   };
-  return { controlPlaneEndpoints: cp.endpoints, hosts: cp.hosts, trust, partitions: LAB_PARTITIONS };
+  // The lab's sites run the timestamp role, so its nodes insist on fresh statements (docs/agent.md).
+  return {
+    controlPlaneEndpoints: cp.endpoints,
+    hosts: cp.hosts,
+    trust,
+    partitions: LAB_PARTITIONS,
+    requireFreshness: true,
+  };
 }
 
 const TSX = join(REPO_ROOT, "node_modules", ".bin", "tsx");

@@ -30,6 +30,7 @@ export interface NetbootConfig {
     readonly hosts?: Readonly<Record<string, string>>;
     readonly trust?: unknown;
     readonly partitions?: number;
+    readonly requireFreshness?: boolean;
   };
 }
 
