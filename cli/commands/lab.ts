@@ -25,19 +25,41 @@ export function register(program: Command): void {
     .command("lab")
     .description(
       "The local lab: three data centers of BMC-managed servers as network namespaces (root required).",
+    )
+    .option(
+      "--lab-id <id>",
+      "act on another lab (1-8 of [a-z0-9]): its own folder .zeroroot/lab-<id>, namespaces zr<id>-…, addresses; default $ZEROROOT_LAB_ID or your lab",
     );
+  // The id reaches every module and child process (deploys, BMC hooks) through the environment.
+  lab.hook("preAction", (cmd) => {
+    const id = (cmd.opts() as { labId?: string }).labId;
+    if (id === undefined) return;
+    const { checkLabId, LAB_ID_ENV } = load<typeof import("../../lab/orchestrate/lab-id")>(
+      "../../lab/orchestrate/lab-id",
+    );
+    try {
+      process.env[LAB_ID_ENV] = checkLabId(id, "--lab-id");
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  });
 
   lab
     .command("up")
     .description(
-      "Build (or reuse) the lab and deploy the stacks: servers are powered on by their BMCs, installed, enrolled and run the agent.",
+      "Build (or reuse) the lab, deploy the stacks, then read every server (BMC power, PID 1, the agent's ready report) and converge it: power on, restart, reinstall; exits 1 naming each server that did not converge.",
     )
-    .option("--servers-per-dc <n>", "servers in each data center (default 2, or what the lab already has)")
+    .option(
+      "--servers-per-dc <n>",
+      "servers in each data center (default: what the lab has, else 2); a different number grows the lab, or shrinks it by decommissioning the extra servers",
+    )
     .action(async (opts: { serversPerDc?: string }) => {
       requireRoot();
       const n = opts.serversPerDc === undefined ? undefined : Number(opts.serversPerDc);
-      if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 50))
-        throw new UsageError(`--servers-per-dc ${opts.serversPerDc}: give a whole number from 1 to 50`);
+      if (n !== undefined && (!/^\d{1,2}$/.test(opts.serversPerDc ?? "") || n < 1 || n > 50))
+        throw new UsageError(
+          `--servers-per-dc ${JSON.stringify(opts.serversPerDc)}: give a whole number from 1 to 50`,
+        );
       const { labUp, LabError } = load<typeof import("../../lab/orchestrate/up")>("../../lab/orchestrate/up");
       const { labStatus } = load<typeof import("../../lab/orchestrate/status")>(
         "../../lab/orchestrate/status",
@@ -46,8 +68,7 @@ export function register(program: Command): void {
         const l = await labUp({ serversPerDc: n });
         printStatus(await labStatus(l));
       } catch (err) {
-        if (err instanceof LabError || (err as Error).message.startsWith("the lab in"))
-          throw new UserError((err as Error).message);
+        if (err instanceof LabError) throw new UserError((err as Error).message);
         throw err;
       }
     });
@@ -63,10 +84,10 @@ export function register(program: Command): void {
       const { labStatus } = load<typeof import("../../lab/orchestrate/status")>(
         "../../lab/orchestrate/status",
       );
-      const { existsSync } = load<typeof import("node:fs")>("node:fs");
-      const { LAB_DIR } = load<typeof import("../../lab/orchestrate/layout")>("../../lab/orchestrate/layout");
-      if (!existsSync(`${LAB_DIR}/layout.json`))
-        throw new UserError("no lab here: run `zeroroot lab up` first");
+      const { readLabLayout, labDir } = load<typeof import("../../lab/orchestrate/layout")>(
+        "../../lab/orchestrate/layout",
+      );
+      if (!readLabLayout()) throw new UserError(`no lab in ${labDir()}: run \`zeroroot lab up\` first`);
       const report = await labStatus();
       if (opts.json) console.log(JSON.stringify(report, null, 2));
       else printStatus(report);

@@ -216,21 +216,23 @@ export interface NetDownResult {
  */
 export async function labNetDown(
   planOrPrefix: LabNetPlan | string = DEFAULT_PREFIX,
-  opts: { readonly graceMs?: number } = {},
+  opts: { readonly graceMs?: number; readonly only?: (ns: string) => boolean } = {},
 ): Promise<NetDownResult> {
   const prefix = typeof planOrPrefix === "string" ? planOrPrefix : (planOrPrefix.prefix ?? DEFAULT_PREFIX);
   if (!prefix.startsWith("zr"))
     throw new Error(
       `lab network: refusing to remove namespaces with prefix ${JSON.stringify(prefix)} (must start with "zr")`,
     );
-  const ours = (await listNamespaces()).filter((ns) => ns.startsWith(prefix));
+  const ours = (await listNamespaces()).filter((ns) => ns.startsWith(prefix) && (opts.only?.(ns) ?? true));
   // Servers and site services first, the fabric last.
   ours.sort((a, b) => Number(a.endsWith("fabric")) - Number(b.endsWith("fabric")));
   for (const ns of ours) {
     await killNsProcesses(ns, opts.graceMs ?? 3000);
     await ip(["netns", "del", ns]);
   }
-  const remaining = (await listNamespaces()).filter((ns) => ns.startsWith(prefix));
+  const remaining = (await listNamespaces()).filter(
+    (ns) => ns.startsWith(prefix) && (opts.only?.(ns) ?? true),
+  );
   return { removed: ours, remaining };
 }
 

@@ -162,31 +162,48 @@ export function validateNetPlan(plan: LabNetPlan): void {
 }
 
 /**
- * The suggested plan: data centers dc1..dcN, management 10.77.<dc>.0/24, data 10.78.<dc>.0/24,
+ * The suggested plan: data centers dc1..dcN, management 10.<m>.<dc>.0/24, data 10.<d>.<dc>.0/24
+ * (m, d = 77, 78 unless `octets` says otherwise: each lab id has its own, lab/orchestrate/lab-id.ts),
  * gateway .1, management server .2, server k at .(10+k) on both networks (its BMC on management).
  */
 export function defaultNetPlan(
-  opts: { readonly dataCenters?: number; readonly serversPerDc?: number; readonly prefix?: string } = {},
+  opts: {
+    readonly dataCenters?: number;
+    readonly serversPerDc?: number;
+    readonly prefix?: string;
+    readonly octets?: { readonly management: number; readonly data: number };
+  } = {},
 ): LabNetPlan {
   const dcs = opts.dataCenters ?? 3;
   const per = opts.serversPerDc ?? 2;
+  const { management: mo, data: dO } = opts.octets ?? { management: 77, data: 78 };
   return {
     prefix: opts.prefix ?? DEFAULT_PREFIX,
     dataCenters: Array.from({ length: dcs }, (_, k) => {
       const n = k + 1;
       return {
         id: `dc${n}`,
-        managementSubnet: `10.77.${n}.0/24`,
-        dataSubnet: `10.78.${n}.0/24`,
-        dataGateway: `10.78.${n}.1`,
-        managementServer: { managementAddress: `10.77.${n}.2`, dataAddress: `10.78.${n}.2` },
+        managementSubnet: `10.${mo}.${n}.0/24`,
+        dataSubnet: `10.${dO}.${n}.0/24`,
+        dataGateway: `10.${dO}.${n}.1`,
+        managementServer: { managementAddress: `10.${mo}.${n}.2`, dataAddress: `10.${dO}.${n}.2` },
         servers: Array.from({ length: per }, (_, j) => ({
           id: `dc${n}-s${j + 1}`,
-          dataAddress: `10.78.${n}.${10 + j + 1}`,
-          bmcAddress: `10.77.${n}.${10 + j + 1}`,
+          dataAddress: `10.${dO}.${n}.${10 + j + 1}`,
+          bmcAddress: `10.${mo}.${n}.${10 + j + 1}`,
           mac: `02:00:00:00:${n.toString(16).padStart(2, "0")}:${(10 + j + 1).toString(16).padStart(2, "0")}`,
         })),
       };
     }),
   };
+}
+
+/**
+ * True for a namespace a lab with this prefix makes (fabric, <dc>-mgmt, <dc>-bmc, <dc>-s<k>), also
+ * for servers no longer in its plan, and for nothing else that merely shares the prefix (another
+ * tool's `zr-t123-…` test namespaces are not the lab's to remove).
+ */
+export function isLabNamespace(prefix: string, ns: string): boolean {
+  if (!ns.startsWith(prefix)) return false;
+  return /^(fabric|[a-z0-9]{1,12}-(mgmt|bmc|s\d{1,3}))$/.test(ns.slice(prefix.length));
 }

@@ -1,12 +1,16 @@
-/** `zeroroot lab down`: stops every BMC, server and site of the lab and removes its namespaces. */
-import { existsSync, rmSync } from "node:fs";
+/**
+ * `zeroroot lab down`: stops every BMC, server and site of the current lab (lab-id.ts) and removes
+ * its namespaces — only its own: another lab's, or another tool's namespaces sharing "zr", stay.
+ */
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { stopBmcSim } from "../bmc";
-import { labNetDown } from "../net";
+import { isLabNamespace, labNetDown } from "../net";
 import { haltServer } from "../server";
 import { IpmitoolBmcClient, spawnRunner } from "../../lib/ipmi";
 import { inNamespace } from "../net";
-import { BMC_USER, labLayout, LAB_DIR, mgmtNs, type LabLayout } from "./layout";
+import { currentLabId, labPrefixOf } from "./lab-id";
+import { BMC_USER, labDir, mgmtNs, readLabLayout } from "./layout";
 import { stopLabControlPlane } from "./controlplane";
 import { stopSite } from "./sites";
 
@@ -14,12 +18,15 @@ export async function labDown(
   opts: { purge?: boolean; log?: (m: string) => void } = {},
 ): Promise<{ remainingNamespaces: readonly string[] }> {
   const log = opts.log ?? ((m: string) => process.stdout.write(`${m}\n`));
-  if (!existsSync(join(LAB_DIR, "layout.json"))) {
-    log("no lab here; removing any zr- namespaces left behind");
-    const r = await labNetDown();
+  const prefix = labPrefixOf(currentLabId());
+  const only = (ns: string) => isLabNamespace(prefix, ns);
+  const lab = readLabLayout();
+  if (!lab) {
+    log(`no lab in ${labDir()}; removing any of its namespaces (${prefix}…) left behind`);
+    const r = await labNetDown(prefix, { only });
+    if (opts.purge) rmSync(labDir(), { recursive: true, force: true });
     return { remainingNamespaces: r.remaining };
   }
-  const lab: LabLayout = labLayout();
   const servers = lab.plan.dataCenters.flatMap((d) => d.servers.map((s) => s.id));
   // Power off through each BMC, as an operator would, so the BMC's own state says "off" next time.
   await Promise.all(
@@ -44,11 +51,19 @@ export async function labDown(
       ),
     ),
   );
-  await Promise.all(servers.map((id) => stopBmcSim(join(lab.paths.bmc, id)).catch(() => undefined)));
-  await Promise.all(servers.map((id) => haltServer(id).catch(() => undefined)));
+  // Every BMC and server this lab ever ran, also those of servers a shrink left behind.
+  const everRan = [
+    ...new Set([
+      ...servers,
+      ...(existsSync(lab.paths.bmc) ? readdirSync(lab.paths.bmc) : []),
+      ...(existsSync(join(lab.dir, "servers")) ? readdirSync(join(lab.dir, "servers")) : []),
+    ]),
+  ];
+  await Promise.all(everRan.map((id) => stopBmcSim(join(lab.paths.bmc, id)).catch(() => undefined)));
+  await Promise.all(everRan.map((id) => haltServer(id, { labDir: lab.dir }).catch(() => undefined)));
   for (const d of lab.plan.dataCenters) stopSite(lab, d.id);
   await stopLabControlPlane(lab).catch(() => undefined);
-  const r = await labNetDown(lab.plan);
+  const r = await labNetDown(prefix, { only });
   // The runner's state describes a running lab; with everything stopped it no longer does. The next
   // `lab up` then converges each server again (already enrolled servers only get powered on).
   rmSync(lab.paths.state, { recursive: true, force: true });

@@ -8,9 +8,11 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { defaultNetPlan, type LabNetPlan } from "../net";
+import { currentLabId, labDirOf, labOctetsOf, labPrefixOf } from "./lab-id";
 
 export const REPO_ROOT = resolve(__dirname, "../..");
-export const LAB_DIR = process.env.ZEROROOT_LAB_DIR ?? join(REPO_ROOT, ".zeroroot", "lab");
+/** The current lab's folder (lab-id.ts); read each time, so `--lab-id` set before a command applies. */
+export const labDir = (): string => labDirOf(currentLabId());
 export const DOMAIN = "zeroroot.test";
 export const SITE_PORT = 8443;
 /** uid of the site services of data center k (1-based): 2050 + k. Servers use 2000 (agent) and 2100+. */
@@ -18,6 +20,8 @@ export const SITE_UID_BASE = 2050;
 export const BMC_USER = "zeroroot";
 /** Partitions pre-created in the lab image (zr-p000…): instances a lab server can run. */
 export const LAB_PARTITIONS = 8;
+/** Bounds of `--servers-per-dc`. */
+export const MAX_SERVERS_PER_DC = 50;
 
 export interface LabSecrets {
   readonly stackPassphrase: string;
@@ -26,14 +30,17 @@ export interface LabSecrets {
 }
 
 export interface LabLayout {
+  readonly id: string;
   readonly dir: string;
   readonly serversPerDc: number;
+  /** Servers per data center the lab was asked for last time (undefined for a new lab). */
+  readonly previousServersPerDc?: number;
   readonly plan: LabNetPlan;
   readonly secrets: LabSecrets;
   readonly paths: ReturnType<typeof labPaths>;
 }
 
-export function labPaths(dir = LAB_DIR) {
+export function labPaths(dir = labDir()) {
   return {
     dir,
     layout: join(dir, "layout.json"),
@@ -50,8 +57,30 @@ export function labPaths(dir = LAB_DIR) {
   };
 }
 
-/** The lab's layout: read back when it exists (same size asked or none), made otherwise. */
-export function labLayout(serversPerDc?: number, dir = LAB_DIR): LabLayout {
+/** The net plan of the current lab with n servers per data center. */
+export const labNetPlan = (n: number): LabNetPlan =>
+  defaultNetPlan({
+    dataCenters: 3,
+    serversPerDc: n,
+    prefix: labPrefixOf(currentLabId()),
+    octets: labOctetsOf(currentLabId()),
+  });
+
+/** The size recorded by the last `lab up`, if any. */
+export function savedServersPerDc(dir = labDir()): number | undefined {
+  const file = labPaths(dir).layout;
+  if (!existsSync(file)) return undefined;
+  const n = (JSON.parse(readFileSync(file, "utf8")) as { serversPerDc?: unknown }).serversPerDc;
+  return Number.isInteger(n) && (n as number) >= 1 && (n as number) <= MAX_SERVERS_PER_DC
+    ? (n as number)
+    : undefined;
+}
+
+/**
+ * The lab's layout: the size asked, else the size it has, else 2. A different size than last time
+ * is allowed: `lab up` grows or shrinks the lab to it (converge.ts, servers.ts).
+ */
+export function labLayout(serversPerDc?: number, dir = labDir()): LabLayout {
   const paths = labPaths(dir);
   // Readable by the sites' unprivileged users (root.pem, images); secrets and pki stay 0600/0700.
   mkdirSync(dir, { recursive: true, mode: 0o755 });
@@ -61,19 +90,22 @@ export function labLayout(serversPerDc?: number, dir = LAB_DIR): LabLayout {
     mkdirSync(d, { recursive: true, mode: 0o755 });
     chmodSync(d, 0o755);
   }
-  const saved = existsSync(paths.layout)
-    ? (JSON.parse(readFileSync(paths.layout, "utf8")) as { serversPerDc: number })
-    : undefined;
-  const n = serversPerDc ?? saved?.serversPerDc ?? 2;
-  if (saved && saved.serversPerDc !== n) {
-    throw new Error(
-      `the lab in ${dir} has ${saved.serversPerDc} servers per data center; run \`zeroroot lab down\` before asking for ${n}`,
-    );
-  }
-  const plan = defaultNetPlan({ dataCenters: 3, serversPerDc: n });
+  const saved = savedServersPerDc(dir);
+  const n = serversPerDc ?? saved ?? 2;
+  const plan = labNetPlan(n);
   writeFileSync(paths.layout, JSON.stringify({ serversPerDc: n }) + "\n");
   const secrets = loadSecrets(paths.secrets, plan);
-  return { dir, serversPerDc: n, plan, secrets, paths };
+  return { id: currentLabId(), dir, serversPerDc: n, previousServersPerDc: saved, plan, secrets, paths };
+}
+
+/** An existing lab's layout without writing anything (for `status`, `down` and child processes). */
+export function readLabLayout(dir = labDir()): LabLayout | undefined {
+  const paths = labPaths(dir);
+  const n = savedServersPerDc(dir);
+  if (n === undefined || !existsSync(paths.secrets)) return undefined;
+  const plan = labNetPlan(n);
+  const secrets = JSON.parse(readFileSync(paths.secrets, "utf8")) as LabSecrets;
+  return { id: currentLabId(), dir, serversPerDc: n, plan, secrets, paths };
 }
 
 function loadSecrets(file: string, plan: LabNetPlan): LabSecrets {
@@ -82,15 +114,20 @@ function loadSecrets(file: string, plan: LabNetPlan): LabSecrets {
   const secrets: LabSecrets = {
     stackPassphrase: old?.stackPassphrase ?? randomBytes(18).toString("base64url"),
     ceremonyPassphrase: old?.ceremonyPassphrase ?? randomBytes(18).toString("base64url"),
-    bmcPasswords: Object.fromEntries(
-      plan.dataCenters.flatMap((d) => d.servers.map((s) => [s.id, old?.bmcPasswords[s.id] ?? pw()])),
-    ),
+    // Passwords of servers no longer in the plan are kept: a shrunk lab may grow again.
+    bmcPasswords: {
+      ...old?.bmcPasswords,
+      ...Object.fromEntries(
+        plan.dataCenters.flatMap((d) => d.servers.map((s) => [s.id, old?.bmcPasswords[s.id] ?? pw()])),
+      ),
+    },
   };
   writeFileSync(file, JSON.stringify(secrets, null, 1), { mode: 0o600 });
   return secrets;
 }
 
 export const siteUid = (dcIndex: number) => SITE_UID_BASE + dcIndex;
-export const mgmtNs = (dc: string) => `zr-${dc}-mgmt`;
-export const bmcNs = (dc: string) => `zr-${dc}-bmc`;
-export const serverNs = (id: string) => `zr-${id}`;
+/** Namespace names of the current lab (the same as lab/net's netNames for its plan). */
+export const mgmtNs = (dc: string) => `${labPrefixOf(currentLabId())}${dc}-mgmt`;
+export const bmcNs = (dc: string) => `${labPrefixOf(currentLabId())}${dc}-bmc`;
+export const serverNs = (id: string) => `${labPrefixOf(currentLabId())}${id}`;

@@ -6,7 +6,7 @@ import { IpmitoolBmcClient, spawnRunner } from "../../lib/ipmi";
 import { parseCertificate } from "../../lib/pki";
 import { inNamespace } from "../net";
 import { serverPaths, serverProcesses, serverStatus } from "../server";
-import { BMC_USER, labLayout, mgmtNs, serverNs, type LabLayout } from "./layout";
+import { BMC_USER, labLayout, mgmtNs, readLabLayout, serverNs, type LabLayout } from "./layout";
 
 export interface ServerReport {
   readonly id: string;
@@ -24,7 +24,7 @@ export interface ServerReport {
   readonly error?: string;
 }
 
-export async function labStatus(lab: LabLayout = labLayout()): Promise<ServerReport[]> {
+export async function labStatus(lab: LabLayout = readLabLayout() ?? labLayout()): Promise<ServerReport[]> {
   const jobs = lab.plan.dataCenters.flatMap((d) =>
     d.servers.map((s) => serverReport(lab, d.id, s.id, s.bmcAddress)),
   );

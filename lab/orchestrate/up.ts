@@ -2,37 +2,54 @@
  * `zeroroot lab up`: from nothing to three data centers of servers that were powered on through
  * their BMCs, installed over the network without SSH, enrolled with certificates, and run an
  * unprivileged agent. Every step is idempotent; the deployment itself is the real stack programs
- * run through the lab runner (see runner.ts).
+ * run through the lab runner (see runner.ts). Then it reads what exists and converges from any
+ * leftover state (converge.ts): "done" is said only of servers read as running and ready.
  */
-import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { startBmcSim } from "../bmc";
+import { dirname, join, resolve } from "node:path";
 import { labNetUp } from "../net";
-import { labServerCommand } from "../server";
 import { doctor, formatDoctor } from "./doctor";
-import { ensureControlPlane } from "./controlplane";
+import { ensureControlPlane, refreshControlPlaneRevocations } from "./controlplane";
+import type { ServerResult } from "./converge";
+import { runChild } from "./child";
 import { ensureLabImage } from "./image";
-import {
-  BMC_USER,
-  bmcNs,
-  DOMAIN,
-  labLayout,
-  mgmtNs,
-  REPO_ROOT,
-  serverNs,
-  SITE_PORT,
-  type LabLayout,
-} from "./layout";
-import { ensureLabPki, ensureLabSigners } from "./pki";
+import { labLayout, mgmtNs, REPO_ROOT, type LabLayout } from "./layout";
+import { ensureLabCrls, ensureLabPki, ensureLabSigners } from "./pki";
 import { ensureLabRelease, labReleasesDir } from "./releases";
 import { deployStack } from "./runner";
+import {
+  convergeAll,
+  decommission,
+  ensureBmcs,
+  extraServers,
+  planServers,
+  powerOff,
+  writeNetbootFiles,
+} from "./servers";
 import { ensureSites } from "./sites";
 import { writeLabStacks } from "./stacks";
 
 const TSX = join(REPO_ROOT, "node_modules", ".bin", "tsx");
 
 export class LabError extends Error {}
+
+/** `lab up` read servers that did not converge; each is named with what was read last. */
+export class NotConvergedError extends LabError {
+  constructor(readonly results: readonly ServerResult[]) {
+    const bad = results.filter((r) => !r.converged);
+    super(
+      `${bad.length} of ${results.length} server(s) did not converge:\n` +
+        bad
+          .map(
+            (r) =>
+              `  ${r.id}: ${r.why ?? "not converged"}\n    saw: ${r.seen}` +
+              (r.acted.length > 0 ? `\n    did: ${r.acted.join("; ")}` : ""),
+          )
+          .join("\n") +
+        "\n(run `zeroroot lab up` again, or `zeroroot lab status` to see each server)",
+    );
+  }
+}
 
 export async function labUp(
   opts: { serversPerDc?: number; log?: (m: string) => void } = {},
@@ -44,53 +61,41 @@ export async function labUp(
   const started = Date.now();
   const step = (m: string) => log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${m}`);
   const lab = labLayout(opts.serversPerDc);
-  const servers = lab.plan.dataCenters.flatMap((dc) => dc.servers.map((s) => ({ dc: dc.id, ...s })));
-  step(`lab in ${lab.dir}: ${lab.plan.dataCenters.length} data centers, ${lab.serversPerDc} server(s) each`);
+  const servers = planServers(lab);
+  const resized =
+    lab.previousServersPerDc !== undefined && lab.previousServersPerDc !== lab.serversPerDc
+      ? ` (was ${lab.previousServersPerDc})`
+      : "";
+  step(
+    `lab ${lab.id || "(yours)"} in ${lab.dir}: ${lab.plan.dataCenters.length} data centers, ${lab.serversPerDc} server(s) each${resized}`,
+  );
 
   const net = await labNetUp(lab.plan);
   step(`network: ${net.namespaces.length} namespaces`);
   const { rootPath } = ensureLabPki(lab, step);
   const image = await ensureLabImage(lab, step);
-  await ensureControlPlane(lab, ensureLabPki(lab, () => undefined).rootPem, step);
-  await ensureSites(lab, rootPath, image.sha256, step);
+  const crls = ensureLabCrls(lab);
+  await ensureControlPlane(lab, ensureLabPki(lab, () => undefined).rootPem, crls, step);
+  await ensureSites(lab, rootPath, image.sha256, crls, step);
+  await refreshControlPlaneRevocations(lab, crls, step);
 
-  mkdirSync(lab.paths.netboot, { recursive: true });
-  for (const s of servers) {
-    const dc = lab.plan.dataCenters.find((x) => x.id === s.dc)!;
-    // The netboot configuration PXE would hand the server: where its site is, which interface it booted from.
-    const command = [
-      TSX,
-      join(REPO_ROOT, "agents/installer/main.ts"),
-      "--site-url",
-      `https://${dc.managementServer.dataAddress}:${SITE_PORT}`,
-      "--server-name",
-      `site.${s.dc}.${DOMAIN}`,
-      "--interface",
-      "eth0",
-      "--root-ca",
-      rootPath,
-    ];
-    writeFileSync(join(lab.paths.netboot, `${s.id}.json`), JSON.stringify({ command }, null, 1) + "\n");
+  // Servers the lab no longer has (a smaller --servers-per-dc, or leftovers), read from the machine:
+  // powered off before the stacks forget them, decommissioned after.
+  const extra = await extraServers(lab);
+  if (extra.length > 0) {
+    step(`decommissioning ${extra.length} server(s) the lab no longer has: ${extra.join(", ")}`);
+    await powerOff(lab, extra, step);
   }
-  await Promise.all(
-    servers.map((s) =>
-      startBmcSim({
-        serverId: s.id,
-        netns: bmcNs(s.dc),
-        address: s.bmcAddress,
-        username: BMC_USER,
-        password: lab.secrets.bmcPasswords[s.id],
-        stateDir: join(lab.paths.bmc, s.id),
-        bootCommand: [...labServerCommand(), "boot", s.id, "--netns", serverNs(s.id), "--device"],
-        haltCommand: [...labServerCommand(), "halt", s.id],
-      }),
-    ),
-  );
+  writeNetbootFiles(lab, rootPath);
+  await ensureBmcs(lab);
   step(`BMCs: ${servers.length} ipmi_sim instances on the management networks`);
 
   const signers = ensureLabSigners(lab);
   ensureLabRelease(lab, signers.release);
-  const stacks = writeLabStacks(lab, ensureLabPki(lab, () => undefined).rootPem);
+  const stacks = writeLabStacks(lab, ensureLabPki(lab, () => undefined).rootPem, {
+    sha256: image.sha256,
+    dir: resolve(dirname(image.path)),
+  });
   const global = await deployStack(stacks.global, {
     statePath: join(lab.paths.state, "global.json"),
     releasesDir: labReleasesDir(lab),
@@ -103,6 +108,12 @@ export async function labUp(
   writeFileSync(passFile, lab.secrets.stackPassphrase, { mode: 0o600 });
   step("global stack deployed; deploying the data-center stacks from their management networks");
 
+  const deployEnv = {
+    ZEROROOT_OPERATOR_CERT: lab.paths.operator.cert,
+    ZEROROOT_OPERATOR_KEY: lab.paths.operator.key,
+    ZEROROOT_STATE_SIGNER_CERT: signers.state.cert,
+    ZEROROOT_STATE_SIGNER_KEY: signers.state.key,
+  };
   const results = await Promise.allSettled(
     lab.plan.dataCenters.map((dc) =>
       runChild(
@@ -126,12 +137,7 @@ export async function labUp(
           "--releases-dir",
           labReleasesDir(lab),
         ],
-        {
-          ZEROROOT_OPERATOR_CERT: lab.paths.operator.cert,
-          ZEROROOT_OPERATOR_KEY: lab.paths.operator.key,
-          ZEROROOT_STATE_SIGNER_CERT: signers.state.cert,
-          ZEROROOT_STATE_SIGNER_KEY: signers.state.key,
-        },
+        deployEnv,
         (line) => step(`[${dc.id}] ${line}`),
       ),
     ),
@@ -143,29 +149,14 @@ export async function labUp(
     throw new LabError(
       `deployment failed:\n  ${failed.join("\n  ")}\n(run \`zeroroot lab status\` to see each server)`,
     );
-  step("every data center deployed");
-  return lab;
-}
+  step("stacks deployed");
 
-function runChild(argv: string[], env: Record<string, string>, onLine: (l: string) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let tail = "";
-    const feed = (chunk: Buffer) => {
-      const text = tail + chunk.toString("utf8");
-      const lines = text.split("\n");
-      tail = lines.pop() ?? "";
-      lines.filter(Boolean).forEach(onLine);
-    };
-    child.stdout.on("data", feed);
-    child.stderr.on("data", feed);
-    child.on("close", (code) => {
-      if (tail) onLine(tail);
-      if (code === 0) resolve();
-      else reject(new Error(`exit ${code}`));
-    });
-  });
+  if (extra.length > 0) await decommission(lab, extra, step);
+  step(`reading every server and converging it (${servers.length} servers)`);
+  const converged = await convergeAll(lab, deployEnv, step);
+  for (const r of converged)
+    if (r.converged && r.acted.length > 0) step(`${r.id}: converged after ${r.acted.join("; ")}`);
+  if (converged.some((r) => !r.converged)) throw new NotConvergedError(converged);
+  step(`every data center deployed; ${converged.length} servers read as running and ready`);
+  return lab;
 }

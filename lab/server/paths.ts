@@ -1,8 +1,9 @@
 /** Where a lab server's disk and runtime state live on the host. */
 import { join } from "node:path";
-import { REPO_ROOT } from "../image/build";
+import { currentLabId, labDirOf, labPrefixOf } from "../orchestrate/lab-id";
 
-export const defaultLabDir = () => process.env.ZEROROOT_LAB_DIR ?? join(REPO_ROOT, ".zeroroot/lab");
+/** The current lab's folder (lab/orchestrate/lab-id.ts: $ZEROROOT_LAB_ID, $ZEROROOT_LAB_DIR). */
+export const defaultLabDir = () => labDirOf(currentLabId());
 
 const SERVER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
@@ -48,5 +49,5 @@ export function serverPaths(server: string, labDir = defaultLabDir()): ServerPat
   };
 }
 
-/** The network namespace of a server when none is given: lab/net's `<prefix><id>` with prefix "zr-". */
-export const defaultNetns = (server: string) => `zr-${server}`;
+/** The network namespace of a server when none is given: lab/net's `<prefix><id>` of the current lab. */
+export const defaultNetns = (server: string) => `${labPrefixOf(currentLabId())}${server}`;
