@@ -91,7 +91,7 @@ describe("services in the example stacks", function () {
   it("keeps resources per computer: a data center's count does not grow with instances", () => {
     const e = dcs.dc1;
     const custom = e.resources.filter((r) => r.custom && r.type !== "pulumi:pulumi:StackReference");
-    // 5 servers: 5 BmcServer + 5 DesiredState + 2 releases.
-    assert.equal(custom.length, 12);
+    // 5 servers: 5 BmcServer + 5 DesiredState, then per data center 2 releases + 1 HardenedImage.
+    assert.equal(custom.length, 13);
   });
 });
