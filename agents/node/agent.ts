@@ -19,6 +19,7 @@ import { planReconcile } from "../../lib/agent/plan";
 import type { AgentState } from "../../lib/agent/state";
 import { actionInstance, executeAction } from "./apply";
 import { AgentContext, type AgentDeps } from "./context";
+import { CRL_REFRESH_MS } from "./crls";
 import { checkFreshness, checkReleases, verifyIncoming } from "./intake";
 import { sampleUsage, statusReport } from "./report";
 
@@ -47,6 +48,8 @@ export class NodeAgent {
   async start(): Promise<void> {
     if (process.getuid?.() === 0) throw new Error("refusing to run as root (zero root): run as zr-agent");
     const cfg = this.ctx.cfg;
+    // Before anything is verified: the site's current CRLs (offline, the bundle held on disk stays).
+    await this.ctx.siteCrls.refreshAtStart();
     if (this.ctx.state.desired?.signed !== undefined) {
       this.deps.log(
         `re-applying the last verified desired state (version ${this.ctx.state.desired.version}), verified again as read from disk`,
@@ -59,6 +62,7 @@ export class NodeAgent {
       setInterval(() => void this.enqueue(() => sampleUsage(this.ctx)), iv.sampleSeconds * 1000),
     );
     this.timers.push(setInterval(() => void this.report(), iv.reportSeconds * 1000));
+    this.timers.push(setInterval(() => void this.ctx.siteCrls.refresh(), CRL_REFRESH_MS));
     if (cfg.controlPlane) {
       this.client = new ControlPlaneClient({
         endpoints: cfg.controlPlane.endpoints,

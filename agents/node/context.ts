@@ -11,7 +11,9 @@ import type { AgentConfig } from "../../lib/agent/config";
 import { nodeIdentity } from "../../lib/agent/identity";
 import type { StoredTrust } from "../../lib/agent/local-state";
 import type { AgentState, InstanceRecord } from "../../lib/agent/state";
+import { knownCas } from "../../lib/agent/crl-screen";
 import { AlertQueue, type Alert, type AlertLink } from "./alerts";
+import { SiteCrls, type CrlSource } from "./crls";
 import { readVerifiedState } from "./local";
 import type { CsrPoster } from "./service-cert";
 import { StateStore } from "./store";
@@ -24,6 +26,8 @@ export interface AgentDeps {
   readonly trust: { readonly authorisation: AuthorisationList; readonly crls: readonly string[] };
   /** The site, for service certificates. @default - none: instances with TLS ports get an alert */
   readonly site?: CsrPoster;
+  /** The site's CRL bundle (`GET /crls`). @default - none: only trust.json's CRL files, and the bundle held on disk */
+  readonly crlSite?: CrlSource;
   readonly log: (msg: string) => void;
 }
 
@@ -42,6 +46,8 @@ export class AgentContext {
   readonly detector: AnomalyDetector;
   usage: UsageByPartition = {};
   readonly alerts: AlertQueue;
+  /** trust.json's CRL files and the site's screened bundle (crls.ts). */
+  readonly siteCrls: SiteCrls;
   /**
    * The last freshness statement accepted (kept in memory: after a restart the first statement read
    * sets it again). Its issuedAt refuses replays of older ones; its expiresAt tells an offline node
@@ -58,6 +64,14 @@ export class AgentContext {
     this.detector = new AnomalyDetector(this.cfg.anomaly as Partial<Thresholds>);
     this.alerts = new AlertQueue(this.cfg.serverId, deps.log, link);
     this.store = new StateStore(this.cfg.paths.stateDir);
+    this.siteCrls = new SiteCrls({
+      stateDir: this.cfg.paths.stateDir,
+      cas: knownCas(deps.rootPem, deps.certificateChainPem),
+      fixed: deps.trust.crls,
+      site: deps.crlSite,
+      alert: (k, a) => this.alert(k, a),
+      log: deps.log,
+    });
     this.state = readVerifiedState(this.store, this.trust(), (k, a) => this.alert(k, a));
   }
 
@@ -78,6 +92,9 @@ export class AgentContext {
 
   /** Raises an alert (once per dedupe key); queued while the control plane is unreachable. */
   alert(dedupe: string | undefined, a: Omit<Alert, "at" | "computerId">): void {
+    // A refusal for want of a current CRL asks the site again (rate-limited in SiteCrls).
+    const reason = a.evidence?.reason;
+    if (typeof reason === "string") this.siteCrls.failed(reason);
     this.alerts.raise(dedupe, a);
   }
 
@@ -85,9 +102,9 @@ export class AgentContext {
     return partitionPaths(user, this.cfg.paths.partitionsRoot);
   }
 
-  /** No CRL files configured means no revocation check (an empty list would mean "check, but with nothing"). */
+  /** No CRL at all (no file, no site bundle) means no revocation check (an empty list would mean "check, but with nothing"). */
   crls(): readonly string[] | undefined {
-    return this.deps.trust.crls.length > 0 ? this.deps.trust.crls : undefined;
+    return this.siteCrls.current();
   }
 
   save(): void {

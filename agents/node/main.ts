@@ -85,6 +85,7 @@ export async function startNodeAgent(
     privateKeyPem: id.privateKeyPem,
     trust: { authorisation: trust.authorisation, crls: trust.crlFiles.map((f) => readFileSync(f, "utf8")) },
     site: siteClient(id),
+    crlSite: siteClient(id),
     log,
   });
   await agent.start();

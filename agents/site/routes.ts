@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import type { z } from "zod";
 import { SERVICE_CSR_ROUTE, serviceDnsName } from "../../lib/agent/protocol";
+import { fromPem, toPem } from "../../lib/pki/asn";
 import {
   formatIdentity,
   issueFromCsr,
@@ -83,6 +84,8 @@ export function siteRoutes(
   id: SiteIdentity,
   registry: Registry,
   log: (msg: string) => void,
+  /** Every CRL the site holds now (its own CA's and its config's files), as read for verification. */
+  heldCrls: () => readonly Buffer[],
 ): Route[] {
   const zone = `${config.dataCenter}.${config.domain}`;
   const siteUrl = `https://${siteHostname(config)}:${config.port ?? 8443}`;
@@ -150,6 +153,14 @@ export function siteRoutes(
         res.end(pem);
         return "sent";
       },
+    },
+    {
+      // Public like /crl: CRLs are signed, and whoever reads one learns only serials. Nodes fetch this
+      // bundle (docs/site.md) and screen it against the CAs they hold before using it.
+      method: "GET",
+      pattern: /^\/crls$/,
+      guard: "none",
+      handle: () => [200, { crls: heldCrls().map((c) => toPem(fromPem(c, "X509 CRL"), "X509 CRL")) }],
     },
     post(/^\/enroll$/, "token", BODY_LIMITS.enroll, enrollRequestSchema, ({ req }, b) => {
       const token = bearer(req);

@@ -32,9 +32,13 @@ export function createSiteServer(
 ): Server {
   const config = resolved(given);
   const limits = { ...DEFAULT_SITE_LIMITS, ...limitsOverride };
-  const routes = siteRoutes(config, id, registry, log);
   const crls = new CrlFiles([...(config.crls ?? []), files(config.stateDir).issuingCrl], log);
   let ownCrlRenewAt = renewSiteCrlIfDue(config, id.ca);
+  const currentCrls = () => {
+    if (Date.now() >= ownCrlRenewAt) ownCrlRenewAt = renewSiteCrlIfDue(config, id.ca);
+    return crls.current();
+  };
+  const routes = siteRoutes(config, id, registry, log, currentCrls);
 
   const server = createServer(
     {
@@ -97,9 +101,8 @@ export function createSiteServer(
         401,
         `the client certificate does not verify against the root (${quote(socket.authorizationError)})`,
       );
-    if (Date.now() >= ownCrlRenewAt) ownCrlRenewAt = renewSiteCrlIfDue(config, id.ca);
     const decision = authorisePeer(
-      { chain, rootPem: id.rootPem, crls: crls.current(), strictCrl: config.strictCrl ?? false },
+      { chain, rootPem: id.rootPem, crls: currentCrls(), strictCrl: config.strictCrl ?? false },
       route.guard === "operator"
         ? { route: "operator", operators: config.operatorIdentities }
         : {

@@ -15,3 +15,4 @@ export * from "./protocol";
 export * from "./identity";
 export * from "./local-state";
 export * from "./freshness";
+export * from "./crl-screen";

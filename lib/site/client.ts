@@ -3,6 +3,8 @@
  * certificate chaining to `trust` (the root), whatever the caller does. Errors say which site and why.
  */
 import { request } from "node:https";
+import { ROUTES } from "./protocol";
+import { crlBundleSchema, describeIssues, MAX_CRL_BUNDLE_BYTES } from "./schemas";
 
 export interface TlsIdentity {
   /** PEM: leaf then intermediates, so the site can build the path to the root. */
@@ -44,6 +46,28 @@ export class SiteClient {
     return this.send<T>("POST", path, body, headers);
   }
 
+  /**
+   * Every CRL the site holds (`GET /crls`), checked for shape and size only: whether a CRL is genuine
+   * is decided by the caller against the CAs it holds (lib/agent/crl-screen).
+   */
+  async crls(): Promise<string[]> {
+    const r = await this.raw("GET", ROUTES.crls, undefined, {}, MAX_CRL_BUNDLE_BYTES);
+    let body: unknown;
+    try {
+      body = JSON.parse(r.body.toString("utf8"));
+    } catch {
+      throw new SiteError(
+        `GET ${this.opts.url}${ROUTES.crls}: the site answered with something that is not JSON`,
+      );
+    }
+    const parsed = crlBundleSchema.safeParse(body);
+    if (!parsed.success)
+      throw new SiteError(
+        `GET ${this.opts.url}${ROUTES.crls}: not a CRL bundle (${describeIssues(parsed.error)})`,
+      );
+    return parsed.data.crls;
+  }
+
   /** Raw bytes (the image). */
   getBuffer(path: string, headers: Record<string, string> = {}): Promise<Buffer> {
     return this.raw("GET", path, undefined, headers).then((r) => r.body);
@@ -77,6 +101,7 @@ export class SiteClient {
     path: string,
     body: Buffer | undefined,
     headers: Record<string, string>,
+    maxBytes = Infinity,
   ): Promise<{ status: number; body: Buffer }> {
     const url = new URL(path, this.opts.url);
     const where = `${method} ${url.origin}${url.pathname}`;
@@ -96,7 +121,13 @@ export class SiteClient {
         },
         (res) => {
           const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
+          let size = 0;
+          res.on("data", (c: Buffer) => {
+            size += c.length;
+            if (size <= maxBytes) return void chunks.push(c);
+            reject(new SiteError(`${where}: answer over ${maxBytes} bytes; not read`));
+            req.destroy();
+          });
           res.on("end", () => {
             const data = Buffer.concat(chunks);
             const status = res.statusCode ?? 0;

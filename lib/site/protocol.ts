@@ -13,7 +13,13 @@ export const ROUTES = {
   server: (id: string) => `/admin/servers/${encodeURIComponent(id)}`,
   alerts: "/admin/alerts",
   crl: "/crl",
+  crls: "/crls",
 } as const;
+
+/** `GET /crls`: every CRL the site holds (its own CA's and those of its config), PEM, one per entry. */
+export interface CrlBundle {
+  readonly crls: readonly string[];
+}
 
 /** What a netbooting server learns about its install. */
 export interface NetbootConfig {

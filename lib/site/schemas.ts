@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { macProblem as cardMacProblem } from "../fleet/address-checks";
+import { MAX_CRLS } from "../pki/errors";
 
 /** The one form of a MAC the site stores and compares: lower case, colon-separated. */
 export const MAC_FORMAT = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
@@ -67,6 +68,16 @@ export const serviceCsrRequestSchema = z.strictObject({
     error: "a DNS label: 1-63 of a-z 0-9 -, not starting or ending with -",
   }),
   csrPem,
+});
+
+/** Largest `GET /crls` answer a node reads: a site holds at most 64 CRL files and its own CRL. */
+export const MAX_CRL_BUNDLE_BYTES = 16 * 1024 * 1024;
+
+/** The `GET /crls` answer, as the node reads it: what each CRL holds is screened later (lib/agent/crl-screen). */
+export const crlBundleSchema = z.strictObject({
+  crls: z
+    .array(z.string().max(MAX_CRL_BUNDLE_BYTES))
+    .max(MAX_CRLS + 1, { error: `at most ${MAX_CRLS + 1} CRLs` }),
 });
 
 /** An enrollment token as the site makes them: 32 random bytes, base64url. */
