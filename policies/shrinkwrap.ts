@@ -2,7 +2,7 @@
  * Writes policies/npm-shrinkwrap.json: the pack's dependency tree, taken from the root lockfile so the
  * published pack installs exactly the versions this repository tests (`npm pack` ships a shrinkwrap,
  * never a package-lock). Run `npm --prefix policies run shrinkwrap` after the root lockfile changes;
- * test/unit/policies/published-pack.test.ts fails while the file is out of date. Build-time only.
+ * test/integration/policies/published-pack.test.ts fails while the file is out of date. Build-time only.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

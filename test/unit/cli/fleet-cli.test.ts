@@ -1,12 +1,10 @@
 /**
- * The `zeroroot fleet` commands: exit codes and output, in-process through the CLI's run(); one
- * case runs ./bin/zeroroot as a user runs it (a child process).
+ * The `zeroroot fleet` commands: exit codes and output, in-process through the CLI's run(). The
+ * same command as a child process (./bin/zeroroot): test/integration/cli/bin.test.ts.
  */
 import { strict as assert } from "node:assert";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { runCli } from "../../helpers/cli";
-import { REPO_ROOT, copyExampleStacks, zeroroot } from "../../helpers/cli-process";
+import { REPO_ROOT } from "../../helpers/cli-process";
 
 const cli = (args: string[], cwd = REPO_ROOT) => runCli(args, { cwd });
 
@@ -15,21 +13,6 @@ describe("zeroroot fleet", () => {
     const r = await cli(["fleet", "validate", "--stack", "dc1"]);
     assert.equal(r.code, 0, r.out + r.err);
     assert.match(r.out, /stacks\/Pulumi\.dc1\.yaml: valid/);
-  });
-
-  it("validate --file exits 1 on a copy where two servers share a MAC, naming both key paths (./bin/zeroroot)", () => {
-    const dir = copyExampleStacks("zr-cli-");
-    const file = join(dir, "Pulumi.dc1.yaml");
-    writeFileSync(
-      file,
-      readFileSync(file, "utf8").replace('macs: ["52:54:00:01:01:13"]', 'macs: ["52:54:00:01:01:11"]'),
-    );
-    const r = zeroroot(["fleet", "validate", "--file", file], dir);
-    assert.equal(r.code, 1, r.out + r.err);
-    assert.match(r.out, /zeroroot:dataCenter\.servers\[2\]\.macs\[0\]/);
-    assert.match(r.out, /zeroroot:dataCenter\.servers\[0\]\.macs\[0\]/);
-    assert.match(r.out, /Pulumi\.dc1\.yaml:\d+/);
-    assert.doesNotMatch(r.out + r.err, /\n\s+at \S+ \(/, "no stack trace for a user mistake");
   });
 
   it("validate --all checks every stack and the fleet", async () => {

@@ -6,11 +6,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pki from "../../../lib/pki";
+import { testRsaKeyPair } from "../../helpers/test-keys";
 import { Z1, Z2, der, pemOf, refusalOf, type Fixture, type Row } from "./pki-fixture";
 
 export function issuanceRows({ h, csr, issue, good }: Fixture): Row[] {
   const goodDer = der(csr("alice", { dnsNames: [] }), "CERTIFICATE REQUEST");
-  const rsa2048 = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+  const rsa2048 = testRsaKeyPair(2048, "weak").privateKey;
   const p521 = crypto.generateKeyPairSync("ec", { namedCurve: "P-521" }).privateKey;
   const ed25519Csr = (() => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "zr-hostile-"));

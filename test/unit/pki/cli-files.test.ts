@@ -11,7 +11,7 @@ describe("zeroroot pki: files it writes, command-line mistakes, site CAs by kind
   let dir: string;
   let work: string;
   let root: string;
-  let issue: (kind: string, name: string) => Promise<string>;
+  let issue: (kind: pki.LeafKind, name: string) => Promise<string>;
 
   before(async () => {
     ({ dir, work, root, issue } = await cliCeremony(PASS));

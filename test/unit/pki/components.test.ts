@@ -10,6 +10,7 @@ import { certificate as certificateHandler } from "../../../provider/resources/c
 import { issuingCa as issuingCaHandler } from "../../../provider/resources/issuingCa";
 import { rootCa as rootCaHandler } from "../../../provider/resources/rootCa";
 import { isWrappedSecret, promiseOf, unwrapSecrets } from "../../helpers/pulumi-mocks";
+import { FIXTURE_KDF_ITERATIONS } from "../../helpers/test-keys";
 import { tempDir } from "./helpers";
 
 interface Seen {
@@ -65,7 +66,10 @@ describe("components/pki", function () {
     const caPem = await promiseOf(issuing.certificatePem);
     fs.writeFileSync(
       path.join(keyDir, "ca.key"),
-      pki.exportPkcs8(issuingKey.privateKey, { passphrase: "site passphrase" }),
+      pki.exportPkcs8(issuingKey.privateKey, {
+        passphrase: "site passphrase",
+        iterations: FIXTURE_KDF_ITERATIONS,
+      }),
       { mode: 0o600 },
     );
     fs.writeFileSync(path.join(keyDir, "pass"), "site passphrase\n");

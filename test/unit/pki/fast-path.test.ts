@@ -10,6 +10,7 @@ import { fromPem, toAb, toPem } from "../../../lib/pki/asn";
 import { issueFromCsrWith, randomSerial } from "../../../lib/pki/ca";
 import { parseCsrWithSchema } from "../../../lib/pki/csr";
 import { readCsrParts } from "../../../lib/pki/fast-csr";
+import { testKeyPair } from "../../helpers/test-keys";
 import { opensslVerify, tempDir, tool } from "./helpers";
 
 const NOW = new Date(Math.floor(Date.now() / 1000) * 1000 + 456); // with milliseconds, which UTCTime drops
@@ -20,7 +21,7 @@ function issuingCa(kind: pki.KeyKind) {
     organization: "zeroroot",
     keyKind: kind,
   });
-  const key = pki.generateKeyPair(kind);
+  const key = testKeyPair(kind, "issuing-ca");
   const csr = pki.createCsr({ commonName: `dc1 issuing CA ${kind}` }, key.privateKey);
   const issued = pki.issueFromCsr(root.ca, "issuing", csr, {
     nameScope: { dnsZones: ["dc1.zeroroot.example"], ipNetworks: ["10.77.1.0/24", "fd00:77::/48"] },
@@ -43,7 +44,7 @@ const NAMES: Record<pki.LeafKind, pki.Authorisation> = {
 
 describe("issuance fast path (DER walk of the CSR, pre-encoded certificate template)", function () {
   this.timeout(120_000);
-  const leafKeys = new Map(pki.KEY_KINDS.map((k) => [k, pki.generateKeyPair(k)] as const));
+  const leafKeys = new Map(pki.KEY_KINDS.map((k) => [k, testKeyPair(k, "leaf")] as const));
   const csrFor = (kind: pki.LeafKind, key: pki.KeyKind) => {
     const a = NAMES[kind];
     return pki.createCsr(

@@ -1,12 +1,12 @@
 /**
- * `zeroroot policy check`: exit codes and output, in-process through the CLI's run(); one case runs
- * ./bin/zeroroot as CI runs it (a child process).
+ * `zeroroot policy check`: exit codes and output, in-process through the CLI's run(). The same
+ * command as CI runs it (./bin/zeroroot, a child process): test/integration/cli/bin.test.ts.
  */
 import { strict as assert } from "node:assert";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "../../helpers/cli";
-import { REPO_ROOT, copyExampleStacks, zeroroot } from "../../helpers/cli-process";
+import { REPO_ROOT, copyExampleStacks } from "../../helpers/cli-process";
 
 const cli = (args: string[]) => runCli(args, { cwd: REPO_ROOT });
 
@@ -33,26 +33,6 @@ describe("zeroroot policy check", function () {
     for (const s of ["dc1", "dc2", "dc3", "global", "(all stacks)"])
       assert.match(r.out, new RegExp(`^${s.replace(/[()]/g, "\\$&")}: \\d+ resources, 0 mandatory`, "m"));
     assert.match(r.out, /OK: no mandatory violation/);
-  });
-
-  it("exits 1 when a service of dc1 runs as root, naming zero-root, the resource and the remediation (./bin/zeroroot)", () => {
-    const file = brokenDc1((t) =>
-      t.replace(
-        "      minimumPersistence: 30d\n",
-        "      minimumPersistence: 30d\n      runAs: { user: root, uid: 0 }\n",
-      ),
-    );
-    const r = zeroroot(["policy", "check", "--file", file]);
-    assert.equal(r.code, 1, r.out + r.err);
-    assert.match(r.out, /MANDATORY \[zero-root\] dc1-s01-state instances\[0\]/);
-    assert.match(r.out, /runs as uid 0/);
-    assert.match(r.out, /fix: Run the program as its own unprivileged user/);
-    assert.deepEqual(
-      [...new Set([...r.out.matchAll(/\[([a-z-]+)\]/g)].map((m) => m[1]))],
-      ["zero-root"],
-      "only zero-root fires",
-    );
-    noStackTrace(r.out + r.err);
   });
 
   it("exits 1 when a BMC password of dc1 is plain text, naming zero-password and the BmcServer, never the password", async () => {

@@ -1,5 +1,4 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -40,9 +39,8 @@ describe("release files on disk (sizes before digests, no links)", function () {
 
   it("refuses an 8 GiB file listed as 30 bytes by its size, in well under a second, without hashing it", () => {
     const file = path.join(dir, "bin/server");
-    fs.rmSync(file);
-    const t = spawnSync("truncate", ["-s", "8G", file]);
-    assert.equal(t.status, 0, String(t.stderr));
+    // A sparse file, as `truncate -s 8G` makes it: 8 GiB long, nothing written.
+    fs.truncateSync(file, 8 * 1024 ** 3);
     assert.equal(fs.statSync(file).size, 8 * 1024 ** 3);
     const start = process.hrtime.bigint();
     const r = verify();

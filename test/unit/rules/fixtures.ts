@@ -2,8 +2,8 @@
  * Compliant baseline fixtures, one per resource kind (compliance-policies' model): each test changes
  * one property and expects one finding.
  */
-import { generateKeyPairSync } from "node:crypto";
 import forge from "node-forge";
+import { testRsaKeyPair } from "../../helpers/test-keys";
 import {
   dynamicType,
   type BmcServerInputs,
@@ -111,8 +111,8 @@ export interface Signers {
 }
 
 async function makeCert(cn: string, eku: "codeSigning" | "serverAuth", notAfter: Date): Promise<string> {
-  // Keys from node:crypto (forge's own RSA key generation is slow); certificate encoding by forge.
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  // Test-only RSA keys (generating them is slow); certificate encoding by forge.
+  const { privateKey, publicKey } = testRsaKeyPair(2048, cn);
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: "spki", format: "pem" }) as string);
   cert.serialNumber = "01";

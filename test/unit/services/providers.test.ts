@@ -1,7 +1,7 @@
 /**
  * The signing the DesiredState resource does at deploy time (provider/resources/desiredState.ts),
  * verified as a node verifies it. The resource's check, diff and create over the plugin's gRPC
- * protocol are in test/unit/provider/services.test.ts; writing to etcd is in the lab tier.
+ * protocol are in test/integration/provider/services.test.ts; writing to etcd is in the lab tier.
  */
 import { strict as assert } from "node:assert";
 import { mkdtempSync, writeFileSync } from "node:fs";

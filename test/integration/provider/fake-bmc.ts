@@ -1,5 +1,5 @@
 /**
- * A fake BMC for the unit tier only (the lab tier uses ipmi_sim): an `ipmitool` stand-in put first
+ * A fake BMC for the integration tier (the lab tier uses ipmi_sim): an `ipmitool` stand-in put first
  * on the plugin's PATH. It answers the commands lib/ipmi sends, in ipmitool's own output format,
  * refuses a wrong password the way ipmitool reports it, keeps each BMC's state in a JSON file per
  * port, and logs each command, so a test can change the boot device "by hand" and see what the

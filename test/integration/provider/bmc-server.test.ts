@@ -1,6 +1,6 @@
 /**
  * The plugin as the engine drives it (a child process, the SDK's gRPC client), for BmcServer against
- * a fake BMC (unit tier only; the lab tier drives ipmi_sim): `read` reports what the BMC says now,
+ * a fake BMC (integration tier; the lab tier drives ipmi_sim): `read` reports what the BMC says now,
  * so a boot device changed by hand shows as `pulumi refresh` would show it, and the next diff asks
  * for an in-place update. Also the protocol itself: schema, Configure, unknown types, preview values.
  */

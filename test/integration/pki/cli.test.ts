@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { cli, opensslVerify, tempDir, tool } from "./helpers";
+import { cli, opensslVerify, tempDir, tool } from "../../unit/pki/helpers";
 
 const PASS = "correct horse battery staple";
 

@@ -8,7 +8,7 @@ import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { DEFAULT_SITE_LIMITS } from "../../../agents/site/limits";
 import { ROUTES } from "../../../lib/site";
 import { startSite, type SiteFixture } from "../../helpers/site-fixture";
-import { json, raw } from "./helpers";
+import { json, raw } from "../../unit/site/helpers";
 
 const closedWithin = (socket: Socket, ms: number) =>
   new Promise<number>((resolve, reject) => {

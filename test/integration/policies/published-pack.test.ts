@@ -10,10 +10,10 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makePolicies } from "../../../policies/policies";
 import { shrinkwrapOf, type Lock } from "../../../policies/shrinkwrap";
-import { bmcServer, clone } from "../rules/fixtures";
+import { bmcServer, clone } from "../../unit/rules/fixtures";
 import { PackClient, startPack, type PackRun } from "./pack-client";
 import { REPO, installedPack } from "./pack-install";
-import { captured, wrapSecret } from "./stack-fixture";
+import { captured, wrapSecret } from "../../unit/policies/stack-fixture";
 
 const readJson = (f: string) => JSON.parse(readFileSync(f, "utf8")) as Record<string, Record<string, string>>;
 
