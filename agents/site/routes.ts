@@ -196,6 +196,8 @@ export function siteRoutes(
       registry.upsert({
         ...server,
         phase: "enrolled",
+        // A new install: a readiness report of the server's earlier life says nothing about this one.
+        lastReady: undefined,
         certificate: {
           subject: `CN=${info.commonName}`,
           issuer: `CN=${id.ca.info.commonName}`,

@@ -162,23 +162,33 @@ export class TimestampLoop {
     await Promise.all([...this.watches.values()].map((w) => w.cancel().catch(() => undefined)));
   }
 
-  /** Stamps every computer whose statement is missing, for another document, or due; returns how many. */
+  /**
+   * Stamps every computer whose statement is missing, for another document, or due; returns how many.
+   * One computer the control plane refuses (say, a decommissioned server still in the registry) must
+   * not stop the others: failures are collected and reported together after every computer was tried.
+   */
   async scan(now = new Date()): Promise<number> {
     let n = 0;
+    const failed: string[] = [];
     for (const id of this.o.computers()) {
       if (this.stopped) break;
-      if (!this.watches.has(id) && !this.stopped) {
-        // a new document is vouched for at once, not at the next scan: nodes hold it until then
-        const w = await this.o.store.watch(keys.desired(id), {
-          onPut: () =>
-            void this.stamp(id).catch((e: unknown) =>
-              this.o.log(`timestamp: ${id}: ${(e as Error).message}`),
-            ),
-        });
-        this.watches.set(id, w);
+      try {
+        if (!this.watches.has(id)) {
+          // a new document is vouched for at once, not at the next scan: nodes hold it until then
+          const w = await this.o.store.watch(keys.desired(id), {
+            onPut: () =>
+              void this.stamp(id).catch((e: unknown) =>
+                this.o.log(`timestamp: ${id}: ${(e as Error).message}`),
+              ),
+          });
+          this.watches.set(id, w);
+        }
+        if (await this.stamp(id, now)) n++;
+      } catch (e) {
+        failed.push(`${id}: ${(e as Error).message}`);
       }
-      if (await this.stamp(id, now)) n++;
     }
+    if (failed.length) throw new Error(`${failed.length} computer(s) not vouched for: ${failed.join("; ")}`);
     return n;
   }
 

@@ -54,7 +54,8 @@ export async function provisionServer(
 ): Promise<ProvisionedServer> {
   const log = opts.log ?? (() => undefined);
   const current = await status(site, target.serverId);
-  if (!current?.certificate || current.phase === "armed" || current.phase === "netbooted") {
+  const install = !current?.certificate || current.phase === "armed" || current.phase === "netbooted";
+  if (install) {
     await installFromPxe(bmc, site, target, opts, log);
   } else {
     log(
@@ -65,8 +66,10 @@ export async function provisionServer(
   const power = await bmc.getPower();
   if (boot.device !== "disk" || !boot.persistent) await bmc.setBootDevice("disk", { persistent: true });
   const before = await status(site, target.serverId);
+  // After an install the server idles in the installer: it must be cycled onto its disk even when the
+  // site still remembers a readiness report from an earlier life of the same server.
   if (power === "off") await bmc.setPower("on");
-  else if (!before?.lastReady) await bmc.cycle();
+  else if (install || !before?.lastReady) await bmc.cycle();
   const ready = await waitFor(
     site,
     target.serverId,
