@@ -21,7 +21,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { createCsr, exportPkcs8, generateKeyPair } from "../../lib/pki";
+import { createCsr, exportPkcs8, generateKeyPair, writeFileAtomic } from "../../lib/pki";
 import { ROUTES, SiteClient, type EnrollResponse, type NetbootConfig } from "../../lib/site";
 
 /** Where the installed system finds its identity; the agent (uid 2000) owns the key. */
@@ -68,7 +68,7 @@ export async function install(a: InstallerArgs): Promise<{ serverId: string; ser
 
   const dir = join(a.disk, IDENTITY_DIR);
   mkdirSync(dir, { recursive: true, mode: 0o750 });
-  writeFileSync(join(dir, "computer.key"), exportPkcs8(keys.privateKey), { mode: 0o600 });
+  writeFileAtomic(join(dir, "computer.key"), exportPkcs8(keys.privateKey));
   writeFileSync(
     join(dir, "computer.crt"),
     enrolled.certificatePem + enrolled.chainPem.split(/(?<=-----END CERTIFICATE-----\n?)/)[0],

@@ -18,6 +18,7 @@ import {
   type CertificateAuthority,
   type CertInfo,
   type LeafKind,
+  writeFileAtomic,
 } from "../../lib/pki";
 import { siteHostname, type SiteConfig } from "./config";
 
@@ -64,7 +65,7 @@ export function initIssuingCa(config: SiteConfig): string {
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
   if (existsSync(f.issuingCsr) && existsSync(f.issuingKey)) return readFileSync(f.issuingCsr, "utf8");
   const keys = generateKeyPair("ec-p256");
-  writeFileSync(f.issuingKey, exportPkcs8(keys.privateKey), { mode: 0o600 });
+  writeFileAtomic(f.issuingKey, exportPkcs8(keys.privateKey));
   const csr = createCsr({ commonName: `zeroroot issuing CA ${config.dataCenter}` }, keys.privateKey);
   writeFileSync(f.issuingCsr, csr, { mode: 0o644 });
   return csr;
@@ -113,7 +114,7 @@ export function loadSiteIdentity(config: SiteConfig): SiteIdentity {
       keys.privateKey,
     );
     const issued = issueFromCsr(ca, "service", csr);
-    writeFileSync(f.siteKey, exportPkcs8(keys.privateKey), { mode: 0o600 });
+    writeFileAtomic(f.siteKey, exportPkcs8(keys.privateKey));
     writeFileSync(f.siteCert, issued.certificatePem + ca.certificatePem, { mode: 0o644 });
   }
   loadPrivateKey(readFileSync(f.siteKey));

@@ -12,7 +12,7 @@
  * this computer) and never for a version below one it vouched for: it cannot change what runs.
  */
 import { createPublicKey } from "node:crypto";
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { keys, type ClientIdentity, type WatchHandle, type WatchHandlers } from "../../lib/controlplane";
 import {
@@ -32,6 +32,7 @@ import {
   PROFILES,
   type CertificateAuthority,
   type CertInfo,
+  writeFileAtomic,
 } from "../../lib/pki";
 import { parseAuthorisationList, type AuthorisationList, type Signer } from "../../lib/release";
 import type { SiteIdentity } from "./ca";
@@ -77,10 +78,8 @@ export function loadTimestampIdentity(
       commonName: name,
     });
     // key then certificate, each written aside and renamed: a restart never pairs a new key with an old certificate
-    writeFileSync(`${f.key}.new`, exportPkcs8(k.privateKey), { mode: 0o600 });
-    renameSync(`${f.key}.new`, f.key);
-    writeFileSync(`${f.cert}.new`, issued.certificatePem, { mode: 0o644 });
-    renameSync(`${f.cert}.new`, f.cert);
+    writeFileAtomic(f.key, exportPkcs8(k.privateKey));
+    writeFileAtomic(f.cert, issued.certificatePem, 0o644);
   }
   const keyPem = readFileSync(f.key, "utf8");
   const certificatePem = readFileSync(f.cert, "utf8");
