@@ -11,6 +11,10 @@ packages=(
   iproute2 nftables iputils-ping procps psmisc util-linux  # namespaces as hosts, firewall, checks
   openssl ca-certificates    # independent verification of what zeroroot issues
   lynis                      # hardening audit of the image (run from the host in a chroot, never installed in it)
+  mariadb-client postgresql-client  # the datastores' own clients, used by the lab tier as users would
+  default-jre-headless libpostgresql-jdbc-java  # Java clients (keytool, pgjdbc with the kit's PKCS#8 key)
+  python3-psycopg2 python3-pymysql  # Python clients of the client kits
+  chromium                   # headless browser that renders drift's HTML report in a test
 )
 
 if [ "$(id -u)" -ne 0 ]; then
