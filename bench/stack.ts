@@ -18,9 +18,12 @@ import { Deployment } from "../lab/orchestrate/deployment";
 import { evaluateStack, type EvaluatedResource } from "../lab/stack-eval";
 import { createCsr, createRootCa, generateKeyPair, issueFromCsr, parseCertificate } from "../lib/pki";
 import type { PluginHost, Props } from "../provider/host";
+import { withoutInputs } from "../provider/provider";
+import { certificateSha256 } from "../lib/pki/fingerprint";
 import { fleetStack } from "./stack-fleet";
 
-const SIZES = [10, 100, 1000];
+/** ZEROROOT_BENCH_SIZES=10,100 for a quicker look; the figures to report are the three sizes. */
+const SIZES = (process.env.ZEROROOT_BENCH_SIZES ?? "10,100,1000").split(",").map(Number);
 const TARGET_TIME_RATIO = 1.5;
 const TARGET_STATE_PER_SERVER = 4096;
 const ROOT = createRootCa({ commonName: "zeroroot.example root CA" });
@@ -99,7 +102,7 @@ function outputModels(): Record<string, Props> {
       digest: createHash("sha256").update("state").digest("hex"),
       issuedAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + 15_552_000_000).toISOString(),
-      signer: caCert.certificatePem,
+      signerSha256: certificateSha256(caCert.certificatePem),
     },
   };
 }
@@ -124,14 +127,16 @@ async function stateBytes(
   models: Record<string, Props>,
 ): Promise<{ total: number; byType: Map<string, number> }> {
   const statePath = join(mkdtempSync(join(tmpdir(), "zr-bench-state-")), "state.json");
-  // The deployment loop against a plugin stand-in: Check passes, Create returns the inputs and the
-  // outputs a real create returns. The runner saves after every resource (O(n^2) here): the bench
-  // saves once at the end instead, with the runner's own save.
+  // The deployment loop against a plugin stand-in: Configure and Check pass, Create returns the
+  // outputs a real create returns, stored as the plugin stores them (provider.ts: outputs never
+  // repeat inputs). The runner saves after every resource (O(n^2) here): the bench saves once at
+  // the end instead, with the runner's own save.
   const host = {
+    configure: async () => ({ acceptSecrets: true }),
     check: async (_u: string, _o: Props, news: Props) => ({ inputs: news, failures: [] }),
     create: async (urn: string, news: Props) => ({
       id: urn.split("::").pop() ?? "",
-      outs: { ...news, ...(models[urn.split("::")[2]?.split("$").pop() ?? ""] ?? {}) },
+      outs: withoutInputs({ ...news, ...(models[urn.split("::")[2]?.split("$").pop() ?? ""] ?? {}) }, news),
     }),
   };
   const proto = Deployment.prototype as unknown as { save(this: Deployment): void };

@@ -3,8 +3,17 @@
  * (`pulumi-nodejs:dynamic/zeroroot:<Name>`); the alias lets existing state move to the plugin's
  * token instead of being deleted and created again (docs/provider.md, "Moving existing state").
  */
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { legacyDynamicType, type ResourceKind } from "../lib/contracts/resources";
+import { certificateSha256 } from "../lib/pki/fingerprint";
+
+/**
+ * The platform root as a resource records it: its SHA-256, not its PEM. The zeroroot provider holds
+ * the PEM once per stack (components/provider.ts); ~0.7 KB less state per resource.
+ */
+export function rootReference(rootCertificatePem: pulumi.Input<string>): pulumi.Output<string> {
+  return pulumi.output(rootCertificatePem).apply(certificateSha256);
+}
 
 export function customOptions(
   kind: ResourceKind,

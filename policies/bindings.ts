@@ -7,6 +7,12 @@ import {
   bmcViewOf,
   certificate,
   certificateViewOf,
+  datastoreClientCertificates,
+  datastoresViewOfDesiredState,
+  datastoresViewOfRelease,
+  encryptionAtRest,
+  mariadbCertificateUsers,
+  pgHbaCertOnly,
   desiredStateViewOf,
   fleetViewOf,
   hostViewOfDesiredState,
@@ -44,6 +50,11 @@ export interface StackBinding {
   readonly fixedConfig?: Record<string, unknown>;
 }
 
+/** Datastores of a release (its manifest's ports and templates) or of a desired state (its instances). */
+const datastoresView = (r: ResourceRecord) =>
+  r.kind === "SoftwareRelease" ? datastoresViewOfRelease(r) : datastoresViewOfDesiredState(r);
+const DATASTORE_KINDS: readonly ResourceKind[] = ["SoftwareRelease", "DesiredState"];
+
 const hostView = (r: ResourceRecord) =>
   r.kind === "HardenedImage" ? hostViewOfImage(r) : hostViewOfDesiredState(r);
 
@@ -61,6 +72,10 @@ export const RESOURCE_BINDINGS: readonly ResourceBinding[] = [
   { rule: certificate, kinds: ["Certificate"], view: certificateViewOf },
   { rule: bmc, kinds: ["BmcServer"], view: bmcViewOf },
   { rule: persistence, kinds: ["DesiredState"], view: desiredStateViewOf },
+  { rule: datastoreClientCertificates, kinds: DATASTORE_KINDS, view: datastoresView },
+  { rule: pgHbaCertOnly, kinds: DATASTORE_KINDS, view: datastoresView },
+  { rule: mariadbCertificateUsers, kinds: DATASTORE_KINDS, view: datastoresView },
+  { rule: encryptionAtRest, kinds: DATASTORE_KINDS, view: datastoresView },
 ];
 
 export const STACK_BINDINGS: readonly StackBinding[] = [

@@ -3,6 +3,7 @@
  * (GitHub code scanning, Azure DevOps, SonarQube). Pure: they return strings.
  */
 import { createHash } from "node:crypto";
+import { sarifLog, type SarifResultSpec, type SarifRuleSpec } from "../lib/sarif/log";
 import { policies as packPolicies, type Violation, type ZerorootPolicy } from "./policies";
 
 /** The violations found in one stack (or one scope, e.g. "all stacks" for cross-stack rules). */
@@ -45,88 +46,81 @@ export function formatJson(reports: readonly StackReport[]): string {
   return `${JSON.stringify({ ok: !hasMandatory(reports), stacks: reports }, null, 2)}\n`;
 }
 
-const SECURITY_SEVERITY = { critical: "9.5", high: "8.0", medium: "5.5", low: "3.0" } as const;
+/** Where a violation points: the stack file (relative to the repository root), line and key. */
+export interface ViolationLocation {
+  readonly uri: string;
+  /** 1-based line of the config key that causes the violation. */
+  readonly line?: number;
+  readonly key?: string;
+}
 
 export interface SarifOptions {
-  /** Artifact a stack's results point at. @default - `stacks/Pulumi.<stack>.yaml` */
+  /** Artifact a stack's results point at when `locate` gives none. @default - `stacks/Pulumi.<stack>.yaml` */
   readonly artifactUri?: (stack: string) => string;
+  /** The stack file line of the key that causes each violation (`zeroroot policy check` passes one). */
+  readonly locate?: (stack: string, v: Violation) => ViolationLocation | undefined;
   readonly toolVersion?: string;
   readonly informationUri?: string;
   /** Policies described in `tool.driver.rules`. @default - the pack's */
   readonly policies?: readonly ZerorootPolicy[];
 }
 
+/** SARIF 2.1.0 with opaque rule ids and each result at the line of the key that causes it (lib/sarif). */
 export function toSarif(
   reports: readonly StackReport[],
   options: SarifOptions = {},
 ): Record<string, unknown> {
   const pols = options.policies ?? packPolicies;
   const uriOf = options.artifactUri ?? ((s: string) => `stacks/Pulumi.${s}.yaml`);
-  const index = new Map(pols.map((p, i) => [p.name, i]));
-  const rules = pols.map((p) => ({
-    id: p.name,
-    name: p.name
-      .split("-")
-      .map((w) => w[0].toUpperCase() + w.slice(1))
-      .join(""),
-    shortDescription: { text: p.description.split(/(?<=\.)\s/)[0] },
-    fullDescription: { text: p.description },
-    help: { text: p.remediationSteps, markdown: `**Remediation:** ${p.remediationSteps}` },
-    defaultConfiguration: { level: p.enforcementLevel === "advisory" ? "warning" : "error" },
-    properties: {
-      tags: ["security", "zeroroot", p.rule],
-      "security-severity": SECURITY_SEVERITY[p.severity ?? "high"],
-    },
+  const rules: SarifRuleSpec[] = pols.map((p) => ({
+    name: p.name,
+    description: p.description,
+    remediation: p.remediationSteps,
+    level: p.enforcementLevel === "advisory" ? "warning" : "error",
+    severity: p.severity ?? "high",
+    tags: ["security", "zeroroot", p.rule],
   }));
-  const results = reports.flatMap((r) =>
+  const results: SarifResultSpec[] = reports.flatMap((r) =>
     r.violations.map((v) => {
-      const result: Record<string, unknown> = {
-        ruleId: v.policy,
+      const at = options.locate?.(r.stack, v);
+      return {
+        rule: v.policy,
         level: v.enforcementLevel === "mandatory" ? "error" : "warning",
-        message: { text: `${v.message}. Remediation: ${v.remediation}` },
-        locations: [
-          {
-            physicalLocation: { artifactLocation: { uri: uriOf(r.stack) }, region: { startLine: 1 } },
-            logicalLocations: [
-              {
-                name: v.resourceName ?? r.stack,
-                fullyQualifiedName: v.urn ?? `stack:${r.stack}`,
-                kind: v.urn ? "resource" : "module",
-              },
-            ],
-          },
-        ],
-        partialFingerprints: {
-          "zerorootViolation/v1": createHash("sha256")
+        message: `${v.message}. Remediation: ${v.remediation}`,
+        uri: at?.uri ?? uriOf(r.stack),
+        line: at?.line ?? 1,
+        logical: {
+          name: v.resourceName ?? r.stack,
+          fullyQualifiedName: v.urn ?? `stack:${r.stack}`,
+          kind: v.urn ? "resource" : "module",
+        },
+        fingerprint: {
+          name: "zerorootViolation/v1",
+          value: createHash("sha256")
             .update([r.stack, v.policy, v.urn ?? "", v.path ?? "", v.message].join("\u0000"))
             .digest("hex"),
         },
-        properties: { stack: r.stack, severity: v.severity, ...(v.path ? { path: v.path } : {}) },
+        properties: {
+          stack: r.stack,
+          policy: v.policy,
+          severity: v.severity,
+          ...(v.path ? { path: v.path } : {}),
+          ...(at?.key ? { configKey: at.key } : {}),
+        },
       };
-      const i = index.get(v.policy);
-      if (i !== undefined) result.ruleIndex = i;
-      return result;
     }),
   );
-  return {
-    $schema: "https://json.schemastore.org/sarif-2.1.0.json",
-    version: "2.1.0",
-    runs: [
-      {
-        tool: {
-          driver: {
-            name: "zeroroot-policy",
-            informationUri:
-              options.informationUri ?? "https://github.com/zeroroot/zeroroot/blob/main/docs/policy.md",
-            version: options.toolVersion ?? "0.1.0",
-            rules,
-          },
-        },
-        automationDetails: { id: `zeroroot-policy/${reports.map((r) => r.stack).join("+")}` },
-        results,
-      },
-    ],
-  };
+  return sarifLog(
+    {
+      name: "zeroroot-policy",
+      informationUri:
+        options.informationUri ?? "https://github.com/zeroroot/zeroroot/blob/main/docs/policy.md",
+      version: options.toolVersion ?? "0.1.0",
+      automationId: `zeroroot-policy/${reports.map((r) => r.stack).join("+")}`,
+    },
+    rules,
+    results,
+  );
 }
 
 export function formatSarif(reports: readonly StackReport[], options: SarifOptions = {}): string {

@@ -42,6 +42,8 @@ export interface PluginOptions {
 export interface DiffResult {
   readonly changes: boolean;
   readonly replaces: string[];
+  /** Input keys that changed (the engine's detailed display). */
+  readonly diffs: string[];
   readonly deleteBeforeReplace: boolean;
 }
 
@@ -133,8 +135,14 @@ export class PluginHost {
     return JSON.parse(r.getSchema()) as Props;
   }
 
-  async configure(): Promise<{ acceptSecrets: boolean }> {
-    const req = new pb.ConfigureRequest().setAcceptsecrets(true).setAcceptresources(true).setArgs(struct({}));
+  /** Configure, as the engine sends an explicit provider's inputs (`args`). */
+  async configure(config: Props = {}): Promise<{ acceptSecrets: boolean }> {
+    const req = new pb.ConfigureRequest()
+      .setAcceptsecrets(true)
+      .setAcceptresources(true)
+      .setSendsOldInputs(true)
+      .setSendsOldInputsToDelete(true)
+      .setArgs(struct(config));
     const r = await this.call<pb.ConfigureRequest, pb.ConfigureResponse>("configure", "", req);
     return { acceptSecrets: r.getAcceptsecrets() };
   }
@@ -148,12 +156,19 @@ export class PluginHost {
     };
   }
 
-  async diff(id: string, urn: string, olds: Props, news: Props): Promise<DiffResult> {
-    const req = new pb.DiffRequest().setId(id).setUrn(urn).setOlds(struct(olds)).setNews(struct(news));
+  /** `olds` are the stored outputs, `oldInputs` the stored inputs (the engine sends both). */
+  async diff(id: string, urn: string, olds: Props, news: Props, oldInputs: Props = {}): Promise<DiffResult> {
+    const req = new pb.DiffRequest()
+      .setId(id)
+      .setUrn(urn)
+      .setOlds(struct(olds))
+      .setNews(struct(news))
+      .setOldInputs(struct(oldInputs));
     const r = await this.call<pb.DiffRequest, pb.DiffResponse>("diff", urn, req);
     return {
       changes: r.getChanges() === pb.DiffResponse.DiffChanges.DIFF_SOME,
       replaces: r.getReplacesList(),
+      diffs: r.getDiffsList(),
       deleteBeforeReplace: r.getDeletebeforereplace(),
     };
   }
@@ -164,20 +179,39 @@ export class PluginHost {
     return { id: r.getId(), outs: js(r.getProperties()) };
   }
 
-  async read(id: string, urn: string, props: Props): Promise<{ id: string; props: Props; inputs: Props }> {
-    const req = new pb.ReadRequest().setId(id).setUrn(urn).setProperties(struct(props));
+  /** A refresh sends the stored outputs and inputs; an import only the id. */
+  async read(
+    id: string,
+    urn: string,
+    props: Props,
+    inputs: Props = {},
+  ): Promise<{ id: string; props: Props; inputs: Props }> {
+    const req = new pb.ReadRequest()
+      .setId(id)
+      .setUrn(urn)
+      .setProperties(struct(props))
+      .setInputs(struct(inputs));
     const r = await this.call<pb.ReadRequest, pb.ReadResponse>("read", urn, req);
     return { id: r.getId(), props: js(r.getProperties()), inputs: js(r.getInputs()) };
   }
 
-  async update(id: string, urn: string, olds: Props, news: Props): Promise<Props> {
-    const req = new pb.UpdateRequest().setId(id).setUrn(urn).setOlds(struct(olds)).setNews(struct(news));
+  async update(id: string, urn: string, olds: Props, news: Props, oldInputs: Props = {}): Promise<Props> {
+    const req = new pb.UpdateRequest()
+      .setId(id)
+      .setUrn(urn)
+      .setOlds(struct(olds))
+      .setNews(struct(news))
+      .setOldInputs(struct(oldInputs));
     const r = await this.call<pb.UpdateRequest, pb.UpdateResponse>("update", urn, req);
     return js(r.getProperties());
   }
 
-  async delete(id: string, urn: string, props: Props): Promise<void> {
-    const req = new pb.DeleteRequest().setId(id).setUrn(urn).setProperties(struct(props));
+  async delete(id: string, urn: string, props: Props, oldInputs: Props = {}): Promise<void> {
+    const req = new pb.DeleteRequest()
+      .setId(id)
+      .setUrn(urn)
+      .setProperties(struct(props))
+      .setOldInputs(struct(oldInputs));
     await this.call<pb.DeleteRequest, unknown>("delete", urn, req);
   }
 

@@ -1,10 +1,13 @@
 /**
- * The provider object the SDK serves over gRPC (`@pulumi/pulumi/provider`'s `main`): routes each
- * call by the resource's type token to its handler (resources/), unwraps secrets before a handler
- * runs and marks them secret again after, and enforces the rule that makes a diff honest: a change
- * a handler cannot apply in place (no `update`, or a key it does not update) is a replacement.
+ * The provider object the plugin's server (server.ts) serves: routes each call by the resource's
+ * type token to its handler (resources/), unwraps secrets before a handler runs and marks them
+ * secret again after, keeps outputs free of the inputs the engine stores anyway, and enforces the
+ * rule that makes a diff honest: a change a handler cannot apply in place (no `update`, or a key
+ * it does not update) is a replacement.
  */
-import type * as provider from "@pulumi/pulumi/provider";
+import { certificateSha256 } from "../lib/pki/fingerprint";
+import { checkConfig, configure } from "./config";
+import { bmcCredential } from "./resources/bmcCredential";
 import { bmcServer } from "./resources/bmcServer";
 import { certificate } from "./resources/certificate";
 import { desiredState } from "./resources/desiredState";
@@ -13,12 +16,13 @@ import { issuingCa } from "./resources/issuingCa";
 import { rootCa } from "./resources/rootCa";
 import { softwareRelease } from "./resources/softwareRelease";
 import { conceal, containsUnknown, reveal } from "./values";
-import type { Handler, Props } from "./types";
+import type { CheckFailure, Handler, Props } from "./types";
 
 export const HANDLERS: readonly Handler[] = [
   rootCa,
   issuingCa,
   certificate,
+  bmcCredential,
   bmcServer,
   softwareRelease,
   desiredState,
@@ -43,29 +47,94 @@ function handlerFor(urn: string): Handler {
 
 const plain = (v: unknown) => reveal(v).value as Props;
 
-/** Outputs with the input paths that were secret, and the handler's own secret outputs, marked. */
-function outputs(h: Handler, outs: Props, secretInputs: ReturnType<typeof reveal>["secrets"]): Props {
-  return conceal(outs, [...secretInputs, ...(h.secretOutputs ?? []).map((k) => [k])]);
+/**
+ * What the handlers see of a resource's old state: its old inputs with its old outputs. The engine
+ * sends both (old_inputs with Diff, Update and Delete; inputs with Read), and outputs no longer
+ * repeat inputs; state written before this still has the inputs in its outputs, which works too.
+ */
+const oldState = (outs: Props, inputs: Props | undefined): Props => ({ ...outs, ...(inputs ?? {}) });
+
+/**
+ * State written when resources held the root's PEM, and a program that now names the same root by
+ * its SHA-256 (the provider holds the PEM): no change, so the upgrade re-runs nothing.
+ */
+function rootByReference(olds: Props, news: Props): Props {
+  const { rootCertificatePem: pem, ...rest } = olds;
+  if (typeof pem !== "string" || news.rootCertificatePem !== undefined) return olds;
+  try {
+    return certificateSha256(pem) === news.rootCertificateSha256
+      ? { ...rest, rootCertificateSha256: news.rootCertificateSha256 }
+      : olds;
+  } catch {
+    return olds; // an unreadable PEM: a change, as before
+  }
 }
 
-export function makeProvider(version: string, schema: string): provider.Provider {
+/** A handler's outputs minus the keys that are inputs. */
+export function withoutInputs(outs: Props, inputs: Props): Props {
+  return Object.fromEntries(Object.entries(outs).filter(([k]) => !(k in inputs)));
+}
+
+/**
+ * Outputs as stored: the handler's outputs without the keys that are inputs (the engine keeps the
+ * inputs anyway and the SDK resolves an input-named output from them), secret outputs marked.
+ */
+function outputs(
+  h: Handler,
+  outs: Props,
+  inputs: Props,
+  secretInputs: ReturnType<typeof reveal>["secrets"],
+): Props {
+  return conceal(withoutInputs(outs, inputs), [...secretInputs, ...(h.secretOutputs ?? []).map((k) => [k])]);
+}
+
+/** The provider object the server (server.ts) serves: the engine's calls with everything it sends. */
+export interface ZerorootProvider {
+  readonly version: string;
+  readonly schema: string;
+  checkConfig(news: Props): { inputs: Props; failures: CheckFailure[] };
+  configure(config: Props): void;
+  check(urn: string, olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }>;
+  diff(
+    id: string,
+    urn: string,
+    olds: Props,
+    news: Props,
+    oldInputs?: Props,
+  ): Promise<{ changes: boolean; replaces: string[]; diffs: string[]; deleteBeforeReplace: boolean }>;
+  create(urn: string, inputs: Props): Promise<{ id: string; outs: Props }>;
+  read(
+    id: string,
+    urn: string,
+    props: Props,
+    inputs?: Props,
+  ): Promise<{ id: string; props: Props; inputs: Props }>;
+  update(id: string, urn: string, olds: Props, news: Props, oldInputs?: Props): Promise<Props>;
+  delete(id: string, urn: string, props: Props, oldInputs?: Props): Promise<void>;
+}
+
+export function makeProvider(version: string, schema: string): ZerorootProvider {
   return {
     version,
     schema,
+    checkConfig: (news) => checkConfig(plain(news)),
+    configure: (config) => configure(plain(config)),
     async check(urn, _olds, news) {
       const h = handlerFor(urn);
       // Unknown values (preview) are judged when known: create runs check's rules again.
-      if (!h.check || containsUnknown(news)) return { inputs: news };
+      if (!h.check || containsUnknown(news)) return { inputs: news, failures: [] };
       const { value, secrets } = reveal(news);
       const r = h.check(value as Props);
       return { inputs: conceal(r.inputs, secrets), failures: r.failures };
     },
-    async diff(id, urn, olds, news) {
+    async diff(id, urn, olds, news, oldInputs) {
       const h = handlerFor(urn);
-      const d = h.diff(id, plain(olds), plain(news));
+      const n = plain(news);
+      const d = h.diff(id, rootByReference(plain(oldState(olds, oldInputs)), n), n);
       const replaces = [...new Set(h.update ? d.replaces : [...d.replaces, ...d.updates])];
       const changes = replaces.length > 0 || (!!h.update && d.updates.length > 0);
-      return { changes, replaces, deleteBeforeReplace: d.deleteBeforeReplace ?? false };
+      const diffs = [...new Set([...d.replaces, ...d.updates])];
+      return { changes, replaces, diffs, deleteBeforeReplace: d.deleteBeforeReplace ?? false };
     },
     async create(urn, inputs) {
       const h = handlerFor(urn);
@@ -74,25 +143,30 @@ export function makeProvider(version: string, schema: string): provider.Provider
       if (checked.failures.length > 0)
         throw new Error(checked.failures.map((f) => `${f.property}: ${f.reason}`).join("; "));
       const r = await h.create(checked.inputs);
-      return { id: r.id, outs: outputs(h, r.outs, secrets) };
+      return { id: r.id, outs: outputs(h, r.outs, checked.inputs, secrets) };
     },
-    async read(id, urn, props) {
+    async read(id, urn, props, inputs) {
       const h = handlerFor(urn);
-      const { value, secrets } = reveal(props ?? {});
+      const { value, secrets } = reveal(oldState(props ?? {}, inputs));
       const r = await h.read(id, value as Props);
-      return { id: r.id, props: outputs(h, r.props, secrets), inputs: conceal(r.inputs, secrets) };
+      return {
+        id: r.id,
+        props: outputs(h, r.props, r.inputs, secrets),
+        inputs: conceal(r.inputs, [...secrets, ...(h.secretInputs ?? [])]),
+      };
     },
-    async update(id, urn, olds, news) {
+    async update(id, urn, olds, news, oldInputs) {
       const h = handlerFor(urn);
       // diff turns every change into a replacement for a handler without update: unreachable then.
       if (!h.update)
         throw new Error(`${h.token} has no in-place update; this change should have replaced it`);
       const n = reveal(news);
-      return { outs: outputs(h, await h.update(id, plain(olds), n.value as Props), n.secrets) };
+      const outs = await h.update(id, plain(oldState(olds, oldInputs)), n.value as Props);
+      return outputs(h, outs, n.value as Props, n.secrets);
     },
-    async delete(id, urn, props) {
+    async delete(id, urn, props, oldInputs) {
       const h = handlerFor(urn);
-      if (h.delete) await h.delete(id, plain(props));
+      if (h.delete) await h.delete(id, plain(oldState(props, oldInputs)));
     },
   };
 }

@@ -23,6 +23,8 @@ export interface Handler {
   readonly token: string;
   /** Output keys that are secret whatever the caller marked (e.g. a private key). */
   readonly secretOutputs?: readonly string[];
+  /** Input paths that are secret whatever the caller marked: an import's Read makes them from nothing. */
+  readonly secretInputs?: readonly (readonly string[])[];
   /** Normalises inputs (defaults from lib) and refuses what create would refuse. */
   check?(news: Props): { inputs: Props; failures: CheckFailure[] };
   diff(id: string, olds: Props, news: Props): DiffOutcome;

@@ -14,6 +14,7 @@ packages=(
   mariadb-client postgresql-client  # the datastores' own clients, used by the lab tier as users would
   default-jre-headless libpostgresql-jdbc-java  # Java clients (keytool, pgjdbc with the kit's PKCS#8 key)
   python3-psycopg2 python3-pymysql  # Python clients of the client kits
+  mariadb-server galera-4 rsync stunnel4  # bench/storage.ts runs the Galera release on the host (no service is started: policy-rc.d)
   chromium                   # headless browser that renders drift's HTML report in a test
 )
 

@@ -8,9 +8,11 @@ import { join } from "node:path";
 import { DesiredState } from "../components/desired-state";
 import { DataCenter } from "../components/fleet";
 import { HardenedImage } from "../components/image";
+import { ZerorootProvider } from "../components/provider";
 import { SoftwareRelease } from "../components/release";
 import { asCipherSuite } from "../lib/contracts/resources";
 import {
+  bmcPasswordKeepers,
   buildInstances,
   ConfigValidationError,
   KEYS,
@@ -65,41 +67,14 @@ function defineDataCenter(
   });
   // Servers being decommissioned get no instances; the rest are placed as before.
   const active = dc.servers.filter((s) => !s.decommission);
-  const instances = buildInstances(active, config.services, loaded.releases, dc.partitionsPerServer);
+  const instances = buildInstances(
+    active,
+    config.services,
+    loaded.releases,
+    dc.partitionsPerServer,
+    config.dataAccess,
+  );
   const holdsData = (id: string) => (instances.get(id) ?? []).some((i) => i.holdsData);
-  const dataCenter = new DataCenter(dc.name, {
-    name: dc.name,
-    domain: config.domain,
-    managementServer: dc.managementServer,
-    sitePort: dc.sitePort,
-    rootCertificatePem,
-    servers: dc.servers.map((s, i) => ({
-      id: s.id,
-      hostname: s.hostname,
-      roles: s.roles,
-      address: s.address,
-      macs: s.macs,
-      bmc: {
-        address: s.bmc.address,
-        port: s.bmc.port,
-        username: s.bmc.username,
-        // Secret exactly when the config made it one (refused otherwise unless left to the policy).
-        password: raw.isSecret([KEYS.dataCenter, "servers", i, "bmc", "password"])
-          ? pulumi.secret(s.bmc.password)
-          : pulumi.output(s.bmc.password),
-        cipherSuite: asCipherSuite(s.bmc.cipherSuite),
-      },
-      holdsData: holdsData(s.id),
-      decommission: s.decommission,
-    })),
-  });
-  // The image the servers install, from lib/hardening's spec: what the image policies judge.
-  const image = new HardenedImage(`${dc.name}-image`, {
-    dataCenter: dc.name,
-    spec: resolveHardenedImageSpec({ partitions: dc.partitionsPerServer }),
-    image: dc.image,
-  });
-
   const controlPlaneEndpoints = pulumi
     .all([global.getOutput("dataCenters"), global.getOutput("controlPlane")])
     .apply(([names, cp]) =>
@@ -108,15 +83,72 @@ function defineDataCenter(
           `https://etcd.${n}.${config.domain}:${(cp as { clientPort?: number } | undefined)?.clientPort ?? 2379}`,
       ),
     );
+  // One provider per stack holds the root (its state holds the PEM once; resources name it by
+  // digest) and the control plane (for imports by id): components/provider.ts.
+  const provider = new ZerorootProvider(dc.name, { rootCertificatePem, controlPlaneEndpoints });
+
+  const dataCenter = new DataCenter(
+    dc.name,
+    {
+      name: dc.name,
+      domain: config.domain,
+      managementServer: dc.managementServer,
+      sitePort: dc.sitePort,
+      rootCertificatePem,
+      // The rotation period comes from the clock the program runs at: a run in a new period rotates.
+      managedBmcCredential: {
+        keepers: bmcPasswordKeepers(dc.bmcCredentials, new Date()),
+        userIds: dc.bmcCredentials.userIds,
+        channel: dc.bmcCredentials.channel,
+        usernameBase: dc.bmcCredentials.usernameBase,
+        passwordBytes: dc.bmcCredentials.passwordBytes,
+      },
+      servers: dc.servers.map((s, i) => ({
+        id: s.id,
+        hostname: s.hostname,
+        roles: s.roles,
+        address: s.address,
+        macs: s.macs,
+        bmc: {
+          address: s.bmc.address,
+          port: s.bmc.port,
+          username: s.bmc.username,
+          // Secret exactly when the config made it one (refused otherwise unless left to the policy).
+          password: raw.isSecret([KEYS.dataCenter, "servers", i, "bmc", "password"])
+            ? pulumi.secret(s.bmc.password)
+            : pulumi.output(s.bmc.password),
+          cipherSuite: asCipherSuite(s.bmc.cipherSuite),
+        },
+        holdsData: holdsData(s.id),
+        decommission: s.decommission,
+      })),
+    },
+    { providers: [provider] },
+  );
+  // The image the servers install, from lib/hardening's spec: what the image policies judge.
+  const image = new HardenedImage(
+    `${dc.name}-image`,
+    {
+      dataCenter: dc.name,
+      spec: resolveHardenedImageSpec({ partitions: dc.partitionsPerServer }),
+      image: dc.image,
+    },
+    { provider },
+  );
+
   // The releases this data center runs live in its own stack: its desired states depend on them, so
   // a node never reads a desired state naming a release that is not published yet.
   const releases = [...loaded.releases.values()].map(
     (r) =>
-      new SoftwareRelease(`${dc.name}-${r.signed.manifest.name}-${r.signed.manifest.version}`, {
-        signed: r.signed,
-        rootCertificatePem,
-        controlPlaneEndpoints,
-      }),
+      new SoftwareRelease(
+        `${dc.name}-${r.signed.manifest.name}-${r.signed.manifest.version}`,
+        {
+          signed: r.signed,
+          rootCertificatePem,
+          controlPlaneEndpoints,
+        },
+        { provider },
+      ),
   );
   const desiredStates = dc.servers.map(
     (s) =>
@@ -129,7 +161,7 @@ function defineDataCenter(
           controlPlaneEndpoints,
           rootCertificatePem,
         },
-        { dependsOn: releases },
+        { dependsOn: releases, provider },
       ),
   );
 

@@ -19,6 +19,8 @@ import time
 
 CONFIG = "/etc/zeroroot/init.json"
 SIGNALS = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT}
+NFT_LIST_SECONDS = 10
+NFT_LISTING_MAX_BYTES = 1_000_000
 
 
 def log(msg):
@@ -114,6 +116,26 @@ def spawn(sup):
     return pid
 
 
+def list_ruleset(run_dir, name):
+    """Writes the live ruleset as `nft -j list ruleset` prints it to run_dir/name (0644, atomically).
+
+    The node agent is unprivileged and cannot list nftables; drift detection compares this listing
+    with the one written right after the image's ruleset was applied (nftables.applied.json)."""
+    try:
+        result = subprocess.run(["/usr/sbin/nft", "-j", "list", "ruleset"], capture_output=True, timeout=10)
+        if result.returncode != 0:
+            log(f"nft -j list ruleset failed: {result.stderr.decode(errors='replace').strip()[:200]}")
+            return
+        os.makedirs(run_dir, exist_ok=True)
+        tmp = os.path.join(run_dir, f".{name}.tmp")
+        with open(tmp, "wb") as f:
+            f.write(result.stdout[:NFT_LISTING_MAX_BYTES])
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, os.path.join(run_dir, name))
+    except (OSError, subprocess.SubprocessError) as e:  # PID 1 must outlive a failed listing
+        log(f"listing the ruleset failed: {e}")
+
+
 def write_marker(path, content):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
@@ -180,9 +202,16 @@ def main():
             running[sup["user"]] = spawn(sup)
         write_marker(config["readyMarker"], json.dumps({"supervisors": running}) + "\n")
         log("ready")
+    run_dir = config["readyMarker"].rsplit("/", 1)[0]
+    if not failure:
+        list_ruleset(run_dir, "nftables.applied.json")
+    next_list = time.monotonic()
     by_user = {s["user"]: s for s in config["supervisors"]}
     while True:
         now = time.monotonic()
+        if now >= next_list:
+            list_ruleset(run_dir, "nftables.json")
+            next_list = now + NFT_LIST_SECONDS
         timeout = max(0.05, min([due[u] - now for u in due] + [5.0]))
         info = signal.sigtimedwait(SIGNALS, timeout)
         if info is not None and info.si_signo in (signal.SIGTERM, signal.SIGINT):

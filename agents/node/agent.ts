@@ -22,6 +22,7 @@ import { AgentContext, type AgentDeps } from "./context";
 import { CRL_REFRESH_MS } from "./crls";
 import { checkFreshness, checkReleases, verifyIncoming } from "./intake";
 import { sampleUsage, statusReport } from "./report";
+import { handleRequest } from "./requests";
 
 export type { Alert } from "./alerts";
 export type { AgentDeps } from "./context";
@@ -32,6 +33,7 @@ export class NodeAgent {
   private channel?: ComputerChannel;
   private watch?: WatchHandle;
   private freshnessWatch?: WatchHandle;
+  private requestsWatch?: WatchHandle;
   private online = false;
   private syncing = false;
   private stopped = false;
@@ -84,6 +86,7 @@ export class NodeAgent {
     clearTimeout(this.retry);
     await this.watch?.cancel().catch(() => undefined);
     await this.freshnessWatch?.cancel().catch(() => undefined);
+    await this.requestsWatch?.cancel().catch(() => undefined);
     await this.queue;
     this.client?.close();
   }
@@ -149,6 +152,7 @@ export class NodeAgent {
             this.deps.log(`cannot watch the freshness statement: ${(e as Error).message}`);
             return undefined;
           });
+      if (!this.requestsWatch && this.client) this.requestsWatch = await this.watchRequests(this.client);
       this.setOnline(true);
       this.backoffMs = 1000;
       if (entry) await this.enqueue(() => this.process(entry.value));
@@ -165,6 +169,29 @@ export class NodeAgent {
       }
     } finally {
       this.syncing = false;
+    }
+  }
+
+  /**
+   * Operator requests (agents/node/requests.ts): those already there, then each new one, one task at
+   * a time with reconciles. Not fatal: an etcd whose roles predate the key refuses it.
+   */
+  private async watchRequests(client: ControlPlaneClient): Promise<WatchHandle | undefined> {
+    const prefix = keys.requests(this.deps.config.serverId);
+    // reported at once: the operator who asked waits for the outcome in the status report
+    const run = (k: string, v: string) =>
+      void this.enqueue(async () => {
+        if (await handleRequest(this.ctx, k, v)) await this.report();
+      });
+    let handle: WatchHandle | undefined;
+    try {
+      handle = await client.watch(prefix, { onPut: run }, { prefix: true });
+      for (const [k, v] of Object.entries(await client.list(prefix)).slice(0, 100)) run(k, v);
+      return handle;
+    } catch (e) {
+      await handle?.cancel().catch(() => undefined);
+      this.deps.log(`cannot watch operator requests: ${(e as Error).message}`);
+      return undefined;
     }
   }
 

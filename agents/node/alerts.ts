@@ -4,6 +4,9 @@
  */
 import type { ComputerChannel } from "../../lib/controlplane";
 
+/** Alerts the status report repeats. */
+export const RECENT_ALERTS = 50;
+
 export interface Alert {
   readonly kind: string;
   readonly severity: "critical" | "warning" | "info";
@@ -23,6 +26,8 @@ export interface AlertLink {
 export class AlertQueue {
   private readonly pending: { id: string; alert: Alert }[] = [];
   private readonly raised = new Set<string>();
+  /** The last alerts raised, newest last, for the status report (drift detection reads them there). */
+  private readonly lastRaised: Alert[] = [];
   private seq = 0;
 
   constructor(
@@ -41,8 +46,15 @@ export class AlertQueue {
     this.log(`ALERT ${a.kind}${a.instance ? ` [${a.instance}]` : ""}: ${a.detail}`);
     const id = `${Date.now()}.${++this.seq}.${a.kind}${a.instance ? `.${a.instance}` : ""}`.slice(0, 128);
     this.pending.push({ id, alert });
+    this.lastRaised.push(alert);
+    if (this.lastRaised.length > RECENT_ALERTS) this.lastRaised.shift();
     if (this.pending.length > 1000) this.pending.shift();
     if (this.link.isOnline()) void this.flush();
+  }
+
+  /** The last alerts raised (at most RECENT_ALERTS), oldest first, sent or not. */
+  recent(): readonly Alert[] {
+    return [...this.lastRaised];
   }
 
   /** Alerts raised and not yet written to the control plane, oldest first. */

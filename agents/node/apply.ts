@@ -3,7 +3,7 @@
  * its service certificate, reloading the partition's supervisord, and destroying an instance (its
  * data wiped by the partition user itself).
  */
-import { existsSync, rmSync, unlinkSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { InstanceSpec } from "../../lib/contracts/resources";
 import type { ReleaseManifest } from "../../lib/release";
@@ -91,7 +91,10 @@ async function applyInstance(
     });
     return;
   }
-  if (manifest.ports.some((x) => x.tls)) await serviceCertificate(ctx, spec, p.instanceDir);
+  if (manifest.ports.some((x) => x.tls)) {
+    await serviceCertificate(ctx, spec, p.instanceDir);
+    instanceCrls(ctx, p.instanceDir);
+  }
   const confFile = join(p.confD, CONF_FILE);
   if (!prev || prev.renderDigest !== r.digest || !existsSync(confFile)) {
     for (const f of r.files) writeFileAtomic(join(p.instanceDir, f.path), f.content, f.mode);
@@ -132,6 +135,21 @@ async function serviceCertificate(ctx: AgentContext, spec: InstanceSpec, instanc
       detail: `service certificate of ${spec.name} not obtained: ${(e as Error).message}; retried at the next pass`,
     });
   }
+}
+
+/**
+ * The CRLs the node holds (trust.json's and the site's screened bundle), next to the instance's
+ * certificate as tls/crls.pem, for daemons that check revocation themselves (MariaDB's ssl_crl).
+ * Public data; rewritten only when it changed.
+ */
+function instanceCrls(ctx: AgentContext, instanceDir: string): void {
+  const crls = ctx.crls();
+  const tls = join(instanceDir, "tls");
+  if (!crls || !existsSync(tls)) return;
+  const text = crls.map((c) => (c.endsWith("\n") ? c : `${c}\n`)).join("");
+  const file = join(tls, "crls.pem");
+  if (existsSync(file) && readFileSync(file, "utf8") === text) return;
+  writeFileAtomic(file, text, 0o644);
 }
 
 /** Stops the instance's programs, has the partition user wipe its data, and forgets the instance. */

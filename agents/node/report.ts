@@ -3,6 +3,8 @@
  * abnormal-usage findings, which may stop an instance), and the status document it writes at
  * /computers/<id>/report/status.
  */
+import { X509Certificate } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import type { InstanceSpec } from "../../lib/contracts/resources";
 import type { ReleaseManifest } from "../../lib/release";
 import type { Finding } from "../../lib/agent/anomaly";
@@ -10,7 +12,9 @@ import { releaseKey } from "../../lib/agent/releases";
 import { agentSwitches } from "../../lib/agent/render";
 import type { InstanceRecord } from "../../lib/agent/state";
 import type { AgentContext, UsageByPartition } from "./context";
-import { readPidFile, sampleNode } from "./observe";
+import { observeHost, readPidFile, sampleNode } from "./observe";
+import { requestOutcomes } from "./requests";
+import { tlsFiles } from "./service-cert";
 import { Supervisor } from "./supervisor";
 
 /** One /proc sample: usage per partition, and abnormal-usage findings as alerts. */
@@ -85,11 +89,48 @@ export async function statusReport(ctx: AgentContext): Promise<Record<string, un
     });
   }
   const desired = ctx.state.desired;
+  const observed = observeHost(ctx.cfg.serverId);
   return {
     computerId: ctx.cfg.serverId,
     at: new Date().toISOString(),
     desired: desired ? { version: desired.version, digest: desired.digest } : null,
     instances,
     refused: Object.fromEntries(ctx.refusals),
+    // What drift detection judges (lib/drift/observe reads it): bounded by HOST_REPORT_LIMITS.
+    host: observed.host,
+    truncated: observed.truncated,
+    nftables: observed.nftables,
+    certificates: certificates(ctx),
+    alerts: ctx.alerts.recent().map((a) => ({
+      kind: a.kind,
+      severity: a.severity,
+      at: a.at,
+      detail: a.detail.slice(0, 500),
+      instance: a.instance,
+    })),
+    requests: requestOutcomes(ctx),
   };
+}
+
+/** The computer's certificate and each instance's service certificate, with expiry. */
+function certificates(ctx: AgentContext): { name: string; subject: string; notAfter: string }[] {
+  const out: { name: string; subject: string; notAfter: string }[] = [];
+  const add = (name: string, pem: string) => {
+    try {
+      const c = new X509Certificate(pem);
+      out.push({
+        name,
+        subject: c.subject.replace(/\n/g, ", "),
+        notAfter: new Date(c.validTo).toISOString(),
+      });
+    } catch {
+      out.push({ name, subject: "", notAfter: "" }); // unreadable: shown as such, never hidden
+    }
+  };
+  add("computer", ctx.deps.certificateChainPem);
+  for (const rec of Object.values(ctx.state.instances)) {
+    const f = tlsFiles(ctx.paths(rec.partition.user).instanceDir).cert;
+    if (existsSync(f)) add(`service:${rec.name}`, readFileSync(f, "utf8"));
+  }
+  return out;
 }

@@ -41,9 +41,11 @@ export async function ensureServiceCertificate(
   hostname: string,
   site: CsrPoster,
   now = new Date(),
+  opts: { readonly force?: boolean } = {},
 ): Promise<boolean> {
   const f = tlsFiles(instanceDir);
-  if (existsSync(f.cert) && existsSync(f.key)) {
+  // force: an operator's renew request (agents/node/requests.ts), whatever time is left
+  if (!opts.force && existsSync(f.cert) && existsSync(f.key)) {
     const cert = new X509Certificate(readFileSync(f.cert));
     if (Date.parse(cert.validTo) - now.getTime() > RENEW_MS) return false;
   }

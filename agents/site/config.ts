@@ -39,6 +39,12 @@ const siteConfigSchema = z.strictObject({
   rootCertificatePath: path,
   imageDir: path,
   imageSha256: z.string().regex(/^[0-9a-f]{64}$/, { error: "a sha256 in lower-case hex" }),
+  serverImages: z
+    .record(
+      z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, { error: "a server id" }),
+      z.string().regex(/^[0-9a-f]{64}$/, { error: "a sha256 in lower-case hex" }),
+    )
+    .optional(),
   operators: z.array(z.string().max(200)).max(256),
   crls: z.array(path).max(64).optional(),
   strictCrl: z.boolean().optional(),
@@ -69,6 +75,11 @@ export interface SiteConfig {
   readonly imageDir: string;
   /** sha256 of the image installers must write. */
   readonly imageSha256: string;
+  /**
+   * The image of each server's role (lib/hardening roles.ts), by server id: a storage server gets
+   * the storage image, a compute server the compute image. @default - every server gets imageSha256
+   */
+  readonly serverImages?: Readonly<Record<string, string>>;
   /** Identities allowed on /admin routes, as `<data center>/user/<name>` (e.g. `dc1/user/operator`). */
   readonly operators: readonly string[];
   /**

@@ -261,7 +261,11 @@ export function siteRoutes(
         hostname: b.hostname,
         token,
         siteUrl,
-        imageSha256: config.imageSha256,
+        // the image of the server's role when the site has one for it (own keys only)
+        imageSha256:
+          config.serverImages && Object.hasOwn(config.serverImages, b.serverId)
+            ? config.serverImages[b.serverId]
+            : config.imageSha256,
         chainPem: id.chainPem,
         node: config.node,
       });

@@ -1,5 +1,7 @@
 /** Every command area of the CLI. An area is a module with `register(program)`. */
 import type { Command } from "commander";
+import * as client from "./client";
+import * as drift from "./drift";
 import * as fleet from "./fleet";
 import * as lab from "./lab";
 import * as pki from "./pki";
@@ -10,4 +12,4 @@ export interface CommandModule {
   register(program: Command): void;
 }
 
-export const commandModules: readonly CommandModule[] = [fleet, pki, policy, release, lab];
+export const commandModules: readonly CommandModule[] = [fleet, pki, client, policy, drift, release, lab];

@@ -5,7 +5,6 @@
  */
 import { Command } from "commander";
 import { EnvironmentError, UsageError, UserError } from "../errors";
-import { renderTable } from "../table";
 
 /** Lazy, synchronous loading: the lab's modules are heavy and only `lab` commands need them. */
 function load<T>(path: string): T {
@@ -76,7 +75,7 @@ export function register(program: Command): void {
   lab
     .command("status")
     .description(
-      "Per server: power and boot device (read from its BMC), install phase, certificate, agent user, listening ports.",
+      "What is really there: the control plane (members, leader, health, asked of etcd), each site service (answers or not), each server (BMC power, PID 1, boot device, agent's last report). Exits 1 when anything is down.",
     )
     .option("--json", "machine-readable output")
     .action(async (opts: { json?: boolean }) => {
@@ -91,6 +90,8 @@ export function register(program: Command): void {
       const report = await labStatus();
       if (opts.json) console.log(JSON.stringify(report, null, 2));
       else printStatus(report);
+      // 0 everything up · 1 something down (listed) · 2 usage · 3 not root (README, "The lab")
+      if (!report.up) process.exitCode = 1;
     });
 
   lab
@@ -123,21 +124,8 @@ export function register(program: Command): void {
 function printStatus(
   report: Awaited<ReturnType<typeof import("../../lab/orchestrate/status").labStatus>>,
 ): void {
-  console.log(
-    renderTable(
-      ["SERVER", "POWER", "BOOT", "PHASE", "CERTIFICATE", "ISSUER", "AGENT USER", "PORT 22", "INSTANCES"],
-      report.map((s) => [
-        s.id,
-        s.power,
-        s.bootDevice,
-        s.phase ?? "-",
-        s.certificate?.subject ?? "-",
-        s.certificate?.issuer ?? "-",
-        s.agentUser ?? "-",
-        s.port22Listening ? "LISTENING" : "closed",
-        s.instances.map((i) => i.user).join(",") || "-",
-      ]),
-    ),
+  const { formatLabStatus } = load<typeof import("../../lab/orchestrate/status-format")>(
+    "../../lab/orchestrate/status-format",
   );
-  for (const s of report.filter((x) => x.error)) console.log(`${s.id}: ${s.error}`);
+  console.log(formatLabStatus(report));
 }

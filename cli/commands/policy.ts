@@ -79,7 +79,7 @@ export function register(program: Command): void {
         opts.format === "json"
           ? formatJson(result.reports)
           : opts.format === "sarif"
-            ? formatSarif(result.reports)
+            ? formatSarif(result.reports, { locate: violationLocatorOf(result.sources, root) })
             : formatText(result.reports);
       process.stdout.write(out);
       if (result.configErrors.length > 0 || hasMandatory(result.reports)) process.exitCode = 1;
@@ -89,19 +89,25 @@ export function register(program: Command): void {
 export interface CheckResult {
   readonly reports: StackReport[];
   readonly configErrors: { readonly file: string; readonly message: string }[];
+  /** Each evaluated stack's file and resources, to locate a violation's config key (SARIF). */
+  readonly sources: ReadonlyMap<string, EvaluatedStack>;
+}
+
+export interface EvaluatedStack {
+  readonly file: string;
+  readonly evaluation: Evaluation;
 }
 
 /**
- * Evaluates `targets` (and the global stack among `files`, whose outputs they need) and runs the pack.
- * Config errors are collected, not thrown: the other stacks are still judged.
+ * Evaluates `targets` under the SDK's mocks, the global stack among `files` first (its outputs feed
+ * the data-center stacks' StackReference). Config errors are collected, not thrown: the other
+ * stacks are still evaluated. `zeroroot drift` reads the desired state through this too.
  */
-export async function checkStacks(
+export async function evaluateStacks(
   targets: readonly string[],
   files: readonly string[],
-  config: PackConfig,
-): Promise<CheckResult> {
+): Promise<{ evaluated: EvaluatedStack[]; configErrors: CheckResult["configErrors"] }> {
   const { evaluateStack } = load<typeof import("../../lab/stack-eval")>("../../lab/stack-eval");
-  const { evaluatePolicies } = load<typeof import("../../policies/policies")>("../../policies/policies");
   const configErrors: CheckResult["configErrors"] = [];
   const globalFile = files.find((f) => isGlobal(f));
   let globalEval: Evaluation | undefined;
@@ -115,10 +121,10 @@ export async function checkStacks(
     }
   };
   if (globalFile) globalEval = await evaluate(globalFile);
-  const evaluations: Evaluation[] = [];
+  const evaluated: EvaluatedStack[] = [];
   for (const file of targets) {
     if (file === globalFile) {
-      if (globalEval) evaluations.push(globalEval);
+      if (globalEval) evaluated.push({ file, evaluation: globalEval });
       continue;
     }
     if (!globalEval) {
@@ -132,26 +138,51 @@ export async function checkStacks(
     }
     const ref = referencedGlobal(file);
     const e = await evaluate(file, { [ref]: globalEval.outputs });
-    if (e) evaluations.push(e);
+    if (e) evaluated.push({ file, evaluation: e });
   }
+  return { evaluated, configErrors };
+}
 
+/** Evaluates the stacks and runs the pack: per stack, then cross-stack policies over all of them. */
+export async function checkStacks(
+  targets: readonly string[],
+  files: readonly string[],
+  config: PackConfig,
+): Promise<CheckResult> {
+  const { evaluatePolicies } = load<typeof import("../../policies/policies")>("../../policies/policies");
+  const { evaluated, configErrors } = await evaluateStacks(targets, files);
   const reports: StackReport[] = [];
   const seen = new Set<string>();
   const all: CapturedResource[] = [];
-  for (const e of evaluations) {
+  for (const { evaluation: e } of evaluated) {
     const captured = capture(e);
     all.push(...captured);
     const violations = evaluatePolicies(captured, config);
     violations.forEach((v) => seen.add(keyOf(v)));
     reports.push({ stack: e.stack, violations, resourceCount: captured.length });
   }
-  if (evaluations.length > 1) {
+  if (evaluated.length > 1) {
     const cross = evaluatePolicies(all, config, { only: CROSS_STACK_POLICIES }).filter(
       (v) => !seen.has(keyOf(v)),
     );
     reports.push({ stack: ALL_STACKS, violations: cross, resourceCount: all.length });
   }
-  return { reports, configErrors };
+  return { reports, configErrors, sources: new Map(evaluated.map((x) => [x.evaluation.stack, x])) };
+}
+
+/** Each violation's stack file line (lib/sarif/locate.ts), paths relative to the repository root. */
+function violationLocatorOf(sources: CheckResult["sources"], root: string | undefined) {
+  const { violationLocator, repositoryUri } =
+    load<typeof import("../../lib/sarif/locate")>("../../lib/sarif/locate");
+  const exemptionsFile = root ? join(root, "policies", "exemptions.ts") : undefined;
+  const text =
+    exemptionsFile && existsSync(exemptionsFile) ? readFileSync(exemptionsFile, "utf8") : undefined;
+  return violationLocator(
+    new Map([...sources].map(([stack, s]) => [stack, { file: s.file, resources: s.evaluation.resources }])),
+    repositoryUri,
+    (p) => readStackFile(p),
+    exemptionsFile && text !== undefined ? { file: exemptionsFile, text } : undefined,
+  );
 }
 
 /** Loaded when the command runs: the Pulumi SDK takes a second to load, other commands need not wait. */
@@ -225,7 +256,12 @@ function readPackConfig(file: string | undefined, given: boolean): PackConfig {
   }
 }
 
-function select(opts: CheckOptions): { targets: string[]; files: string[]; root?: string } {
+/** The stack files `--stack`/`--file`/`--all` name, all stack files beside them, and the project root. */
+export function select(opts: Pick<CheckOptions, "stack" | "file" | "all" | "dir">): {
+  targets: string[];
+  files: string[];
+  root?: string;
+} {
   const given = [opts.stack, opts.file, opts.all].filter(Boolean).length;
   if (given !== 1) throw new UsageError("give exactly one of --stack <name>, --file <path> or --all");
   const root = findProjectRoot(process.cwd());

@@ -17,7 +17,7 @@ import {
   type DesiredStateInputs,
   type InstanceSpec,
 } from "../../lib/contracts/resources";
-import { customOptions } from "../resource-options";
+import { customOptions, rootReference } from "../resource-options";
 
 export const DESIRED_STATE_TYPE = resourceType("DesiredState");
 
@@ -29,7 +29,7 @@ export interface DesiredStateArgs {
   readonly validitySeconds?: number;
   /** Client URLs of the control-plane members. */
   readonly controlPlaneEndpoints: pulumi.Input<readonly string[]>;
-  /** The root the members' certificates chain to. */
+  /** The root the members' certificates chain to (recorded as its SHA-256: the zeroroot provider holds the PEM). */
   readonly rootCertificatePem: pulumi.Input<string>;
   /** @default 30 */
   readonly controlPlaneTimeoutSeconds?: number;
@@ -37,16 +37,23 @@ export interface DesiredStateArgs {
 
 export type DesiredStateProps = DesiredStateInputs & {
   controlPlaneEndpoints: string[];
-  rootCertificatePem: string;
+  rootCertificateSha256: string;
   controlPlaneTimeoutSeconds: number;
 };
 
+const unlessDefault = (
+  key: "validitySeconds" | "controlPlaneTimeoutSeconds",
+  value: number | undefined,
+): pulumi.Inputs => (value === undefined || value === RESOURCE_DEFAULTS[key] ? {} : { [key]: value });
+
+/**
+ * The published document's digest and the version the node acknowledged (`digest`,
+ * `acknowledgedVersion`, `publishedVersion`, `renewalDue`) are outputs in state for refresh and
+ * drift detection, not properties of this class.
+ */
 export class DesiredState extends pulumi.CustomResource {
   declare public readonly version: pulumi.Output<number>;
-  declare public readonly digest: pulumi.Output<string>;
   declare public readonly expiresAt: pulumi.Output<string>;
-  /** The version the computer's agent last reported applying, at the last refresh. */
-  declare public readonly acknowledgedVersion: pulumi.Output<number>;
 
   /** Data-holding computers get `protect` and `retainOnDelete` unless the caller sets them. */
   constructor(name: string, args: DesiredStateArgs, opts: pulumi.CustomResourceOptions = {}) {
@@ -58,17 +65,14 @@ export class DesiredState extends pulumi.CustomResource {
         computerId: args.computerId,
         dataCenter: args.dataCenter,
         instances: args.instances,
-        validitySeconds: args.validitySeconds ?? RESOURCE_DEFAULTS.validitySeconds,
         controlPlaneEndpoints: args.controlPlaneEndpoints,
-        rootCertificatePem: args.rootCertificatePem,
-        controlPlaneTimeoutSeconds:
-          args.controlPlaneTimeoutSeconds ?? RESOURCE_DEFAULTS.controlPlaneTimeoutSeconds,
+        rootCertificateSha256: rootReference(args.rootCertificatePem),
+        // Each property costs the program about four stack-captured promises in the SDK: defaults
+        // are left to the plugin's check (state is the same), and only outputs a program uses.
+        ...unlessDefault("validitySeconds", args.validitySeconds),
+        ...unlessDefault("controlPlaneTimeoutSeconds", args.controlPlaneTimeoutSeconds),
         version: undefined,
-        digest: undefined,
-        issuedAt: undefined,
         expiresAt: undefined,
-        signer: undefined,
-        acknowledgedVersion: undefined,
       },
       customOptions("DesiredState", holdsData ? { protect: true, retainOnDelete: true, ...opts } : opts),
     );

@@ -7,48 +7,59 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { RESOURCE_DEFAULTS, resourceType, type BmcServerInputs } from "../../lib/contracts/resources";
-import { customOptions } from "../resource-options";
+import { customOptions, rootReference } from "../resource-options";
 
 export const BMC_SERVER_TYPE = resourceType("BmcServer");
 
 export interface BmcServerArgs extends Omit<BmcServerInputs, "bmc"> {
-  readonly bmc: Omit<BmcServerInputs["bmc"], "password"> & { readonly password: pulumi.Output<string> };
+  readonly bmc: Omit<BmcServerInputs["bmc"], "password" | "username"> & {
+    /** The managed user (a BmcCredential output) or the inventory's. */
+    readonly username: pulumi.Input<string>;
+    readonly password: pulumi.Output<string>;
+  };
   /** https://address:port of the data center's site services. */
   readonly siteUrl: string;
   /** Name in the site's certificate. */
   readonly siteServerName: string;
-  /** Root CA the site's certificate must chain to. */
+  /**
+   * Root CA the site's certificate must chain to. The resource records its SHA-256; the zeroroot
+   * provider must hold the PEM (components/provider.ts, one per stack).
+   */
   readonly rootCertificatePem: pulumi.Input<string>;
   /** @default 600 */
   readonly phaseTimeoutSeconds?: number;
 }
 
+/**
+ * The properties registered. Each one costs the program about four stack-captured promises in the
+ * SDK (bench/stack.ts), so: the root by reference, timeouts only when not the default (the
+ * plugin's check fills it; state is the same), and only the outputs a program composes with.
+ */
+function registered(args: BmcServerArgs): pulumi.Inputs {
+  const { rootCertificatePem, phaseTimeoutSeconds, ...rest } = args;
+  return {
+    ...rest,
+    rootCertificateSha256: rootReference(rootCertificatePem),
+    ...(phaseTimeoutSeconds !== undefined && phaseTimeoutSeconds !== RESOURCE_DEFAULTS.phaseTimeoutSeconds
+      ? { phaseTimeoutSeconds }
+      : {}),
+    certificateSubject: undefined,
+    certificateIssuer: undefined,
+    agentUser: undefined,
+  };
+}
+
+/**
+ * What the BMC reported at the last create, update or refresh (`observedPower`,
+ * `observedBootDevice`) and the certificate's serial are outputs in state (refresh, drift), not
+ * properties of this class: a program learns nothing from them at registration time.
+ */
 export class BmcServer extends pulumi.CustomResource {
-  /** Power the BMC reported at the last create, update or refresh. */
-  declare public readonly observedPower: pulumi.Output<string>;
-  /** Boot device the BMC reported at the last create, update or refresh. */
-  declare public readonly observedBootDevice: pulumi.Output<string>;
   declare public readonly certificateSubject: pulumi.Output<string>;
   declare public readonly certificateIssuer: pulumi.Output<string>;
-  declare public readonly certificateSerial: pulumi.Output<string>;
   declare public readonly agentUser: pulumi.Output<string>;
 
   constructor(name: string, args: BmcServerArgs, opts: pulumi.CustomResourceOptions = {}) {
-    super(
-      BMC_SERVER_TYPE,
-      name,
-      {
-        ...args,
-        phaseTimeoutSeconds: args.phaseTimeoutSeconds ?? RESOURCE_DEFAULTS.phaseTimeoutSeconds,
-        observedPower: undefined,
-        observedBootDevice: undefined,
-        certificateSubject: undefined,
-        certificateIssuer: undefined,
-        certificateSerial: undefined,
-        agentUser: undefined,
-        listeningTcpPorts: undefined,
-      },
-      customOptions("BmcServer", opts, ["bmc"]),
-    );
+    super(BMC_SERVER_TYPE, name, registered(args), customOptions("BmcServer", opts, ["bmc"]));
   }
 }

@@ -24,6 +24,8 @@ export interface DataCenterArgs {
   readonly rootCertificatePem: pulumi.Input<string>;
   /** The servers, without what the data center gives them (its name, site, root). */
   readonly servers: readonly Omit<ServerArgs, "dataCenter" | "site" | "rootCertificatePem">[];
+  /** Every server's BMC credential is managed and rotated (docs/bmc.md). @default - none */
+  readonly managedBmcCredential?: ServerArgs["managedBmcCredential"];
 }
 
 export class DataCenter extends pulumi.ComponentResource {
@@ -48,7 +50,13 @@ export class DataCenter extends pulumi.ComponentResource {
       (s) =>
         new Server(
           `${name}-${role(s.id)}`,
-          { ...s, dataCenter: args.name, site, rootCertificatePem: args.rootCertificatePem },
+          {
+            managedBmcCredential: args.managedBmcCredential,
+            ...s,
+            dataCenter: args.name,
+            site,
+            rootCertificatePem: args.rootCertificatePem,
+          },
           { parent: this },
         ),
     );

@@ -1,2 +1,3 @@
 export * from "./dataCenter";
 export * from "./server";
+export * from "./bmcCredential";

@@ -11,6 +11,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { CipherSuite } from "../../lib/contracts/resources";
 import type { ServerRole } from "../../lib/fleet";
+import { managedBmcCredential, type ManagedBmcCredentialArgs } from "./bmcCredential";
 import { BmcServer } from "./bmcServer";
 
 export const SERVER_TYPE = "zeroroot:fleet:Server";
@@ -46,6 +47,12 @@ export interface ServerArgs {
   readonly holdsData?: boolean;
   /** Explicit decommission: power off, no protection, no retention. @default false */
   readonly decommission?: boolean;
+  /**
+   * A BMC credential nobody knows (docs/bmc.md): a random password set on a dedicated BMC user,
+   * rotated when the keepers change; `bmc.username`/`password` are then only the initial credential,
+   * disabled at enrollment. @default - none: the server is driven with `bmc.username`/`password`
+   */
+  readonly managedBmcCredential?: ManagedBmcCredentialArgs;
 }
 
 /** The options that make powering a server off an explicit act (see the file's comment). */
@@ -82,6 +89,21 @@ export class Server extends pulumi.ComponentResource {
     this.address = pulumi.output(args.address);
     this.roles = pulumi.output([...args.roles]);
     this.bmcEndpoint = pulumi.output(`${args.bmc.address}:${args.bmc.port ?? 623}`);
+    const credential = args.managedBmcCredential
+      ? managedBmcCredential(
+          `${name}-bmc-credential`,
+          {
+            serverId: args.id,
+            address: args.bmc.address,
+            port: args.bmc.port ?? 623,
+            cipherSuite: args.bmc.cipherSuite ?? 3,
+            initialUsername: args.bmc.username,
+            initialPassword: args.bmc.password,
+          },
+          args.managedBmcCredential,
+          { parent: this },
+        )
+      : undefined;
     const machine = new BmcServer(
       `${name}-bmc`,
       {
@@ -92,8 +114,8 @@ export class Server extends pulumi.ComponentResource {
         bmc: {
           address: args.bmc.address,
           port: args.bmc.port ?? 623,
-          username: args.bmc.username,
-          password: args.bmc.password,
+          username: credential ? credential.username : args.bmc.username,
+          password: credential ? credential.password : args.bmc.password,
           cipherSuite: args.bmc.cipherSuite ?? 3,
           ipmiVersion: "2.0",
         },

@@ -9,14 +9,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RESOURCE_DEFAULTS, resourceType, type SoftwareReleaseInputs } from "../../lib/contracts/resources";
 import { manifestDigest, type ReleaseManifest, type SignedRelease } from "../../lib/release";
-import { customOptions } from "../resource-options";
+import { customOptions, rootReference } from "../resource-options";
 
 export const SOFTWARE_RELEASE_TYPE = resourceType("SoftwareRelease");
 
 export interface SoftwareReleaseArgs {
   /** The signed release, as read from releases/<name>-<version>.signed.json. */
   readonly signed: SignedRelease;
-  /** The root every signature must chain to. */
+  /** The root every signature must chain to (recorded as its SHA-256: the zeroroot provider holds the PEM). */
   readonly rootCertificatePem: pulumi.Input<string>;
   /** Client URLs of the control-plane members (https://etcd.<dc>.<domain>:2379). */
   readonly controlPlaneEndpoints: pulumi.Input<readonly string[]>;
@@ -35,7 +35,7 @@ export type SoftwareReleaseProps = SoftwareReleaseInputs & {
   signatureAlgorithm: string;
   /** Issuer certificates after the signer's (normally the issuing CA). */
   signerChainCertificates: string[];
-  rootCertificatePem: string;
+  rootCertificateSha256: string;
   controlPlaneEndpoints: string[];
   controlPlaneTimeoutSeconds: number;
 };
@@ -60,7 +60,7 @@ export class SoftwareRelease extends pulumi.CustomResource {
         manifest,
         signatureAlgorithm: signature.algorithm,
         signerChainCertificates: signature.certificates.slice(1),
-        rootCertificatePem: args.rootCertificatePem,
+        rootCertificateSha256: rootReference(args.rootCertificatePem),
         controlPlaneEndpoints: args.controlPlaneEndpoints,
         controlPlaneTimeoutSeconds:
           args.controlPlaneTimeoutSeconds ?? RESOURCE_DEFAULTS.controlPlaneTimeoutSeconds,

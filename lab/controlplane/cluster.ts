@@ -30,7 +30,16 @@ import {
 } from "./cluster-state";
 import { issueIdentity, writeIdentity, type IdentityFiles } from "./identity";
 import { writeHostsEntries } from "./hosts";
-import { launch, memberArgv, memberPid, sleep, waitHealthy, type MemberFiles } from "./members";
+import {
+  killMember,
+  launch,
+  memberArgv,
+  memberPid,
+  memberProgram,
+  waitHealthy,
+  type MemberFiles,
+} from "./members";
+import { shutdownSupervisor, stopProgram } from "../supervise";
 import { etcdRevocationList, writeEtcdRevocationList, type EtcdRevocationList } from "./revocation";
 
 export { DEFAULT_STATE_DIR, readClusterState, type ClusterState, type MemberLayout } from "./cluster-state";
@@ -139,7 +148,7 @@ export async function startControlPlane(opts: ControlPlaneLabOptions): Promise<L
   };
   fs.writeFileSync(stateFile(stateDir), JSON.stringify(state, null, 2), { mode: 0o600 });
 
-  for (const m of members) if (!memberPid(m)) launch(m);
+  for (const m of members) await launch(m);
   await waitHealthy(state, opts.startTimeoutMs ?? 30_000);
   const applied = await applyAccessPlan(opts.plan, rootEtcdctl(state));
   return { ...state, applied };
@@ -235,16 +244,15 @@ export function rootEtcdctl(state: ClusterState, viaDc?: string): EtcdctlRunner 
   });
 }
 
-/** Stops one member (SIGTERM, then SIGKILL after 10 s). Its data stays; startMember brings it back. */
+/**
+ * Stops one member through its supervisor, which then leaves it stopped (SIGTERM, SIGKILL after
+ * 10 s). Its data stays; startMember brings it back.
+ */
 export async function stopMember(dc: string, stateDir: string = DEFAULT_STATE_DIR): Promise<void> {
   const m = memberOf(readClusterState(stateDir), dc);
-  const pid = memberPid(m);
-  if (!pid) return;
-  process.kill(pid, "SIGTERM");
-  const end = Date.now() + 10_000;
-  while (memberPid(m) && Date.now() < end) await sleep(100);
-  if (memberPid(m)) process.kill(pid, "SIGKILL");
-  while (memberPid(m)) await sleep(50);
+  const program = memberProgram(m);
+  await stopProgram(program.dir, program.name);
+  await killMember(m); // one no supervisor knows of (an older lab, a supervisor gone)
 }
 
 /** Starts one stopped member on its existing data and waits until it is healthy. */
@@ -255,7 +263,7 @@ export async function startMember(
 ): Promise<void> {
   const state = readClusterState(stateDir);
   const m = memberOf(state, dc);
-  if (!memberPid(m)) launch(m);
+  await launch(m);
   await waitHealthy(state, timeoutMs, [dc]);
 }
 
@@ -265,17 +273,22 @@ export async function startAllMembers(
   timeoutMs = 30_000,
 ): Promise<void> {
   const state = readClusterState(stateDir);
-  for (const m of state.members) if (!memberPid(m)) launch(m);
+  for (const m of state.members) await launch(m);
   await waitHealthy(state, timeoutMs);
 }
 
-/** Stops every member; with `removeState` also deletes data, certificates and keys. */
+/** Stops every member and its supervisor; with `removeState` also deletes data, certificates and keys. */
 export async function stopControlPlane(
   stateDir: string = DEFAULT_STATE_DIR,
   opts: { readonly removeState?: boolean } = {},
 ): Promise<void> {
   if (!fs.existsSync(stateFile(stateDir))) return;
   const state = readClusterState(stateDir);
-  await Promise.all(state.members.map((m) => stopMember(m.dc, stateDir)));
+  await Promise.all(
+    state.members.map(async (m) => {
+      await shutdownSupervisor(memberProgram(m).dir);
+      await killMember(m);
+    }),
+  );
   if (opts.removeState) fs.rmSync(stateDir, { recursive: true, force: true });
 }

@@ -22,6 +22,8 @@ export {
   type MemberHealth,
 } from "./cluster";
 export { layoutFromNetPlan } from "./layout";
+export { controlPlaneStatus, parseEtcdJson, type ControlPlaneStatus, type MemberStatus } from "./status";
+export { memberPid, memberProgram } from "./members";
 export {
   etcdRevocationList,
   writeEtcdRevocationList,

@@ -1,11 +1,18 @@
 /**
  * The processes of control-plane members: each member's etcd command line, its launch in its
- * namespace as its own unprivileged user, its pid, and the health of every member.
+ * namespace as its own unprivileged user under its own supervisord (lab/supervise), its pid, and the
+ * health of every member.
  */
-import { spawn } from "node:child_process";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { etcdctlRunner, MEMBER_CN } from "../../lib/controlplane";
+import {
+  ensureSupervised,
+  findProcesses,
+  programState,
+  startProgram,
+  supervisorPid,
+  type SupervisedProgram,
+} from "../supervise";
 import {
   DEFAULT_STATE_DIR,
   readClusterState,
@@ -66,50 +73,50 @@ export function memberArgv(
   ];
 }
 
-export function launch(m: MemberState): void {
-  const log = fs.openSync(path.join(path.dirname(m.dir), `${m.dc}.log`), "a", 0o640);
-  const child = spawn(
-    "ip",
-    [
-      "netns",
-      "exec",
-      m.namespace,
-      "setpriv",
-      `--reuid=${m.uid}`,
-      `--regid=${m.uid}`,
-      "--clear-groups",
-      "--no-new-privs",
-      "--inh-caps=-all",
-      "--bounding-set=-all",
-      "--",
-      ...m.argv,
-    ],
-    {
-      detached: true,
-      stdio: ["ignore", log, log],
-      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: m.dir },
-    },
-  );
-  fs.closeSync(log);
-  if (child.pid === undefined)
-    throw new Error(`member ${m.dc}: could not start etcd (ip netns exec ${m.namespace} …)`);
-  fs.writeFileSync(path.join(path.dirname(m.dir), `${m.dc}.pid`), String(child.pid));
-  child.unref();
+/** The member's supervisord: its folder (inside the member's own 0700 folder) and its program. */
+export function memberProgram(m: MemberState): SupervisedProgram {
+  return {
+    name: `etcd-${m.dc}`,
+    dir: path.join(m.dir, "supervisor"),
+    uid: m.uid,
+    namespace: m.namespace,
+    argv: m.argv,
+    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: m.dir, LANG: "C.UTF-8" },
+    logFile: path.join(path.dirname(m.dir), `${m.dc}.log`),
+    cwd: m.dir,
+    // etcd on existing data is up in well under a second; one that exits within 3 s failed to start.
+    startSecs: 3,
+    startRetries: 5,
+  };
 }
 
-/** The pid of a running member (ip netns exec and setpriv exec, so it is etcd's own pid), or undefined. */
+/**
+ * Runs a member under its supervisord (started as the member's uid, no capabilities, in its
+ * namespace), which restarts it whenever it dies; starts it again if it was stopped or gave up.
+ */
+export async function launch(m: MemberState): Promise<void> {
+  const program = memberProgram(m);
+  // A member started before supervision (an older lab) holds the ports: stop it, keep its data.
+  if (!supervisorPid(program.dir)) await killMember(m);
+  await ensureSupervised(program);
+  const st = await programState(program.dir, program.name);
+  if (!["RUNNING", "STARTING", "BACKOFF"].includes(st.state)) await startProgram(program.dir, program.name);
+}
+
+/** Stops a member's etcd by signal (SIGTERM, SIGKILL after 10 s), whoever started it. */
+export async function killMember(m: MemberState): Promise<void> {
+  const pid = memberPid(m);
+  if (!pid) return;
+  process.kill(pid, "SIGTERM");
+  const end = Date.now() + 10_000;
+  while (memberPid(m) && Date.now() < end) await sleep(100);
+  if (memberPid(m)) process.kill(pid, "SIGKILL");
+  while (memberPid(m)) await sleep(50);
+}
+
+/** The pid of the running etcd of a member (read from /proc: a restart gives it a new pid), or undefined. */
 export function memberPid(m: MemberState): number | undefined {
-  const f = path.join(path.dirname(m.dir), `${m.dc}.pid`);
-  if (!fs.existsSync(f)) return undefined;
-  const pid = Number(fs.readFileSync(f, "utf8"));
-  try {
-    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    if (/\) Z /.test(stat)) return undefined;
-    return cmd.includes(`--data-dir=${path.join(m.dir, "data")}`) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+  return findProcesses([`--data-dir=${path.join(m.dir, "data")}`])[0];
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -163,7 +170,13 @@ export async function waitHealthy(
   while (Date.now() < end) {
     last = (await controlPlaneHealth(state.stateDir)).filter((h) => !dcs || dcs.includes(h.dc));
     if (last.every((h) => h.healthy)) return;
-    if (last.some((h) => !h.running)) break;
+    // A member between two starts is not running for a moment; one its supervisor gave up on stays so.
+    const gaveUp = await Promise.all(
+      state.members
+        .filter((m) => last.some((h) => h.dc === m.dc && !h.running))
+        .map(async (m) => (await programState(memberProgram(m).dir, memberProgram(m).name)).state),
+    );
+    if (gaveUp.some((s) => s === "FATAL" || s === "STOPPED" || s === "NO-SUPERVISOR")) break;
     await sleep(300);
   }
   const logs = state.members.map((m) => path.join(state.stateDir, `${m.dc}.log`)).join(", ");

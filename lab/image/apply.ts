@@ -68,6 +68,8 @@ export async function applySpec(rootfs: string, spec: HardenedImageSpec, repoRoo
     chmodSync(abs, f.mode);
     chownSync(abs, 0, 0);
   }
+  // Debian's default clusters/databases and the snakeoil key: built once, shared by every server.
+  for (const path of spec.removedPaths) rmSync(join(rootfs, path), { recursive: true, force: true });
   if (spec.stripSetuid) stripSetuid(rootfs, "");
   rmSync(join(rootfs, "var/cache/apt"), { recursive: true, force: true });
   mkdirSync(join(rootfs, "var/cache/apt/archives/partial"), { recursive: true });

@@ -11,10 +11,13 @@ import { openCa, parseIdentity, type Identity } from "../../lib/pki";
 import {
   controlPlaneHealth,
   layoutFromNetPlan,
+  memberProgram,
+  readClusterState,
   publishRevocations,
   startControlPlane,
   stopControlPlane,
 } from "../controlplane";
+import { supervisorPid } from "../supervise";
 import { DOMAIN, mgmtNs, type LabLayout } from "./layout";
 import { LAB_OPERATOR } from "./pki";
 
@@ -39,8 +42,12 @@ export async function ensureControlPlane(
   log: (m: string) => void,
 ): Promise<void> {
   const health = await controlPlaneHealth(controlPlaneDir(lab)).catch(() => []);
-  if (health.length === lab.plan.dataCenters.length && health.every((h) => h.healthy)) {
-    log(`control plane: ${health.length} etcd members healthy`);
+  // Members an older `lab up` started have no supervisor: startControlPlane moves them under one.
+  const supervised = existsSync(join(controlPlaneDir(lab), "cluster.json"))
+    ? readClusterState(controlPlaneDir(lab)).members.every((m) => supervisorPid(memberProgram(m).dir))
+    : false;
+  if (health.length === lab.plan.dataCenters.length && health.every((h) => h.healthy) && supervised) {
+    log(`control plane: ${health.length} etcd members healthy, each under its supervisor`);
     return;
   }
   const dcs = lab.plan.dataCenters.map((d) => d.id);

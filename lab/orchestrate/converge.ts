@@ -7,10 +7,12 @@
  */
 import { statSync } from "node:fs";
 import { IpmitoolBmcClient, spawnRunner } from "../../lib/ipmi";
+import { netbootBackoffMs, type NetbootRetry } from "../../lib/provision";
 import { ROUTES, SiteClient, SiteError, type ServerStatus } from "../../lib/site";
 import { serverStatus } from "../server";
 import { decide, describe, type Action, type Graces, type Observed } from "./converge-plan";
-import { BMC_USER, DOMAIN, serverNs, SITE_PORT, type LabLayout } from "./layout";
+import { DOMAIN, serverNs, SITE_PORT, type LabLayout } from "./layout";
+import { labBmcLogin } from "../bmc/login";
 
 /** Marks converge-cli.ts's result lines (one JSON ServerResult each). */
 export const RESULT_MARK = "RESULT ";
@@ -35,6 +37,12 @@ export interface ConvergeOptions extends Graces {
   readonly identity: { readonly certificateChainPem: string; readonly privateKeyPem: string };
   readonly rootPem: string;
 }
+
+/** The lab's pauses between netboots of one server (its attempts are bounded by maxActions). */
+const LAB_NETBOOT_RETRY: Pick<NetbootRetry, "backoffMs" | "maxBackoffMs"> = {
+  backoffMs: 5000,
+  maxBackoffMs: 30_000,
+};
 
 /** How long an action may take to show as a new boot before the server is judged again. */
 const SETTLE_MS = 30_000;
@@ -70,8 +78,7 @@ export async function convergeDataCenter(
         {
           serverId: s.id,
           address: s.bmcAddress,
-          username: BMC_USER,
-          password: lab.secrets.bmcPasswords[s.id],
+          ...labBmcLogin(lab, s.id),
           cipherSuite: 3,
         },
         { runner: spawnRunner(), retry: { retries: 1 } },
@@ -146,12 +153,21 @@ export async function convergeServer(
   const acted: string[] = [];
   let last = await observe(lab, target.id, bmc, site);
   let actedAt = 0;
+  let backoffSaid = false;
   for (;;) {
     let d = decide(last, Date.now(), opts);
     // An action shows only once the BMC's hook has booted the server: until then (or a bound), wait.
     const bootedSince = last.server.bootedAt !== undefined && Date.parse(last.server.bootedAt) >= actedAt;
     if (d.action !== "none" && d.action !== "unreachable" && !bootedSince && Date.now() - actedAt < SETTLE_MS)
       d = { action: "wait", why: `waiting for the effect of ${acted[acted.length - 1]}` };
+    // A netboot that failed is tried again, after a pause that grows with each failure (bounded).
+    const reinstalls = acted.filter((a) => a.startsWith("reinstall")).length;
+    const pause = netbootBackoffMs(reinstalls + 1, LAB_NETBOOT_RETRY);
+    if (d.action === "reinstall" && reinstalls > 0 && Date.now() - actedAt < pause) {
+      if (!backoffSaid) log(`${target.id}: netboot failed (${d.why}); netbooting again in ${pause / 1000} s`);
+      backoffSaid = true;
+      d = { action: "wait", why: `netboot retry pause after: ${d.why}` };
+    } else if (d.action === "reinstall") backoffSaid = false;
     if (d.action === "none") return { id: target.id, converged: true, acted, seen: describe(last) };
     if (d.action === "unreachable")
       return { id: target.id, converged: false, acted, seen: describe(last), why: d.why };

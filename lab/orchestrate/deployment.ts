@@ -15,6 +15,7 @@ import { HANDLERS } from "../../provider/provider";
 import { PluginHost, type PluginOptions, type Props } from "../../provider/host";
 import { secret, SECRET_SIG, SECRET_VALUE } from "../../provider/values";
 import { RESOURCE_TYPES, legacyDynamicType, type ResourceKind } from "../../lib/contracts/resources";
+import { generatePassword, RANDOM_PASSWORD_TYPE, sameRandomInputs } from "./random-password";
 
 const MARK = "zeroroot-lab-secret-sha256";
 const SECURE = "secure";
@@ -46,6 +47,8 @@ export interface DeploymentOptions extends PluginOptions {
 export type Outcome = "created" | "updated" | "replaced" | "unchanged";
 
 const SERVED = new Set(HANDLERS.map((h) => h.token));
+/** The explicit provider's type: its inputs are the plugin's configuration (the platform root). */
+export const PROVIDER_TYPE = "pulumi:providers:zeroroot";
 const SHORT = (type: string) => type.replace(/^.*:/, "");
 
 /** A URN under its old dynamic-provider type, as an alias maps it. */
@@ -81,7 +84,7 @@ export class Deployment {
   }
 
   static serves(type: string): boolean {
-    return SERVED.has(type);
+    return SERVED.has(type) || type === PROVIDER_TYPE;
   }
 
   private log(msg: string): void {
@@ -92,10 +95,16 @@ export class Deployment {
   private plugin(): Promise<PluginHost> {
     if (this.opts.host) return Promise.resolve(this.opts.host);
     this.host ??= PluginHost.start(this.opts).then(async (h) => {
-      await h.configure();
+      await h.configure(this.providerConfig());
       return h;
     });
     return this.host;
+  }
+
+  /** The recorded explicit provider's inputs, as the engine configures a plugin from its state. */
+  private providerConfig(): Props {
+    const rec = [...this.state.values()].find((r) => r.type === PROVIDER_TYPE);
+    return rec ? this.load(rec, {}).inputs : {};
   }
 
   /** Recorded URNs, in the order they were recorded. */
@@ -115,6 +124,14 @@ export class Deployment {
   ): Promise<{ id: string; outs: Props; outcome: Outcome }> {
     const p = await this.plugin();
     this.seen.add(urn);
+    if (type === PROVIDER_TYPE) {
+      // The engine configures the plugin with the provider's inputs before any resource it serves.
+      await p.configure(inputs);
+      const id = this.state.get(urn)?.id ?? urn.split("::").pop() ?? "provider";
+      this.state.set(urn, { type, id, inputs, outs: inputs });
+      this.save();
+      return { id, outs: inputs, outcome: "unchanged" };
+    }
     const alias = legacyUrn(urn, type);
     const key = this.state.has(urn) ? urn : alias && this.state.has(alias) ? alias : undefined;
     const old = key ? this.load(this.state.get(key) as Recorded, inputs) : undefined;
@@ -128,16 +145,20 @@ export class Deployment {
     if (!old) {
       result = { ...(await p.create(urn, news)), outcome: "created" };
     } else {
-      const d = await p.diff(old.id, urn, old.outs, news);
+      const d = await p.diff(old.id, urn, old.outs, news, old.inputs);
       if (!d.changes) result = { id: old.id, outs: old.outs, outcome: "unchanged" };
       else if (d.replaces.length === 0)
-        result = { id: old.id, outs: await p.update(old.id, urn, old.outs, news), outcome: "updated" };
+        result = {
+          id: old.id,
+          outs: await p.update(old.id, urn, old.outs, news, old.inputs),
+          outcome: "updated",
+        };
       else {
         this.log(`${SHORT(type)} ${urn.split("::").pop()}: replacing (${d.replaces.join(", ")})`);
         // The engine's order: create the replacement first unless the plugin asks otherwise.
-        if (d.deleteBeforeReplace) await p.delete(old.id, urn, old.outs);
+        if (d.deleteBeforeReplace) await p.delete(old.id, urn, old.outs, old.inputs);
         const created = await p.create(urn, news);
-        if (!d.deleteBeforeReplace) await p.delete(old.id, urn, old.outs);
+        if (!d.deleteBeforeReplace) await p.delete(old.id, urn, old.outs, old.inputs);
         result = { ...created, outcome: "replaced" };
       }
     }
@@ -147,6 +168,39 @@ export class Deployment {
     return result;
   }
 
+  /**
+   * LAB STAND-IN for the random provider (random-password.ts): a RandomPassword's result is made
+   * here, kept in this state as a secret and made again only when an input (keepers included)
+   * changes, which for the engine is a replacement.
+   */
+  registerRandomPassword(urn: string, inputs: Props): { id: string; outs: Props; outcome: Outcome } {
+    if (!this.opts.crypter)
+      throw new Error(
+        `RandomPassword ${urn.split("::").pop()}: the lab keeps its result only encrypted; give the stack a passphrase (encryptionsalt) so the runner can`,
+      );
+    this.seen.add(urn);
+    const rec = this.state.get(urn);
+    const old = rec ? this.load(rec, {}) : undefined;
+    let result: { id: string; outs: Props; outcome: Outcome };
+    if (old && sameRandomInputs(old.inputs, inputs))
+      result = { id: old.id, outs: old.outs, outcome: "unchanged" };
+    else
+      result = {
+        id: "none",
+        outs: { ...inputs, result: secret(generatePassword(inputs)) },
+        outcome: old ? "replaced" : "created",
+      };
+    this.state.set(urn, { type: RANDOM_PASSWORD_TYPE, id: result.id, inputs, outs: result.outs });
+    this.save();
+    return result;
+  }
+
+  /** A recorded resource with its secrets decrypted (lab tooling reading the managed BMC login). */
+  loaded(urn: string): Recorded | undefined {
+    const rec = this.state.get(urn);
+    return rec ? this.load(rec, {}) : undefined;
+  }
+
   /** `pulumi refresh`: Read each recorded resource; returns the output keys that changed, per URN. */
   async refresh(): Promise<Record<string, string[]>> {
     const p = await this.plugin();
@@ -154,17 +208,22 @@ export class Deployment {
     for (const [urn, rec] of this.state) {
       if (!SERVED.has(rec.type)) continue;
       const old = this.load(rec, {});
-      const r = await p.read(old.id, urn, old.outs);
+      const r = await p.read(old.id, urn, old.outs, old.inputs);
       if (!r.id) {
         this.state.delete(urn);
         drift[urn] = ["(gone)"];
         continue;
       }
-      const changed = Object.keys({ ...old.outs, ...r.props }).filter(
-        (k) => JSON.stringify(old.outs[k]) !== JSON.stringify(r.props[k]),
+      // Outputs no longer repeat inputs: what Read saw may be in either (a BMC's power is an input).
+      const [before, after] = [
+        { ...old.outs, ...old.inputs },
+        { ...r.props, ...r.inputs },
+      ];
+      const changed = Object.keys({ ...before, ...after }).filter(
+        (k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]),
       );
       if (changed.length > 0) drift[urn] = changed;
-      this.state.set(urn, { ...rec, id: r.id, outs: r.props });
+      this.state.set(urn, { ...rec, id: r.id, inputs: r.inputs, outs: r.props });
     }
     this.save();
     return drift;
@@ -180,7 +239,7 @@ export class Deployment {
       if (SERVED.has(rec.type)) {
         const old = this.load(rec, {});
         this.log(`${SHORT(rec.type)} ${urn.split("::").pop()}: deleting`);
-        await (await this.plugin()).delete(old.id, urn, old.outs);
+        await (await this.plugin()).delete(old.id, urn, old.outs, old.inputs);
       }
       this.state.delete(urn);
       this.save();

@@ -10,9 +10,10 @@ import { haltServer } from "../server";
 import { IpmitoolBmcClient, spawnRunner } from "../../lib/ipmi";
 import { inNamespace } from "../net";
 import { currentLabId, labPrefixOf } from "./lab-id";
-import { BMC_USER, labDir, mgmtNs, readLabLayout } from "./layout";
+import { labDir, mgmtNs, readLabLayout } from "./layout";
 import { stopLabControlPlane } from "./controlplane";
 import { stopSite } from "./sites";
+import { labBmcLogin } from "../bmc/login";
 
 export async function labDown(
   opts: { purge?: boolean; log?: (m: string) => void } = {},
@@ -36,8 +37,7 @@ export async function labDown(
           {
             serverId: s.id,
             address: s.bmcAddress,
-            username: BMC_USER,
-            password: lab.secrets.bmcPasswords[s.id],
+            ...labBmcLogin(lab, s.id),
             cipherSuite: 3,
           },
           {
@@ -61,7 +61,7 @@ export async function labDown(
   ];
   await Promise.all(everRan.map((id) => stopBmcSim(join(lab.paths.bmc, id)).catch(() => undefined)));
   await Promise.all(everRan.map((id) => haltServer(id, { labDir: lab.dir }).catch(() => undefined)));
-  for (const d of lab.plan.dataCenters) stopSite(lab, d.id);
+  await Promise.all(lab.plan.dataCenters.map((d) => stopSite(lab, d.id)));
   await stopLabControlPlane(lab).catch(() => undefined);
   const r = await labNetDown(prefix, { only });
   // The runner's state describes a running lab; with everything stopped it no longer does. The next

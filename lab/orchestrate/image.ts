@@ -19,15 +19,21 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { resolveHardenedImageSpec } from "../../lib/hardening";
 import { bundleAgent } from "../../agents/node/bundle";
 import { buildImage, unpackImage } from "../image";
-import { LAB_PARTITIONS, type LabLayout } from "./layout";
-import { LAB_RELEASE_REF, labReleaseSources } from "./releases";
+import { AGENT_COMMAND, AGENT_DIR_IN_IMAGE, LAB_ROLES, labImageSpec, type LabRole } from "./image-spec";
+import type { LabLayout } from "./layout";
+import { labReleases, releaseRef } from "./releases";
 
-export const AGENT_DIR_IN_IMAGE = "/opt/zeroroot/agent";
-// A small young generation keeps the agent's resident memory down (docs/agent.md, bench/agent.ts).
-export const AGENT_COMMAND = `/usr/bin/node --max-semi-space-size=1 ${AGENT_DIR_IN_IMAGE}/agent.js`;
+export { AGENT_COMMAND, AGENT_DIR_IN_IMAGE };
+
+export interface ServedImage {
+  readonly sha256: string;
+  readonly path: string;
+}
+
+/** The images the sites serve: one per server role (lib/hardening roles.ts). */
+export type LabImages = Readonly<Record<LabRole, ServedImage>>;
 
 const sha256File = (f: string) => createHash("sha256").update(readFileSync(f)).digest("hex");
 
@@ -45,24 +51,40 @@ function dirDigest(dir: string): string {
   return h.digest("hex");
 }
 
-export async function ensureLabImage(
+/** Builds (or finds cached) the hardened image of each lab role and composes what the sites serve. */
+export async function ensureLabImages(lab: LabLayout, log: (m: string) => void): Promise<LabImages> {
+  const out = {} as Record<LabRole, ServedImage>;
+  // Bases first: the datastore releases pin the package versions of the storage image.
+  const bases = [];
+  for (const role of LAB_ROLES) {
+    const t = Date.now();
+    const base = await buildImage(labImageSpec(role), { log: (m) => log(`image ${role}: ${m}`) });
+    log(
+      `image ${role}: hardened base ${base.cacheHit ? "from cache" : `built in ${((Date.now() - t) / 1000).toFixed(0)} s`} (${base.manifest.sha256.slice(0, 12)})`,
+    );
+    bases.push({ role, base });
+  }
+  for (const { role, base } of bases) out[role] = await composeImage(lab, role, base, log);
+  return out;
+}
+
+async function composeImage(
   lab: LabLayout,
+  role: LabRole,
+  base: { path: string; manifest: { sha256: string } },
   log: (m: string) => void,
-): Promise<{ sha256: string; path: string }> {
-  const spec = resolveHardenedImageSpec({ agentCommand: AGENT_COMMAND, partitions: LAB_PARTITIONS });
-  const t = Date.now();
-  const base = await buildImage(spec, { log: (m) => log(`image: ${m}`) });
-  log(
-    `image: hardened base ${base.cacheHit ? "from cache" : `built in ${((Date.now() - t) / 1000).toFixed(0)} s`} (${base.manifest.sha256.slice(0, 12)})`,
-  );
+): Promise<ServedImage> {
   const work = mkdtempSync(join(tmpdir(), "zr-compose-"));
   try {
     const bundle = join(work, "agent");
     await bundleAgent(bundle);
-    const releaseDir = join(work, "release");
-    mkdirSync(releaseDir);
-    for (const [path, source] of Object.entries(labReleaseSources()))
-      copyFileSync(source, join(releaseDir, path));
+    // every lab release's files, each under <name>@<version>/
+    const releaseDir = join(work, "releases");
+    for (const r of labReleases()) {
+      mkdirSync(join(releaseDir, releaseRef(r)), { recursive: true });
+      for (const [path, source] of Object.entries(r.sources))
+        copyFileSync(source, join(releaseDir, releaseRef(r), path));
+    }
     const key = createHash("sha256")
       .update(base.manifest.sha256)
       .update(dirDigest(bundle))
@@ -82,7 +104,7 @@ export async function ensureLabImage(
     const target = join(rootfs, AGENT_DIR_IN_IMAGE.slice(1));
     mkdirSync(target, { recursive: true });
     spawnSync("cp", ["-a", `${bundle}/.`, target]);
-    const releaseTarget = join(rootfs, "opt/zeroroot/releases", LAB_RELEASE_REF);
+    const releaseTarget = join(rootfs, "opt/zeroroot/releases");
     mkdirSync(releaseTarget, { recursive: true });
     spawnSync("cp", ["-a", `${releaseDir}/.`, releaseTarget]);
     spawnSync("chown", ["-R", "0:0", join(rootfs, "opt/zeroroot")]);
@@ -92,13 +114,13 @@ export async function ensureLabImage(
     const r = spawnSync("tar", ["--zstd", "-cpf", out, "--numeric-owner", "-C", rootfs, "."], {
       encoding: "utf8",
     });
-    if (r.status !== 0) throw new Error(`composing the lab image failed: ${r.stderr}`);
+    if (r.status !== 0) throw new Error(`composing the lab ${role} image failed: ${r.stderr}`);
     const sha256 = sha256File(out);
     const path = join(lab.paths.images, `${sha256}.tar.zst`);
     renameSync(out, path);
     chmodSync(path, 0o644);
     spawnSync("sh", ["-c", `echo ${sha256} > ${marker}`]);
-    log(`image: agent bundle added; served image ${sha256.slice(0, 12)}`);
+    log(`image ${role}: agent bundle and releases added; served image ${sha256.slice(0, 12)}`);
     return { sha256, path };
   } finally {
     rmSync(work, { recursive: true, force: true });

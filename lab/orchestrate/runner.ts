@@ -10,6 +10,7 @@ import { readStackFile } from "../../lib/fleet";
 import { PassphraseCrypter } from "../pulumi-passphrase";
 import { evaluateStack, type EvaluatedResource, type Evaluation } from "../stack-eval";
 import { Deployment } from "./deployment";
+import { RANDOM_PASSWORD_TYPE } from "./random-password";
 
 export interface DeployOptions {
   readonly statePath: string;
@@ -30,6 +31,13 @@ export async function deployStack(file: string, opts: DeployOptions): Promise<Ev
   const crypter = salt && opts.passphrase ? PassphraseCrypter.fromSalt(opts.passphrase, salt) : undefined;
   const deployment = new Deployment({ statePath: opts.statePath, crypter, log, launcher: opts.launcher });
   const onResource = async (r: EvaluatedResource) => {
+    // No random plugin without the Pulumi CLI: the runner plays its part (lab stand-in, random-password.ts).
+    if (r.type === RANDOM_PASSWORD_TYPE) {
+      const { id, outs, outcome } = deployment.registerRandomPassword(r.urn, r.inputs);
+      if (outcome !== "unchanged")
+        log(`RandomPassword ${r.name}: ${outcome} (lab stand-in for the random provider)`);
+      return { id, state: outs };
+    }
     if (!r.custom || !Deployment.serves(r.type)) return { id: `${r.name}-id`, state: r.inputs };
     const started = Date.now();
     const took = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;

@@ -23,6 +23,7 @@ import {
   SITE_PORT,
   type LabLayout,
 } from "./layout";
+import { labBmcLogin } from "../bmc/login";
 
 const TSX = join(REPO_ROOT, "node_modules", ".bin", "tsx");
 
@@ -99,14 +100,14 @@ export async function powerOff(lab: LabLayout, ids: readonly string[], log: (m: 
   await Promise.all(
     ids.map(async (id) => {
       const dc = SERVER_NS.exec(id)?.[1] ?? "";
-      const password = lab.secrets.bmcPasswords[id];
+      const { username, password } = labBmcLogin(lab, id);
       // Its address in the plan of a lab big enough to hold it (the same rule that placed it).
       const bmcAddress = labNetPlan(Number(id.split("-s").pop()))
         .dataCenters.find((d) => d.id === dc)
         ?.servers.find((x) => x.id === id)?.bmcAddress;
       if (runningSimPid(join(lab.paths.bmc, id)) !== undefined && password && bmcAddress)
         await new IpmitoolBmcClient(
-          { serverId: id, address: bmcAddress, username: BMC_USER, password, cipherSuite: 3 },
+          { serverId: id, address: bmcAddress, username, password, cipherSuite: 3 },
           { runner: spawnRunner(inNamespace(mgmtNs(dc))), retry: { retries: 2 } },
         )
           .setPower("off")

@@ -2,15 +2,16 @@
  * Starts each data center's site services on its management namespace, as that site's own
  * unprivileged user with no capabilities: the one command an operator runs on a management server.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import {
   chmodSync,
   chownSync,
   existsSync,
   rmSync,
   mkdirSync,
-  openSync,
   readFileSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -19,6 +20,15 @@ import { DOMAIN, LAB_PARTITIONS, mgmtNs, REPO_ROOT, SITE_PORT, siteUid, type Lab
 import { controlPlaneEndpoints } from "./controlplane";
 import { LAB_OPERATOR, labSignerIdentity, signSiteCa } from "./pki";
 import type { NodeBootstrap } from "../../agents/site/config";
+import {
+  ensureSupervised,
+  findProcesses,
+  programState,
+  shutdownSupervisor,
+  startProgram,
+  supervisorPid,
+  type SupervisedProgram,
+} from "../supervise";
 
 /** What every lab node learns at install: where the control plane is and whom to trust. */
 function nodeBootstrap(lab: LabLayout): NodeBootstrap {
@@ -42,6 +52,8 @@ function nodeBootstrap(lab: LabLayout): NodeBootstrap {
 }
 
 const TSX = join(REPO_ROOT, "node_modules", ".bin", "tsx");
+/** tsx as a loader of node itself: one process per site (the tsx command is a parent plus a node child). */
+const TSX_LOADER = join(REPO_ROOT, "node_modules", "tsx", "dist", "loader.mjs");
 const SITE_MAIN = join(REPO_ROOT, "agents", "site", "main.ts");
 const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -79,6 +91,7 @@ function writeSiteConfig(
   rootPath: string,
   imageSha256: string,
   crls: readonly string[],
+  serverImages?: Readonly<Record<string, string>>,
 ): { config: SiteConfig; path: string } {
   const d = lab.plan.dataCenters[dcIndex - 1];
   const base = join(lab.paths.sites, d.id);
@@ -96,6 +109,8 @@ function writeSiteConfig(
     rootCertificatePath: rootPath,
     imageDir: lab.paths.images,
     imageSha256,
+    // each server the image of its role (image.ts ensureLabImages, stacks.ts labServerRole)
+    ...(serverImages ? { serverImages } : {}),
     operators: [LAB_OPERATOR],
     crls,
     node: nodeBootstrap(lab),
@@ -123,21 +138,17 @@ export async function ensureSites(
   imageSha256: string,
   crls: readonly string[],
   log: (m: string) => void,
+  /** The image of each server's role, by server id. @default - imageSha256 for every server */
+  serverImages?: Readonly<Record<string, string>>,
 ): Promise<SiteHandle[]> {
   mkdirSync(lab.paths.logs, { recursive: true });
   const handles: SiteHandle[] = [];
   for (let k = 1; k <= lab.plan.dataCenters.length; k++) {
     const dc = lab.plan.dataCenters[k - 1].id;
     const uid = siteUid(k);
-    const { config, path } = writeSiteConfig(lab, k, rootPath, imageSha256, crls);
+    const { config, path } = writeSiteConfig(lab, k, rootPath, imageSha256, crls, serverImages);
     const logPath = join(lab.paths.logs, `site-${dc}.log`);
     handles.push({ dc, configPath: path, logPath });
-    const pidFile = join(lab.paths.sites, dc, "site.pid");
-    if (alive(pidFile)) {
-      // Running with an older image digest would hand out the wrong image: restart to reload.
-      if (readFileSync(pidFile + ".sha", "utf8") === imageSha256) continue;
-      stopSite(lab, dc);
-    }
     if (!existsSync(join(config.stateDir, "issuing.crt"))) {
       const csrPath = runAsSite(dc, uid, ["init", "--config", path]).trim();
       const certPath = join(lab.paths.sites, dc, "issuing-signed.crt");
@@ -145,45 +156,101 @@ export async function ensureSites(
       runAsSite(dc, uid, ["install-ca", "--config", path, "--cert", certPath]);
       log(`${dc}: site issuing CA made on the management server, signed by the root`);
     }
-    const out = openSync(logPath, "a");
-    const argv = [...asSite(dc, uid), TSX, SITE_MAIN, "serve", "--config", path];
-    const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ["ignore", out, out] });
-    child.unref();
-    writeFileSync(pidFile, String(child.pid));
-    writeFileSync(pidFile + ".sha", imageSha256);
-    await waitForLog(logPath, `serving ${dc}`, 60_000);
+    const program = siteProgram(lab, dc, uid, path, logPath);
+    // A site started before supervision (an older lab) holds the port: stop it first.
+    if (!supervisorPid(program.dir)) await killUnsupervisedSite(lab, dc, path);
+    let from = existsSync(logPath) ? statSync(logPath).size : 0;
+    // A new configuration (another image digest, new CRLs) changes the supervisor's: it restarts.
+    if (!(await ensureSupervised(program))) {
+      if ((await settled(program)) === "RUNNING") continue;
+      from = existsSync(logPath) ? statSync(logPath).size : 0;
+      await startProgram(program.dir, program.name); // it had stopped, or its supervisor gave up
+    }
+    await waitForLog(logPath, from, `serving ${dc}`, 60_000);
     log(`${dc}: site services serving on ${mgmtNs(dc)} :${SITE_PORT} as uid ${uid}`);
   }
   return handles;
 }
 
-export function stopSite(lab: LabLayout, dc: string): void {
+/** Where the site's supervisord lives and what it calls the site. */
+export const siteSupervisor = (lab: LabLayout, dc: string) => ({
+  name: `site-${dc}`,
+  dir: join(lab.paths.sites, dc, "supervisor"),
+});
+
+/**
+ * The site's supervisord (lab/supervise): as the site's uid in its management namespace, it restarts
+ * the site whenever it dies. The configuration's digest is in the program's environment, so a changed
+ * site.json changes the supervisor's configuration and the site is restarted to read it.
+ */
+export function siteProgram(
+  lab: LabLayout,
+  dc: string,
+  uid: number,
+  configPath: string,
+  logPath: string,
+): SupervisedProgram {
+  const digest = createHash("sha256").update(readFileSync(configPath)).digest("hex");
+  return {
+    ...siteSupervisor(lab, dc),
+    uid,
+    namespace: mgmtNs(dc),
+    argv: [process.execPath, "--import", TSX_LOADER, SITE_MAIN, "serve", "--config", configPath],
+    env: { PATH, HOME: "/nonexistent", LANG: "C.UTF-8", ZR_SITE_CONFIG_SHA256: digest },
+    logFile: logPath,
+    cwd: join(lab.paths.sites, dc),
+    // The site serves within a few seconds; one that exits within 10 s failed to start.
+    startSecs: 10,
+    startRetries: 5,
+  };
+}
+
+/** The program's state once it is no longer starting or restarting (bounded by its start retries). */
+async function settled(p: SupervisedProgram): Promise<string> {
+  const end = Date.now() + 90_000;
+  for (;;) {
+    const { state } = await programState(p.dir, p.name);
+    if (!["STARTING", "BACKOFF"].includes(state) || Date.now() > end) return state;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** The site's serving process, read from /proc (a restart gives it a new pid), or undefined. */
+export function sitePid(lab: LabLayout, dc: string): number | undefined {
+  return findProcesses(["serve", "--config", join(lab.paths.sites, dc, "site.json")])[0];
+}
+
+/** Stops a site and its supervisor; also a site started before supervision. Idempotent. */
+export async function stopSite(lab: LabLayout, dc: string): Promise<void> {
+  await shutdownSupervisor(siteSupervisor(lab, dc).dir);
+  await killUnsupervisedSite(lab, dc, join(lab.paths.sites, dc, "site.json"));
+}
+
+async function killUnsupervisedSite(lab: LabLayout, dc: string, configPath: string): Promise<void> {
   const pidFile = join(lab.paths.sites, dc, "site.pid");
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, "utf8"));
-  try {
-    process.kill(-pid, "SIGTERM");
-  } catch {
-    /* already gone */
+  if (existsSync(pidFile)) {
+    try {
+      process.kill(-Number(readFileSync(pidFile, "utf8")), "SIGTERM");
+    } catch {
+      /* already gone */
+    }
+    rmSync(pidFile, { force: true });
+    rmSync(pidFile + ".sha", { force: true });
   }
-  rmSync(pidFile, { force: true });
+  const end = Date.now() + 10_000;
+  let left = findProcesses(["serve", "--config", configPath]);
+  for (const pid of left) process.kill(pid, "SIGTERM");
+  while (left.length > 0 && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = findProcesses(["serve", "--config", configPath]);
+  }
+  for (const pid of left) process.kill(pid, "SIGKILL");
 }
 
-function alive(pidFile: string): boolean {
-  if (!existsSync(pidFile)) return false;
-  try {
-    process.kill(Number(readFileSync(pidFile, "utf8")), 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitForLog(file: string, text: string, timeoutMs: number): Promise<void> {
-  const start = existsSync(file) ? readFileSync(file, "utf8").length : 0;
+async function waitForLog(file: string, from: number, text: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (existsSync(file) && readFileSync(file, "utf8").slice(start).includes(text)) return;
+    if (existsSync(file) && readFileSync(file).subarray(from).toString("utf8").includes(text)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`site did not start within ${timeoutMs / 1000}s; see ${file}`);

@@ -8,7 +8,11 @@ import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { PassphraseCrypter } from "../pulumi-passphrase";
 import { BMC_USER, DOMAIN, LAB_PARTITIONS, SITE_PORT, type LabLayout } from "./layout";
-import { LAB_RELEASE_REF } from "./releases";
+import type { DcNetPlan, LabNetPlan } from "../net";
+import type { LabImages } from "./image";
+import { LAB_RELEASE_REF, labReleases, releaseRef } from "./releases";
+import { postgresqlStack } from "./stack-postgresql";
+import { galeraStack, GALERA_RELEASE_NAME } from "../releases/mariadb-galera/lab";
 
 export interface LabStackFiles {
   readonly global: string;
@@ -17,6 +21,44 @@ export interface LabStackFiles {
 
 /** Role of the j-th server (0-based) of a lab data center: storage first, so every DC holds storage. */
 const roleOf = (j: number, n: number) => (j === 1 && n > 1 ? "compute" : "storage");
+
+/** The role of a lab server (its image and what runs on it follow from it). */
+export function labServerRole(d: DcNetPlan, serverId: string): "storage" | "compute" {
+  const j = d.servers.findIndex((s) => s.id === serverId);
+  return roleOf(j, d.servers.length);
+}
+
+/** The image each server is installed with: its role's. */
+export function labServerImages(plan: LabNetPlan, images: LabImages): Record<string, string> {
+  return Object.fromEntries(
+    plan.dataCenters.flatMap((d) => d.servers.map((s) => [s.id, images[labServerRole(d, s.id)].sha256])),
+  );
+}
+
+/**
+ * What one datastore adds to a data center's stack: its `zeroroot:services` entries and its
+ * `zeroroot:dataAccess` entries. One small function per datastore (stack-postgresql.ts, ...).
+ */
+export type DatastoreStackConfig = (ctx: {
+  readonly plan: LabNetPlan;
+  readonly dc: DcNetPlan;
+  readonly isStorage: (d: DcNetPlan, s: DcNetPlan["servers"][number]) => boolean;
+  /** `name@version` of the lab release the datastore runs. */
+  readonly releaseRef: string;
+}) => { services: Record<string, unknown>[]; dataAccess: Record<string, unknown>[] };
+
+/** The lab's datastores, with the name of the lab release each runs. */
+const DATASTORES: readonly { release: string; stack: DatastoreStackConfig }[] = [
+  { release: "postgresql", stack: postgresqlStack },
+  { release: GALERA_RELEASE_NAME, stack: galeraStack },
+];
+
+function datastoreConfig(plan: LabNetPlan, dc: DcNetPlan) {
+  const refs = new Map(labReleases().map((r) => [r.name, releaseRef(r)]));
+  const isStorage = (d: DcNetPlan, s: DcNetPlan["servers"][number]) => labServerRole(d, s.id) === "storage";
+  const parts = DATASTORES.map((x) => x.stack({ plan, dc, isStorage, releaseRef: refs.get(x.release)! }));
+  return { services: parts.flatMap((p) => p.services), dataAccess: parts.flatMap((p) => p.dataAccess) };
+}
 
 export function writeLabStacks(
   lab: LabLayout,
@@ -45,6 +87,7 @@ export function writeLabStacks(
     const file = join(lab.paths.stacks, `Pulumi.${d.id}.yaml`);
     dataCenters[d.id] = file;
     const crypter = stackCrypter(file, lab.secrets.stackPassphrase);
+    const datastores = datastoreConfig(lab.plan, d);
     const doc = {
       encryptionsalt: crypter.encryptionSalt,
       config: {
@@ -59,7 +102,9 @@ export function writeLabStacks(
             holdsData: true,
             minimumPersistence: "1h",
           },
+          ...datastores.services,
         ],
+        ...(datastores.dataAccess.length > 0 ? { "zeroroot:dataAccess": datastores.dataAccess } : {}),
         "zeroroot:dataCenter": {
           name: d.id,
           location: "lab",
@@ -75,6 +120,8 @@ export function writeLabStacks(
           sitePort: SITE_PORT,
           ...(image ? { image: { sha256: image.sha256, dir: image.dir } } : {}),
           partitionsPerServer: LAB_PARTITIONS,
+          // An operator's edit (e.g. a bumped generation to rotate now) survives the next `lab up`.
+          ...keptBmcCredentials(file),
           servers: d.servers.map((s, j) => ({
             id: s.id,
             hostname: `${s.id.slice(d.id.length + 1)}.${d.id}.${DOMAIN}`,
@@ -107,4 +154,12 @@ function stackCrypter(file: string, passphrase: string): PassphraseCrypter {
     if (typeof salt === "string") return PassphraseCrypter.fromSalt(passphrase, salt);
   }
   return PassphraseCrypter.create(passphrase);
+}
+
+/** `zeroroot:dataCenter.bmcCredentials` of an existing stack file, kept as its operator set it. */
+function keptBmcCredentials(file: string): { bmcCredentials?: unknown } {
+  if (!existsSync(file)) return {};
+  const doc = parse(readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+  const dc = doc?.config?.["zeroroot:dataCenter"] as { bmcCredentials?: unknown } | undefined;
+  return dc?.bmcCredentials === undefined ? {} : { bmcCredentials: dc.bmcCredentials };
 }

@@ -1,22 +1,41 @@
-/** `zeroroot lab status`: what each lab server is, read from its BMC, its disk and its namespace. */
+/**
+ * `zeroroot lab status`: what is really there, read now — the control plane from etcd itself, each
+ * site service by asking it, each server from its BMC, its namespace (is PID 1 running?) and its
+ * agent's last report — never from what `lab up` recorded. `up` is true only when nothing is down;
+ * `problems` names each thing that is (the CLI exits 1 then: README, "The lab").
+ */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { IpmitoolBmcClient, spawnRunner } from "../../lib/ipmi";
 import { parseCertificate } from "../../lib/pki";
+import { controlPlaneStatus, type ControlPlaneStatus } from "../controlplane";
 import { inNamespace } from "../net";
 import { serverPaths, serverProcesses, serverStatus } from "../server";
-import { BMC_USER, labLayout, mgmtNs, readLabLayout, serverNs, type LabLayout } from "./layout";
+import { controlPlaneDir } from "./controlplane";
+import { labLayout, mgmtNs, readLabLayout, serverNs, type LabLayout } from "./layout";
+import { agentReportTimes, siteReports, type SiteReport } from "./status-services";
+import { datastoreReports, type DatastoreReport } from "./status-datastores";
+import { labBmcLogin } from "../bmc/login";
+
+/** An agent reports every 15 s (lib/agent/config.ts); four missed reports make it stale. */
+export const STALE_REPORT_SECONDS = 60;
 
 export interface ServerReport {
   readonly id: string;
   readonly dataCenter: string;
+  /** up: powered on, PID 1 running from disk with its services started, agent report fresh. */
+  readonly state: "up" | "down";
+  readonly problems: readonly string[];
   readonly power: string;
   readonly bootDevice: string;
+  /** PID 1 is alive in the server's PID namespace. */
   readonly running: boolean;
   readonly phase?: string;
   readonly certificate?: { readonly subject: string; readonly issuer: string; readonly notAfter: string };
   readonly agentUser?: string;
+  /** Seconds since its agent's last status report in the control plane; undefined if none was read. */
+  readonly agentReportAgeSeconds?: number;
   readonly listeningTcpPorts: readonly number[];
   readonly port22Listening: boolean;
   /** Programs running in partitions (instances of signed releases), as seen in the server's /proc. */
@@ -24,11 +43,63 @@ export interface ServerReport {
   readonly error?: string;
 }
 
-export async function labStatus(lab: LabLayout = readLabLayout() ?? labLayout()): Promise<ServerReport[]> {
-  const jobs = lab.plan.dataCenters.flatMap((d) =>
-    d.servers.map((s) => serverReport(lab, d.id, s.id, s.bmcAddress)),
+export interface LabStatus {
+  readonly lab: string;
+  readonly checkedAt: string;
+  /** Nothing is down. */
+  readonly up: boolean;
+  /** One line per thing that is down, degraded or stale. */
+  readonly problems: readonly string[];
+  readonly controlPlane: ControlPlaneStatus | { readonly error: string };
+  readonly sites: readonly SiteReport[];
+  readonly servers: readonly ServerReport[];
+  /** Datastore instances and their health (status-datastores.ts). */
+  readonly datastores: readonly DatastoreReport[];
+}
+
+export async function labStatus(lab: LabLayout = readLabLayout() ?? labLayout()): Promise<LabStatus> {
+  const [controlPlane, sites, reports] = await Promise.all([
+    controlPlaneStatus(controlPlaneDir(lab)).catch((e: unknown) => ({ error: (e as Error).message })),
+    siteReports(lab),
+    agentReportTimes(lab),
+  ]);
+  const servers = await Promise.all(
+    lab.plan.dataCenters.flatMap((d) =>
+      d.servers.map((s) => serverReport(lab, d.id, s.id, s.bmcAddress, reports)),
+    ),
   );
-  return Promise.all(jobs);
+  const datastores = datastoreReports(lab);
+  const problems = [
+    ...controlPlaneProblems(controlPlane),
+    ...sites.filter((s) => !s.answers).map((s) => siteProblem(s)),
+    ...servers.flatMap((s) => s.problems.map((p) => `server ${s.id}: ${p}`)),
+    ...datastores.problems,
+  ];
+  return {
+    lab: lab.id || "(yours)",
+    checkedAt: new Date().toISOString(),
+    up: problems.length === 0,
+    problems,
+    controlPlane,
+    sites,
+    servers,
+    datastores: datastores.reports,
+  };
+}
+
+function controlPlaneProblems(cp: LabStatus["controlPlane"]): string[] {
+  if ("error" in cp) return [`control plane: cannot be read: ${cp.error}`];
+  const down = cp.members.filter((m) => !m.healthy).map((m) => `${m.dc} (${m.supervisor}: ${m.detail})`);
+  if (cp.health === "healthy") return [];
+  return [
+    `control plane ${cp.health === "down" ? "DOWN (no quorum)" : "degraded"}: member(s) not healthy: ${down.join("; ")}`,
+  ];
+}
+
+function siteProblem(s: SiteReport): string {
+  const gaveUp =
+    s.supervisor === "FATAL" ? "; its supervisor gave up (crash loop): run `zeroroot lab up`" : "";
+  return `site ${s.dataCenter}: ${s.running ? "running but " : "not running, "}${s.detail} [supervisor ${s.supervisor}]${gaveUp}`;
 }
 
 async function serverReport(
@@ -36,6 +107,7 @@ async function serverReport(
   dc: string,
   id: string,
   bmcAddress: string,
+  reports: Awaited<ReturnType<typeof agentReportTimes>>,
 ): Promise<ServerReport> {
   const base = {
     id,
@@ -44,45 +116,69 @@ async function serverReport(
     port22Listening: false,
     instances: [] as ServerReport["instances"],
   };
+  const reportAt = "at" in reports ? reports.at.get(id) : undefined;
+  const age = reportAt ? Math.max(0, Math.round((Date.now() - Date.parse(reportAt)) / 1000)) : undefined;
   try {
     const bmc = new IpmitoolBmcClient(
       {
         serverId: id,
         address: bmcAddress,
-        username: BMC_USER,
-        password: lab.secrets.bmcPasswords[id],
+        ...labBmcLogin(lab, id),
         cipherSuite: 3,
       },
       { runner: spawnRunner(inNamespace(mgmtNs(dc))), retry: { retries: 1 } },
     );
     const [power, boot] = [await bmc.getPower(), await bmc.getBootDevice()];
-    const st = serverStatus(id);
-    const ports = listening(id);
+    const st = serverStatus(id, { labDir: lab.dir });
+    const onDisk = st.running && st.device === "disk";
+    const ports = st.running ? listening(id) : [];
+    const problems = [
+      ...(power !== "on" ? [`its BMC reports power ${power}`] : []),
+      ...(power === "on" && !st.running ? ["its BMC reports power on but its PID 1 is not running"] : []),
+      ...(st.running && st.device !== "disk" ? [`it runs its netboot image, not its disk`] : []),
+      ...(onDisk && st.failure ? [`its PID 1 refused to start services: ${st.failure}`] : []),
+      ...(onDisk && !st.failure && !st.ready ? ["its PID 1 has not started its services"] : []),
+      ...agentProblems(reports, age),
+    ];
     return {
       ...base,
+      state: problems.length === 0 ? "up" : "down",
+      problems,
       power,
       bootDevice: boot.device,
       running: st.running,
       phase: sitePhase(lab, dc, id),
-      certificate: certificateOf(id),
-      agentUser: st.running && st.device === "disk" ? agentUser(id) : undefined,
+      certificate: certificateOf(lab, id),
+      agentUser: onDisk ? agentUser(lab, id) : undefined,
+      agentReportAgeSeconds: age,
       listeningTcpPorts: ports,
       port22Listening: ports.includes(22),
-      instances: st.running && st.device === "disk" ? instancesOf(id) : [],
+      instances: onDisk ? instancesOf(lab, id) : [],
     };
   } catch (err) {
+    const error = (err as Error).message;
     return {
       ...base,
+      state: "down",
+      problems: [`cannot be read: ${error.split("\n")[0]}`],
       power: "unknown",
       bootDevice: "unknown",
-      running: false,
-      error: (err as Error).message,
+      running: serverStatus(id, { labDir: lab.dir }).running,
+      agentReportAgeSeconds: age,
+      error,
     };
   }
 }
 
-function certificateOf(id: string): ServerReport["certificate"] {
-  const file = join(serverPaths(id).disk, "etc/zeroroot/computer.crt");
+/** A stale or missing report is a problem; an unreadable control plane is reported once, as itself. */
+function agentProblems(reports: Awaited<ReturnType<typeof agentReportTimes>>, age: number | undefined) {
+  if ("error" in reports) return [];
+  if (age === undefined) return ["its agent has never reported to the control plane"];
+  return age > STALE_REPORT_SECONDS ? [`its agent's last report is ${age} s old`] : [];
+}
+
+function certificateOf(lab: LabLayout, id: string): ServerReport["certificate"] {
+  const file = join(serverPaths(id, lab.dir).disk, "etc/zeroroot/computer.crt");
   if (!existsSync(file)) return undefined;
   const text = readFileSync(file, "utf8");
   const leaf = parseCertificate(text);
@@ -95,15 +191,15 @@ function certificateOf(id: string): ServerReport["certificate"] {
 }
 
 /** Processes of partition users (uid 2100 and up) other than their supervisord: the instances' programs. */
-function instancesOf(id: string): ServerReport["instances"] {
-  const names = userNames(id);
-  return serverProcesses(id)
+function instancesOf(lab: LabLayout, id: string): ServerReport["instances"] {
+  const names = userNames(lab, id);
+  return serverProcesses(id, { labDir: lab.dir })
     .filter((p) => p.uids[0] >= 2100 && !/supervisord/.test(p.cmdline))
     .map((p) => ({ user: names.get(p.uids[0]) ?? `uid ${p.uids[0]}`, uid: p.uids[0], command: p.cmdline }));
 }
 
-function userNames(id: string): Map<number, string> {
-  const passwd = readFileSync(join(serverPaths(id).disk, "etc/passwd"), "utf8");
+function userNames(lab: LabLayout, id: string): Map<number, string> {
+  const passwd = readFileSync(join(serverPaths(id, lab.dir).disk, "etc/passwd"), "utf8");
   return new Map(
     passwd
       .split("\n")
@@ -114,10 +210,10 @@ function userNames(id: string): Map<number, string> {
 }
 
 /** The user the node agent runs as, by name from the server's own /etc/passwd. */
-function agentUser(id: string): string | undefined {
-  const agent = serverProcesses(id).find((p) => p.cmdline.includes("agent.js"));
+function agentUser(lab: LabLayout, id: string): string | undefined {
+  const agent = serverProcesses(id, { labDir: lab.dir }).find((p) => p.cmdline.includes("agent.js"));
   if (!agent) return undefined;
-  const passwd = readFileSync(join(serverPaths(id).disk, "etc/passwd"), "utf8");
+  const passwd = readFileSync(join(serverPaths(id, lab.dir).disk, "etc/passwd"), "utf8");
   const line = passwd.split("\n").find((l) => l.split(":")[2] === String(agent.uids[0]));
   return line ? line.split(":")[0] : `uid ${agent.uids[0]}`;
 }

@@ -12,7 +12,7 @@ import { doctor, formatDoctor } from "./doctor";
 import { ensureControlPlane, refreshControlPlaneRevocations } from "./controlplane";
 import type { ServerResult } from "./converge";
 import { runChild } from "./child";
-import { ensureLabImage } from "./image";
+import { ensureLabImages } from "./image";
 import { labLayout, mgmtNs, REPO_ROOT, type LabLayout } from "./layout";
 import { ensureLabCrls, ensureLabPki, ensureLabSigners } from "./pki";
 import { ensureLabRelease, labReleasesDir } from "./releases";
@@ -27,7 +27,7 @@ import {
   writeNetbootFiles,
 } from "./servers";
 import { ensureSites } from "./sites";
-import { writeLabStacks } from "./stacks";
+import { labServerImages, writeLabStacks } from "./stacks";
 
 const TSX = join(REPO_ROOT, "node_modules", ".bin", "tsx");
 
@@ -73,10 +73,12 @@ export async function labUp(
   const net = await labNetUp(lab.plan);
   step(`network: ${net.namespaces.length} namespaces`);
   const { rootPath } = ensureLabPki(lab, step);
-  const image = await ensureLabImage(lab, step);
+  // one image per server role; the stacks' HardenedImage checks the storage one (docs/hardening.md)
+  const images = await ensureLabImages(lab, step);
+  const image = images.storage;
   const crls = ensureLabCrls(lab);
   await ensureControlPlane(lab, ensureLabPki(lab, () => undefined).rootPem, crls, step);
-  await ensureSites(lab, rootPath, image.sha256, crls, step);
+  await ensureSites(lab, rootPath, image.sha256, crls, step, labServerImages(lab.plan, images));
   await refreshControlPlaneRevocations(lab, crls, step);
 
   // Servers the lab no longer has (a smaller --servers-per-dc, or leftovers), read from the machine:

@@ -16,6 +16,7 @@ import type { KeyKind } from "../pki/keys";
  */
 export const RESOURCE_TYPES: Readonly<Record<ResourceKind, string>> = {
   BmcServer: "zeroroot:fleet:BmcServer",
+  BmcCredential: "zeroroot:fleet:BmcCredential",
   HardenedImage: "zeroroot:image:HardenedImage",
   RootCa: "zeroroot:pki:RootCa",
   IssuingCa: "zeroroot:pki:IssuingCa",
@@ -48,6 +49,7 @@ export const dynamicType = resourceType;
 
 export type ResourceKind =
   | "BmcServer"
+  | "BmcCredential"
   | "HardenedImage"
   | "RootCa"
   | "IssuingCa"
@@ -78,6 +80,27 @@ export interface BmcEndpointInputs {
   readonly cipherSuite: CipherSuite;
   /** Always "2.0" (lanplus); "1.5" is what the BMC rule refuses. */
   readonly ipmiVersion: "2.0" | "1.5";
+}
+
+/**
+ * A server's BMC credential that nobody knows: a random password (a Pulumi secret) set on a
+ * dedicated BMC user, rotated as an update; the initial credential is disabled (docs/bmc.md).
+ */
+export interface BmcCredentialInputs {
+  readonly serverId: string;
+  readonly address: string;
+  readonly port: number;
+  readonly cipherSuite: CipherSuite;
+  /** The factory or inventory credential: used to enroll, then disabled. Password always secret. */
+  readonly initialUsername: string;
+  readonly initialPassword: string;
+  /** The managed password (from a RandomPassword); always secret. */
+  readonly password: string;
+  /** The two user ids zeroroot alternates between. */
+  readonly userIds: readonly [number, number];
+  readonly channel: number;
+  readonly usernameBase: string;
+  readonly passwordBytes: 16 | 20;
 }
 
 export interface BmcServerInputs {

@@ -8,6 +8,8 @@
  *   /computers/<id>/report/status    instance status, written by the computer's agent
  *   /computers/<id>/report/usage     per-partition resource usage, written by the agent
  *   /computers/<id>/report/alerts/<alert-id>   abnormal-usage alerts with evidence, written by the agent
+ *   /computers/<id>/requests/<request-id>      signed operator requests (restart, renew) the agent acts on
+ *                                    (lib/agent/requests.ts); written by operators, read by the agent
  *   /sites/<dc>/...                  data of the data center's site services
  *   /crl/<dc>                        the data center's current CRL (PEM), published by its site services
  *   /releases/<name>@<version>       a signed software release (lib/release's SignedRelease JSON); written
@@ -53,6 +55,16 @@ export const keys = {
       );
     }
     return `${keys.alerts(id)}${alertId}`;
+  },
+  /** Operator requests to the agent (lib/agent/requests.ts): written by operators, read-only to the agent. */
+  requests: (id: string): string => `${keys.computer(id)}requests/`,
+  request: (id: string, requestId: string): string => {
+    if (!ALERT_ID.test(requestId)) {
+      throw new ControlPlaneConfigError(
+        `request id ${JSON.stringify(requestId)} is not valid; allowed: 1-128 of [A-Za-z0-9._-], no "/"`,
+      );
+    }
+    return `${keys.requests(id)}${requestId}`;
   },
   site: (dc: string): string => `${SITES_PREFIX}${checkId(dc, "data center id")}/`,
   crl: (dc: string): string => `${CRL_PREFIX}${checkId(dc, "data center id")}`,

@@ -165,6 +165,8 @@ export function buildAccessPlan(input: AccessPlanInput): AccessPlan {
         // read only: an agent (or an intruder on the node) must not be able to rewrite its own orders
         { type: "read", key: keys.desired(c.id), prefix: false },
         { type: "read", key: keys.freshness(c.id), prefix: false },
+        // signed operator requests (restart, renew): read only, verified by the agent before acting
+        { type: "read", key: keys.requests(c.id), prefix: true },
         { type: "readwrite", key: keys.report(c.id), prefix: true },
         // releases are signed and hold no secret; the agent verifies each one it runs
         { type: "read", key: RELEASES_PREFIX, prefix: true },

@@ -51,6 +51,14 @@ export interface AgentReportObservation {
   readonly certificates: readonly ReportedCertificate[];
   /** SHA-256 of the live nftables ruleset (as PID 1 last listed it). */
   readonly nftablesSha256?: string;
+  /**
+   * SHA-256 of the ruleset as PID 1 listed it right after applying the image's file at boot: the
+   * baseline a hand-made change departs from (the live digest differs). Same normalisation as
+   * nftablesSha256 (lib/agent/host-observe.ts nftablesDigest). Optional, added by H8.
+   */
+  readonly nftablesAppliedSha256?: string;
+  /** Why the agent could not report the ruleset (no listing from PID 1, unreadable). */
+  readonly nftablesError?: string;
   readonly alerts: readonly ReportedAlert[];
 }
 

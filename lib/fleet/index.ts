@@ -1,6 +1,7 @@
 /** The fleet inventory: typed stack configuration, its validation, and address arithmetic. */
 export * from "./issues";
 export * from "./schema";
+export * from "./bmc-credentials";
 export * from "./validate";
 export * from "./stack-file";
 export * from "./fleet-checks";
@@ -8,4 +9,6 @@ export { contains, overlaps, parseCidr, type Cidr } from "./net";
 export * from "./project";
 export * from "./services";
 export * from "./services-releases";
+export * from "./data-access";
+export * from "./datastore-parameters";
 export { CONFIG_BOUNDS, PROTOTYPE_KEYS } from "./safety";

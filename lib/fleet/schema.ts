@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { CIPHER_SUITES } from "../contracts/resources";
+import { bmcCredentialsSchema } from "./bmc-credentials";
 
 export const SERVER_ROLES = ["storage", "compute", "backup"] as const;
 export type ServerRole = (typeof SERVER_ROLES)[number];
@@ -127,6 +128,8 @@ export const dataCenterSchema = z.strictObject({
     .max(1000, { error: "a whole number of partitions from 1 to 1000" })
     .default(100),
   servers: z.array(serverSchema, { error: "a list of servers" }).min(1, { error: "at least one server" }),
+  /** BMC credentials nobody knows: rotation of each server's managed BMC password (docs/bmc.md). */
+  bmcCredentials: bmcCredentialsSchema,
   /**
    * The hardened image archive the site serves installers: its SHA-256 and the site's image
    * directory. With it the HardenedImage resource checks the archive is there and unaltered.

@@ -21,6 +21,8 @@ import {
   type ServiceConfig,
 } from "./services";
 import type { PathSegment, RawStackConfig } from "./validate";
+import type { DataAccessConfig } from "./data-access";
+import { datastoreParameters } from "./datastore-parameters";
 
 export interface LoadedRelease {
   /** `name@version`. */
@@ -146,6 +148,8 @@ export function buildInstances(
   services: readonly ServiceConfig[],
   releases: ReadonlyMap<string, LoadedRelease>,
   partitionsPerServer: number = PARTITION_SLOTS,
+  /** `zeroroot:dataAccess`: datastore instances get their grants as parameters (datastore-parameters.ts). */
+  dataAccess: DataAccessConfig = [],
 ): Map<string, InstanceSpec[]> {
   const out = new Map<string, InstanceSpec[]>(servers.map((s) => [s.id, []]));
   const placed = new Map<string, ServiceConfig[]>(servers.map((s) => [s.id, []]));
@@ -177,7 +181,7 @@ export function buildInstances(
         endpoints: endpointsOf(svc, m),
         holdsData: svc.holdsData,
         minimumPersistenceSeconds: svc.minimumPersistence ? parseDuration(svc.minimumPersistence)! : 0,
-        parameters: { ...svc.parameters },
+        parameters: { ...svc.parameters, ...datastoreParameters(svc, dataAccess) },
       });
     }
   }

@@ -9,6 +9,8 @@ import { ConfigIssue, ConfigValidationError, describeValue, joinPath } from "./i
 import { checkStructure, didYouMean, type Report } from "./safety";
 import { knownKeysAt } from "./schema-keys";
 import { checkServices, servicesSchema, SERVICES_KEY, type ServiceConfig } from "./services";
+import { checkDataAccess, DATA_ACCESS_KEY, dataAccessSchema, type DataAccessConfig } from "./data-access";
+import { checkDatastoreIdentities } from "./datastore-parameters";
 import {
   dataCenterSchema,
   DataCenterConfig,
@@ -40,6 +42,8 @@ export type ResolvedStackConfig =
       readonly dataCenter: DataCenterConfig;
       /** `zeroroot:services`, [] when absent. */
       readonly services: readonly ServiceConfig[];
+      /** `zeroroot:dataAccess` (lib/fleet/data-access.ts), [] when absent. */
+      readonly dataAccess: DataAccessConfig;
     };
 
 export const KEYS = {
@@ -48,6 +52,9 @@ export const KEYS = {
   dataCenter: "zeroroot:dataCenter",
   globalStack: "zeroroot:globalStack",
   services: SERVICES_KEY,
+  dataAccess: DATA_ACCESS_KEY,
+  /** Drift detection settings (lib/drift/config.ts validates them; the stack program ignores them). */
+  drift: "zeroroot:drift",
 } as const;
 
 const KNOWN_KEYS: readonly string[] = Object.values(KEYS);
@@ -139,6 +146,13 @@ function checkOnce(raw: RawStackConfig): {
   if (hasGlobal) {
     const global = parseWith(globalSchema, raw, [KEYS.global], issues);
     if (global) checkUniqueNames(global.dataCenters, report);
+    if (raw.values[KEYS.dataAccess] !== undefined)
+      report(
+        [KEYS.dataAccess],
+        "data access grants in the global stack",
+        "grants only in data-center stacks, next to the datastore services they grant on",
+        "move zeroroot:dataAccess to the stack file of the data center that runs the datastore",
+      );
     if (raw.values[KEYS.services] !== undefined)
       report(
         [KEYS.services],
@@ -169,15 +183,22 @@ function checkOnce(raw: RawStackConfig): {
   const services =
     raw.values[KEYS.services] === undefined ? [] : parseWith(servicesSchema, raw, [KEYS.services], issues);
   if (services && checkable) issues.push(...checkServices(services, checkable.servers, raw));
+  const dataAccess =
+    raw.values[KEYS.dataAccess] === undefined
+      ? []
+      : parseWith(dataAccessSchema, raw, [KEYS.dataAccess], issues);
+  if (dataAccess && services) issues.push(...checkDataAccess(dataAccess, services, raw));
+  if (dataAccess) issues.push(...checkDatastoreIdentities(dataAccess, raw));
   sortByLine(issues);
   const resolved =
-    dataCenter && domain && services
+    dataCenter && domain && services && dataAccess
       ? ({
           kind: "dataCenter",
           domain,
           globalStack: globalStackValue as string,
           dataCenter,
           services,
+          dataAccess,
         } as const)
       : undefined;
   if (issues.length > 0 || !resolved) return { issues, resolvedIgnoringChecks: resolved };

@@ -28,6 +28,8 @@ export type CheckId =
   | "supervisord-config"
   | "init"
   | "login-defs"
+  | "removed-path"
+  | "private-key"
   | TuningCheckId;
 
 export interface Finding {
@@ -217,6 +219,7 @@ export function checkRootfs(rootfs: string, spec: HardenedImageSpec): Finding[] 
       );
   }
   checkTuning(rootfs, spec, installed, executables, add);
+  checkNoSharedKeys(rootfs, spec, add);
   return findings;
 }
 
@@ -254,4 +257,23 @@ function checkFirewall(
     add("firewall", `${p} mentions port 22 / ssh`, p);
   if (text !== renderNftablesRuleset(spec.firewall))
     add("firewall", `${p} differs from the ruleset rendered from the spec`, p);
+}
+
+/**
+ * An image is copied to every server of its role: a private key in it is one key for all of them
+ * (ssl-cert's snakeoil key is made by its maintainer script at build time). Keys are made on the
+ * node; the directory Debian keeps them in must be empty, and the spec's removed paths absent.
+ */
+function checkNoSharedKeys(
+  rootfs: string,
+  spec: HardenedImageSpec,
+  add: (id: CheckId, m: string, p?: string) => void,
+) {
+  for (const p of spec.removedPaths)
+    if (existsSync(join(rootfs, p)))
+      add("removed-path", `${p} exists; the spec removes it (Debian's default instance or key)`, p);
+  const dir = "/etc/ssl/private";
+  if (!existsSync(join(rootfs, dir))) return;
+  for (const e of readdirSync(join(rootfs, dir)))
+    add("private-key", `${dir}/${e} is in the image: every server would share this key`, `${dir}/${e}`);
 }

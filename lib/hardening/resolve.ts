@@ -6,6 +6,7 @@
 import { HardeningSpecError, SpecIssue } from "./errors";
 import { FORBIDDEN_PACKAGES, forbiddenReason } from "./forbidden";
 import { MAX_PARTITIONS, PARTITION_UID_BASE, partitionUsers } from "./partitions";
+import { ROLE_IMAGES, SERVER_ROLES, isServerRole, type RoleImage } from "./roles";
 import {
   AGENT_USER,
   BASE_PACKAGES,
@@ -39,22 +40,26 @@ const PROGRAM_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** Validates the arguments and returns the complete spec, or throws listing every problem. */
 export function resolveHardenedImageSpec(args: HardenedImageArgs = {}): HardenedImageSpec {
   const issues: SpecIssue[] = [];
-  const packages = resolvePackages(args.extraPackages ?? [], issues);
+  const role = resolveRole(args.role, issues);
+  const packages = resolvePackages(args.extraPackages ?? [], issues, role?.packages ?? []);
   const firewall: HardenedFirewall = {
     inputPolicy: "drop",
-    allowedTcpPorts: resolvePorts("allowedTcpPorts", args.allowedTcpPorts ?? [], issues),
-    allowedUdpPorts: resolvePorts("allowedUdpPorts", args.allowedUdpPorts ?? [], issues),
+    allowedTcpPorts: resolvePorts("allowedTcpPorts", args.allowedTcpPorts ?? [], issues, role?.tcpPorts),
+    allowedUdpPorts: resolvePorts("allowedUdpPorts", args.allowedUdpPorts ?? [], issues, role?.udpPorts),
     allowIcmpEcho: args.allowIcmpEcho ?? true,
   };
   const users = resolveUsers(args, issues);
   if (issues.length > 0) throw new HardeningSpecError(issues);
   return {
     recipeVersion: IMAGE_RECIPE_VERSION,
+    role: args.role ?? "base",
     suite: "bookworm",
     variant: "minbase",
     packages,
     // a package the caller asks for explicitly is wanted after all
-    unwantedPackages: UNWANTED_PACKAGES.filter((p) => !packages.includes(p)),
+    unwantedPackages: [...UNWANTED_PACKAGES, ...(role?.unwantedPackages ?? [])].filter(
+      (p) => !packages.includes(p),
+    ),
     // apt's ssh/rsh transports only call an SSH client, which the image never has.
     dpkgPathExcludes: [
       "/usr/share/doc/*",
@@ -65,6 +70,7 @@ export function resolveHardenedImageSpec(args: HardenedImageArgs = {}): Hardened
       "/usr/lib/apt/methods/rsh",
     ],
     dpkgPathIncludes: ["/usr/share/doc/*/copyright", "/usr/share/locale/locale.alias"],
+    removedPaths: [...(role?.removedPaths ?? [])],
     rootLocked: true,
     remoteRootLogin: false,
     stripSetuid: true,
@@ -82,7 +88,23 @@ export function resolveHardenedImageSpec(args: HardenedImageArgs = {}): Hardened
   };
 }
 
-function resolvePackages(extra: readonly string[], issues: SpecIssue[]): string[] {
+function resolveRole(role: unknown, issues: SpecIssue[]): RoleImage | undefined {
+  if (role === undefined) return undefined;
+  if (isServerRole(role)) return ROLE_IMAGES[role];
+  issues.push({
+    path: "role",
+    received: JSON.stringify(role),
+    allowed: `one of ${SERVER_ROLES.join(", ")}, or no role for the base image`,
+    fix: "give the role the servers have in zeroroot:dataCenter.servers[].roles",
+  });
+  return undefined;
+}
+
+function resolvePackages(
+  extra: readonly string[],
+  issues: SpecIssue[],
+  rolePackages: readonly string[],
+): string[] {
   extra.forEach((p, i) => {
     const where = `extraPackages[${i}]`;
     if (typeof p !== "string" || !PACKAGE_NAME.test(p)) {
@@ -104,10 +126,15 @@ function resolvePackages(extra: readonly string[], issues: SpecIssue[]): string[
       });
     }
   });
-  return [...new Set([...BASE_PACKAGES, ...extra])].sort();
+  return [...new Set([...BASE_PACKAGES, ...rolePackages, ...extra])].sort();
 }
 
-function resolvePorts(key: string, ports: readonly number[], issues: SpecIssue[]): number[] {
+function resolvePorts(
+  key: string,
+  ports: readonly number[],
+  issues: SpecIssue[],
+  rolePorts: readonly number[] = [],
+): number[] {
   ports.forEach((p, i) => {
     const where = `${key}[${i}]`;
     if (!Number.isInteger(p) || p < 1 || p > 65535) {
@@ -126,7 +153,7 @@ function resolvePorts(key: string, ports: readonly number[], issues: SpecIssue[]
       });
     }
   });
-  return [...new Set(ports)].sort((a, b) => a - b);
+  return [...new Set([...rolePorts, ...ports])].sort((a, b) => a - b);
 }
 
 /** zr-agent, the extra users, then the partition users; issues in that order, duplicates last. */

@@ -7,12 +7,13 @@
  * read. Both are re-exported here.
  */
 import type { FirewallSpec } from "../contracts/resources";
+import type { ServerRole } from "./roles";
 
 /**
  * Bump when the build recipe (lab/image/build.ts applySpec) changes what it writes for the same
  * spec: everything the image contains must be either in the spec or covered by this number.
  */
-export const IMAGE_RECIPE_VERSION = 3;
+export const IMAGE_RECIPE_VERSION = 4;
 
 /** Where the platform's files live inside the image. */
 export const IMAGE_PATHS = {
@@ -40,7 +41,7 @@ export const SHIPPED_FILES: readonly ShippedFile[] = [
   {
     path: IMAGE_PATHS.init,
     source: "agents/init/zr-init.py",
-    sha256: "1ca09ccdfdc167eaa8133eeaf4d1c2ff3d952e17e62226ffecd703aa2d1cb0e2",
+    sha256: "b4b49ec745f42f99eb7780a7de8c1b6b9e58e14140767064b72459267acb950e",
     mode: 0o755,
   },
   {
@@ -101,6 +102,8 @@ export interface HardenedFirewall extends FirewallSpec {
 /** The complete, validated specification of a hardened image. */
 export interface HardenedImageSpec {
   readonly recipeVersion: number;
+  /** The server role the image is for (roles.ts), or "base": what it carries beyond the base. */
+  readonly role: ServerRole | "base";
   readonly suite: "bookworm";
   readonly variant: "minbase";
   /** Sorted, unique; installed on top of minbase. */
@@ -110,6 +113,8 @@ export interface HardenedImageSpec {
   /** dpkg path excludes (documentation, manuals, translations) and re-includes. */
   readonly dpkgPathExcludes: readonly string[];
   readonly dpkgPathIncludes: readonly string[];
+  /** Removed after the packages are installed (roles.ts RoleImage.removedPaths); checked absent. */
+  readonly removedPaths: readonly string[];
   readonly rootLocked: true;
   readonly remoteRootLogin: false;
   /** Remove setuid/setgid bits from every file: no platform process may gain privileges. */
@@ -134,6 +139,11 @@ export interface HardenedImageSpec {
 
 /** What a caller may choose; everything else is fixed by zeroroot. */
 export interface HardenedImageArgs {
+  /**
+   * The role of the servers the image is for: adds the role's packages and opens its ports
+   * (roles.ts ROLE_IMAGES). @default - "base": the base packages only, no port open
+   */
+  readonly role?: ServerRole;
   /** Packages added to the base list. @default - none */
   readonly extraPackages?: readonly string[];
   /** TCP ports open to the network. Never 22. @default - none (the agent only connects out) */
@@ -174,4 +184,12 @@ export const supervisorDir = (user: PlatformUser) => `${user.home}/supervisor`;
 // The old path keeps its exports. resolve.ts and derive.ts use this file's constants only when called,
 // so the import cycle is harmless.
 export { resolveHardenedImageSpec } from "./resolve";
+export {
+  ROLE_IMAGES,
+  POSTGRESQL_PORT,
+  isServerRole,
+  SERVER_ROLES,
+  type RoleImage,
+  type ServerRole,
+} from "./roles";
 export { canonicalJson, programsOf, specHash, toHardenedImageInputs } from "./derive";

@@ -12,3 +12,27 @@ export {
   classifyFailure,
   failureDetail,
 } from "./ipmitool";
+export {
+  rotateBmcCredential,
+  checkBmcCredential,
+  BmcRotationError,
+  type BmcAddress,
+  type BmcLogin,
+  type CredentialCheck,
+  type RotationRequest,
+  type RotationResult,
+} from "./credential";
+export {
+  MANAGED_USER_DEFAULTS,
+  MANAGED_PASSWORD,
+  MIN_MANAGED_PASSWORD_LENGTH,
+  managedPasswordProblem,
+  managedUserSpecProblem,
+  nextSlot,
+  parseUserList,
+  setUserScript,
+  slotProblem,
+  slotUsername,
+  type BmcUser,
+  type ManagedUserSpec,
+} from "./users";

@@ -25,6 +25,41 @@ export interface ProvisionOptions {
   /** @default 1000 */
   readonly pollMs?: number;
   readonly log?: (msg: string) => void;
+  /** Netboot retries, bounded; see NetbootRetry. @default DEFAULT_NETBOOT_RETRY */
+  readonly netboot?: Partial<NetbootRetry>;
+}
+
+/**
+ * A netboot that fails is tried again: re-armed at the site (a new one-time token: a site that
+ * restarted has lost its pending netboot offers, which it keeps in memory only) and netbooted again
+ * through the BMC, after a growing pause, a bounded number of times; every failed attempt is logged
+ * and named in the final error.
+ */
+export interface NetbootRetry {
+  /** Installs tried in all (the first included). */
+  readonly attempts: number;
+  /**
+   * An attempt failed when the server has not fetched its netboot configuration (the site still says
+   * "armed") this long after it was powered on into PXE: it did not netboot (the site was down, the
+   * boot path is broken). Once netbooted, the install and enrollment have `phaseTimeoutMs`.
+   */
+  readonly netbootTimeoutMs: number;
+  /** Pause before the second attempt, doubled before each further one. */
+  readonly backoffMs: number;
+  /** Longest pause. */
+  readonly maxBackoffMs: number;
+}
+
+export const DEFAULT_NETBOOT_RETRY: NetbootRetry = {
+  attempts: 3,
+  netbootTimeoutMs: 120_000,
+  backoffMs: 10_000,
+  maxBackoffMs: 60_000,
+};
+
+/** Pause before attempt `n` (2, 3, …): backoff, doubled each time, capped. */
+export function netbootBackoffMs(n: number, r: Pick<NetbootRetry, "backoffMs" | "maxBackoffMs">): number {
+  return Math.min(r.maxBackoffMs, r.backoffMs * 2 ** Math.max(0, n - 2));
 }
 
 export interface ProvisionedServer {
@@ -94,20 +129,63 @@ async function installFromPxe(
   opts: ProvisionOptions,
   log: (m: string) => void,
 ): Promise<void> {
-  log(`${target.serverId}: arming install at the site and netbooting through the BMC`);
-  await site.post(ROUTES.arm, { serverId: target.serverId, hostname: target.hostname, mac: target.mac });
-  await bmc.setBootDevice("pxe", { persistent: false });
-  if ((await bmc.getPower()) === "on") await bmc.cycle();
-  else await bmc.setPower("on");
-  await waitFor(
-    site,
+  const retry = { ...DEFAULT_NETBOOT_RETRY, ...opts.netboot };
+  const failures: string[] = [];
+  for (let n = 1; n <= retry.attempts; n++) {
+    if (n > 1) {
+      const pause = netbootBackoffMs(n, retry);
+      log(`${target.serverId}: netboot attempt ${n} of ${retry.attempts} in ${pause / 1000} s`);
+      await sleep(pause);
+    }
+    log(`${target.serverId}: arming install at the site and netbooting through the BMC (attempt ${n})`);
+    await site.post(ROUTES.arm, { serverId: target.serverId, hostname: target.hostname, mac: target.mac });
+    await bmc.setBootDevice("pxe", { persistent: false });
+    if ((await bmc.getPower()) === "on") await bmc.cycle();
+    else await bmc.setPower("on");
+    const failed = await awaitEnrollment(site, target.serverId, opts, retry);
+    if (!failed) {
+      log(`${target.serverId}: installed and enrolled${n > 1 ? ` (attempt ${n})` : ""}`);
+      return;
+    }
+    failures.push(`attempt ${n}: ${failed}`);
+    log(`${target.serverId}: netboot attempt ${n} of ${retry.attempts} failed: ${failed}`);
+  }
+  throw new ProvisionError(
     target.serverId,
-    (s) => s.phase === "enrolled" || s.phase === "ready",
-    opts,
-    "the installer to enroll",
+    `netboot install failed ${retry.attempts} time(s): ${failures.join("; ")}. Check the site services and the server's console, then run the update again`,
   );
-  log(`${target.serverId}: installed and enrolled`);
 }
+
+/** Undefined once the server enrolled; otherwise why this attempt failed. */
+async function awaitEnrollment(
+  site: SiteApi,
+  id: string,
+  opts: ProvisionOptions,
+  retry: NetbootRetry,
+): Promise<string | undefined> {
+  const started = Date.now();
+  const deadline = started + (opts.phaseTimeoutMs ?? 600_000);
+  let last: ServerStatus | undefined;
+  let unreachable: string | undefined;
+  for (;;) {
+    try {
+      last = await status(site, id);
+      unreachable = undefined;
+    } catch (e) {
+      unreachable = (e as Error).message.split("\n")[0].slice(0, 200);
+    }
+    if (last && (last.phase === "enrolled" || last.phase === "ready")) return undefined;
+    const waited = Date.now() - started;
+    const stuck = last?.phase === "armed" || last === undefined;
+    if (stuck && waited >= retry.netbootTimeoutMs)
+      return `the server did not fetch its netboot configuration within ${retry.netbootTimeoutMs / 1000} s (site says ${last?.phase ?? "nothing"}${unreachable ? `; site unreachable: ${unreachable}` : ""})`;
+    if (Date.now() >= deadline)
+      return `the installer did not enroll within ${(opts.phaseTimeoutMs ?? 600_000) / 1000} s (last phase: ${last?.phase ?? "unknown"})`;
+    await sleep(opts.pollMs ?? 1000);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function status(site: SiteApi, id: string): Promise<ServerStatus | undefined> {
   try {

@@ -1,6 +1,10 @@
 /** The rule book (DESIGN.md invariant 8): one list, used by the policy pack and drift detection. */
 import { bmc } from "./rules/bmc";
 import { certificate } from "./rules/certificate";
+import { datastoreClientCertificates } from "./rules/datastore-client-certificates";
+import { encryptionAtRest } from "./rules/encryption-at-rest";
+import { mariadbCertificateUsers } from "./rules/mariadb-certificate-users";
+import { pgHbaCertOnly } from "./rules/pg-hba-cert-only";
 import { mutualTls } from "./rules/mutual-tls";
 import { noSsh } from "./rules/no-ssh";
 import { persistence } from "./rules/persistence";
@@ -12,9 +16,15 @@ import type { Rule } from "./types";
 
 export * from "./types";
 export * from "./views";
+export * from "./datastore-views";
+export { datastoreClientCertificates, encryptionAtRest, mariadbCertificateUsers, pgHbaCertOnly };
 export { bmc, certificate, mutualTls, noSsh, persistence, signedSoftware, spread, zeroPassword, zeroRoot };
 export type { BmcConfig } from "./rules/bmc";
 export type { CertificateConfig } from "./rules/certificate";
+export type { DatastoreClientCertificatesConfig } from "./rules/datastore-client-certificates";
+export type { EncryptionAtRestConfig } from "./rules/encryption-at-rest";
+export type { MariadbCertificateUsersConfig } from "./rules/mariadb-certificate-users";
+export type { PgHbaCertOnlyConfig } from "./rules/pg-hba-cert-only";
 export type { MutualTlsConfig } from "./rules/mutual-tls";
 export type { NoSshConfig } from "./rules/no-ssh";
 export type { PersistenceConfig } from "./rules/persistence";
@@ -36,7 +46,22 @@ export const RULES: readonly Rule<any, any>[] = [
   signedSoftware,
   persistence,
   spread,
+  datastoreClientCertificates,
+  pgHbaCertOnly,
+  mariadbCertificateUsers,
+  encryptionAtRest,
 ];
 
 /** Rules that judge a HostView (drift detection over live hosts runs these). */
 export const HOST_RULES = [zeroRoot, noSsh, mutualTls] as const;
+
+/**
+ * Rules that judge a DatastoresView: the pack runs them over releases and desired states, drift over
+ * a live host's datastores (`datastoresViewFromObserved`: its endpoints and rendered config files).
+ */
+export const DATASTORE_RULES = [
+  datastoreClientCertificates,
+  pgHbaCertOnly,
+  mariadbCertificateUsers,
+  encryptionAtRest,
+] as const;

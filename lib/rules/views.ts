@@ -53,6 +53,7 @@ export function kindOfType(type: string): ResourceKind | undefined {
 }
 export const RESOURCE_KINDS: readonly ResourceKind[] = [
   "BmcServer",
+  "BmcCredential",
   "HardenedImage",
   "RootCa",
   "IssuingCa",

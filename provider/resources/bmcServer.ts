@@ -13,10 +13,13 @@
  * an installed server keeps running. Only a new `serverId` (another identity) replaces.
  */
 import { ALLOWED_CIPHER_SUITES, IpmitoolBmcClient, type CipherSuite } from "../../lib/ipmi";
+import { readBmc } from "../../lib/drift/observe/bmc";
 import { provisionServer } from "../../lib/provision";
 import { SiteClient } from "../../lib/site";
 import { RESOURCE_DEFAULTS, resourceType } from "../../lib/contracts/resources";
 import { Checker, shown } from "../checks";
+import { checkRoot, rootOf } from "../config";
+import { importedBmcProps } from "./bmcServerImport";
 import { readOperatorIdentity } from "../operator-identity";
 import { changedKeys, inputsOf, type Handler, type Props } from "../types";
 
@@ -31,6 +34,7 @@ const INPUTS = [
   "siteUrl",
   "siteServerName",
   "rootCertificatePem",
+  "rootCertificateSha256",
   "phaseTimeoutSeconds",
 ] as const;
 const REPLACES = ["serverId"];
@@ -61,7 +65,7 @@ async function converge(p: Props): Promise<Props> {
   const site = new SiteClient({
     url: String(p.siteUrl),
     serverName: String(p.siteServerName),
-    trust: String(p.rootCertificatePem),
+    trust: rootOf(p),
     identity: readOperatorIdentity(),
     timeoutMs: 30_000,
   });
@@ -85,13 +89,23 @@ async function converge(p: Props): Promise<Props> {
   };
 }
 
+/** The same observer as `zeroroot drift` (lib/drift/observe), so refresh and drift agree. */
 async function observe(bmc: IpmitoolBmcClient) {
-  const [power, boot] = [await bmc.getPower(), await bmc.getBootDevice()];
-  return { observedPower: power, observedBootDevice: boot.device };
+  const seen = await readBmc(bmc);
+  return { observedPower: seen.power, observedBootDevice: seen.bootDevice };
+}
+
+function onlyCredentialChanged(olds: Props, news: Props): boolean {
+  const login = (p: Props) => ({ ...(p.bmc as Props), username: undefined, password: undefined });
+  return (
+    changedKeys(olds, news, INPUTS).join() === "bmc" &&
+    JSON.stringify(login(olds)) === JSON.stringify(login(news))
+  );
 }
 
 export const bmcServer: Handler = {
   token: resourceType("BmcServer"),
+  secretInputs: [["bmc", "password"]],
   check(news) {
     const inputs: Props = {
       ...news,
@@ -127,7 +141,7 @@ export const bmcServer: Handler = {
     c.oneOf("power", ["on", "off"]);
     c.text("siteUrl", 2048);
     c.text("siteServerName", 253);
-    c.pem("rootCertificatePem");
+    checkRoot(c, inputs);
     c.int("phaseTimeoutSeconds", 1, 86_400);
     return c.result(inputs);
   },
@@ -143,8 +157,10 @@ export const bmcServer: Handler = {
   async create(inputs) {
     return { id: String(inputs.serverId), outs: await converge(inputs) };
   },
-  async read(id, props) {
-    if (!props.bmc) throw new Error(`BmcServer ${id} cannot be imported without its bmc inputs`);
+  async read(stateId, stored) {
+    // An import carries the id only: it names the BMC, the login comes from the environment.
+    const props = stored.bmc ? stored : importedBmcProps(stateId);
+    const id = stored.bmc ? stateId : String(props.serverId);
     const seen = await observe(bmcOf(props));
     // What is true now stands in the input-named fields too, so the next update sees the drift.
     const observed: Props = {
@@ -155,7 +171,11 @@ export const bmcServer: Handler = {
     };
     return { id, props: observed, inputs: inputsOf(observed, INPUTS) };
   },
-  async update(_id, _olds, news) {
+  async update(_id, olds, news) {
+    // A rotated BMC credential (BmcCredential) changes nothing on the server: check the new login
+    // reads the BMC and keep the rest, never re-provision or power-cycle for it.
+    if (onlyCredentialChanged(olds, news))
+      return { ...olds, ...inputsOf(news, INPUTS), ...(await observe(bmcOf(news))) };
     return converge(news);
   },
   async delete(_id, props) {

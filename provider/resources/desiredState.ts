@@ -16,10 +16,13 @@ import {
   desiredStateDigest,
   renewalDue,
   signDesiredState,
+  validateDesiredState,
   type SignedDesiredState,
 } from "../../lib/desired-state";
 import { RESOURCE_DEFAULTS, resourceType, type DesiredStateInputs } from "../../lib/contracts/resources";
+import { certificateSha256 } from "../../lib/pki/fingerprint";
 import { Checker } from "../checks";
+import { checkRoot, importContext, rootOf } from "../config";
 import { operatorClient, readNamedFile } from "../operator-identity";
 import { changedKeys, inputsOf, type Handler, type Props } from "../types";
 
@@ -30,6 +33,7 @@ const INPUTS = [
   "validitySeconds",
   "controlPlaneEndpoints",
   "rootCertificatePem",
+  "rootCertificateSha256",
   "controlPlaneTimeoutSeconds",
 ] as const;
 
@@ -55,11 +59,7 @@ export function signedDocumentFor(
 }
 
 const clientOf = (p: Props) =>
-  operatorClient(
-    p.controlPlaneEndpoints as string[],
-    String(p.rootCertificatePem),
-    Number(p.controlPlaneTimeoutSeconds) * 1000,
-  );
+  operatorClient(p.controlPlaneEndpoints as string[], rootOf(p), Number(p.controlPlaneTimeoutSeconds) * 1000);
 
 const versionIn = (text: string | undefined, at: (v: Record<string, unknown>) => unknown): number => {
   try {
@@ -79,6 +79,30 @@ const publishedRenewalDue = (t: string | undefined, now: Date): boolean => {
     return true;
   }
 };
+/** Inputs and outputs of an imported resource, from the signed document published for it. */
+function importedDocument(text: string, computer: string): Props {
+  let d: SignedDesiredState["document"];
+  try {
+    d = validateDesiredState((JSON.parse(text) as SignedDesiredState).document);
+  } catch (e) {
+    throw new Error(
+      `DesiredState ${computer}: the published document is unreadable: ${(e as Error).message}`,
+    );
+  }
+  if (d.computerId !== computer)
+    throw new Error(`DesiredState ${computer}: the document at its key names computer ${d.computerId}`);
+  return {
+    dataCenter: d.dataCenter,
+    instances: d.instances,
+    validitySeconds: Math.round((Date.parse(d.expiresAt) - Date.parse(d.issuedAt)) / 1000),
+    version: d.version,
+    digest: desiredStateDigest(d),
+    issuedAt: d.issuedAt,
+    expiresAt: d.expiresAt,
+    publishedVersion: d.version,
+  };
+}
+
 const acknowledgedVersion = (t?: string) => versionIn(t, (v) => (v.desired as { version?: number })?.version);
 
 async function publish(p: Props, lastVersion: number): Promise<Props> {
@@ -95,7 +119,8 @@ async function publish(p: Props, lastVersion: number): Promise<Props> {
       digest: desiredStateDigest(d),
       issuedAt: d.issuedAt,
       expiresAt: d.expiresAt,
-      signer: signed.signature.certificates[0],
+      // Which signer signed it, by fingerprint: the certificate itself is in the published document.
+      signerSha256: certificateSha256(signed.signature.certificates[0] ?? ""),
     };
   } finally {
     client.close();
@@ -114,7 +139,7 @@ export const desiredState: Handler = {
     const c = new Checker(inputs);
     c.text("computerId", 63);
     c.text("dataCenter", 63);
-    c.pem("rootCertificatePem");
+    checkRoot(c, inputs);
     c.texts("controlPlaneEndpoints", 9);
     c.int("controlPlaneTimeoutSeconds", 1, 600);
     if (c.failures.length === 0) {
@@ -145,19 +170,27 @@ export const desiredState: Handler = {
   async create(inputs) {
     return { id: String(inputs.computerId), outs: await publish(inputs, 0) };
   },
-  async read(id, props) {
-    if (!Array.isArray(props.controlPlaneEndpoints))
-      throw new Error(
-        `DesiredState ${id} cannot be imported by id alone: the control plane's endpoints and root are inputs; declare it in the program instead`,
-      );
+  async read(id, stored) {
+    // An import (`pulumi import`): the engine sends the id only; the document itself holds the rest.
+    const importing = !Array.isArray(stored.controlPlaneEndpoints);
+    const props = importing
+      ? {
+          computerId: id,
+          ...importContext(`DesiredState ${id}`),
+          controlPlaneTimeoutSeconds: RESOURCE_DEFAULTS.controlPlaneTimeoutSeconds,
+        }
+      : stored;
     const client = clientOf(props);
     try {
       const computer = String(props.computerId ?? id);
       const text = await client.get(keys.desired(computer));
+      // Nothing published for an import: nothing to import (an empty id tells the engine so).
+      if (importing && text === undefined) return { id: "", props: {}, inputs: {} };
       const published = publishedVersion(text);
       const acknowledged = acknowledgedVersion(await client.get(keys.status(computer)));
       const observed = {
         ...props,
+        ...(importing ? importedDocument(String(text), computer) : {}),
         publishedVersion: published,
         acknowledgedVersion: acknowledged,
         renewalDue: publishedRenewalDue(text, new Date()),

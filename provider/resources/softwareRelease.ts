@@ -18,6 +18,7 @@ import {
 } from "../../lib/release";
 import { RESOURCE_DEFAULTS, resourceType } from "../../lib/contracts/resources";
 import { Checker } from "../checks";
+import { checkRoot, importContext, rootOf } from "../config";
 import { operatorClient } from "../operator-identity";
 import { changedKeys, inputsOf, type Handler, type Props } from "../types";
 
@@ -31,6 +32,7 @@ const INPUTS = [
   "signatureAlgorithm",
   "signerChainCertificates",
   "rootCertificatePem",
+  "rootCertificateSha256",
   "controlPlaneEndpoints",
   "controlPlaneTimeoutSeconds",
   "authorisedSigners",
@@ -62,7 +64,7 @@ export function refusal(p: Props, now = new Date()): string | undefined {
     } catch (e) {
       return (e as Error).message;
     }
-    const v = verifyRelease(signed, { root: String(p.rootCertificatePem), authorisation, now });
+    const v = verifyRelease(signed, { root: rootOf(p), authorisation, now });
     if (!v.ok) return `${v.reason}: ${v.detail}`;
     if (v.manifest.name !== p.name || v.manifest.version !== p.version)
       return `the manifest is ${v.manifest.name}@${v.manifest.version}, the resource says ${String(p.name)}@${String(p.version)}`;
@@ -71,7 +73,7 @@ export function refusal(p: Props, now = new Date()): string | undefined {
     return undefined;
   }
   const env = verifyEnvelope(signed.manifest, signed.signature, {
-    root: String(p.rootCertificatePem),
+    root: rootOf(p),
     at: now,
   });
   if (!env.ok) return `${env.reason}: ${env.detail}`;
@@ -92,11 +94,7 @@ export function refusal(p: Props, now = new Date()): string | undefined {
 }
 
 const clientOf = (p: Props) =>
-  operatorClient(
-    p.controlPlaneEndpoints as string[],
-    String(p.rootCertificatePem),
-    Number(p.controlPlaneTimeoutSeconds) * 1000,
-  );
+  operatorClient(p.controlPlaneEndpoints as string[], rootOf(p), Number(p.controlPlaneTimeoutSeconds) * 1000);
 
 async function publish(p: Props): Promise<Props> {
   const why = refusal(p);
@@ -111,6 +109,52 @@ async function publish(p: Props): Promise<Props> {
   return { ...inputsOf(p, INPUTS), publishedKey: key, published: true };
 }
 
+const RELEASE_ID = /^([A-Za-z0-9][A-Za-z0-9._-]{0,62})@([A-Za-z0-9][A-Za-z0-9._+-]{0,127})$/;
+
+/** A release found by id (`<name>@<version>`) in the control plane, verified before it enters state. */
+async function importRelease(id: string): Promise<{ id: string; props: Props; inputs: Props }> {
+  const m = RELEASE_ID.exec(id);
+  if (!m)
+    throw new Error(
+      `SoftwareRelease import id is ${JSON.stringify(id.slice(0, 80))}; give <name>@<version>, e.g. postgresql@15.8.0`,
+    );
+  const [, name, version] = m;
+  const ctx = importContext(`SoftwareRelease ${id}`);
+  const client = clientOf({
+    ...ctx,
+    controlPlaneTimeoutSeconds: RESOURCE_DEFAULTS.controlPlaneTimeoutSeconds,
+  });
+  let text: string | undefined;
+  try {
+    text = await client.get(keys.release(name, version));
+  } finally {
+    client.close();
+  }
+  if (text === undefined) return { id: "", props: {}, inputs: {} };
+  let signed: SignedRelease;
+  try {
+    signed = JSON.parse(text) as SignedRelease;
+  } catch {
+    throw new Error(`SoftwareRelease ${id}: the published document is not JSON`);
+  }
+  const p: Props = {
+    name,
+    version,
+    manifestDigest: manifestDigest(signed.manifest),
+    signerCertificatePem: signed.signature?.certificates?.[0],
+    signature: signed.signature?.value,
+    manifest: signed.manifest,
+    signatureAlgorithm: signed.signature?.algorithm,
+    signerChainCertificates: signed.signature?.certificates?.slice(1) ?? [],
+    ...ctx,
+    controlPlaneTimeoutSeconds: RESOURCE_DEFAULTS.controlPlaneTimeoutSeconds,
+  };
+  const why = refusal(p);
+  if (why) throw new Error(`SoftwareRelease ${id}: the published release is refused: ${why}`);
+  const observed = { ...p, publishedKey: keys.release(name, version), published: true };
+  return { id, props: observed, inputs: inputsOf(observed, INPUTS) };
+}
+
 export const softwareRelease: Handler = {
   token: resourceType("SoftwareRelease"),
   check(news) {
@@ -122,7 +166,7 @@ export const softwareRelease: Handler = {
     const c = new Checker(inputs);
     c.text("name", 63);
     c.text("version", 128);
-    c.pem("rootCertificatePem");
+    checkRoot(c, inputs);
     c.texts("controlPlaneEndpoints", 9);
     c.int("controlPlaneTimeoutSeconds", 1, 600);
     if (c.failures.length === 0) {
@@ -146,10 +190,8 @@ export const softwareRelease: Handler = {
     return { id: `${String(inputs.name)}@${String(inputs.version)}`, outs: await publish(inputs) };
   },
   async read(id, props) {
-    if (!Array.isArray(props.controlPlaneEndpoints))
-      throw new Error(
-        `SoftwareRelease ${id} cannot be imported by id alone: the control plane's endpoints and root are inputs; declare it in the program instead`,
-      );
+    // An import (`pulumi import`): the engine sends the id only; the published document holds the rest.
+    if (!Array.isArray(props.controlPlaneEndpoints)) return importRelease(id);
     const client = clientOf(props);
     let stored: string | undefined;
     try {

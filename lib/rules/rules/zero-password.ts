@@ -14,7 +14,10 @@ export interface ZeroPasswordConfig {
   readonly secretKeyPatterns: readonly string[];
   /** Key-name fragments of public values that look random (digests, signatures, certificates). */
   readonly publicKeyPatterns: readonly string[];
-  /** Paths that must be Pulumi secrets, by resource kind. @default - BmcServer: bmc.password */
+  /**
+   * Paths that must be Pulumi secrets, by resource kind.
+   * @default - BmcServer: bmc.password; BmcCredential: initialPassword, password
+   */
   readonly requiredSecrets: Readonly<Partial<Record<ResourceKind, readonly string[]>>>;
   /**
    * Kinds where services authenticate by certificate, so a password-like key is refused even when
@@ -42,7 +45,7 @@ const meta = {
   defaults: {
     secretKeyPatterns: DEFAULT_SECRET_KEY_PATTERNS,
     publicKeyPatterns: DEFAULT_PUBLIC_KEY_PATTERNS,
-    requiredSecrets: { BmcServer: ["bmc.password"] },
+    requiredSecrets: { BmcServer: ["bmc.password"], BmcCredential: ["initialPassword", "password"] },
     passwordFreeKinds: ["DesiredState"],
     privateKeyKinds: ["RootCa"],
     tokenMinLength: 20,

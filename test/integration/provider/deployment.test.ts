@@ -9,7 +9,9 @@ import { strict as assert } from "node:assert";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Deployment } from "../../../lab/orchestrate/deployment";
+import { Deployment, PROVIDER_TYPE } from "../../../lab/orchestrate/deployment";
+import { createRootCa } from "../../../lib/pki";
+import { certificateSha256 } from "../../../lib/pki/fingerprint";
 import { PluginHost, urnOf, type Props } from "../../../provider/host";
 import { secret } from "../../../provider/values";
 import { FakeBmcs } from "./fake-bmc";
@@ -86,7 +88,9 @@ describe("lab deployment loop over the plugin's gRPC protocol", function () {
     bmcs.set(PORT, { ...bmcs.get(PORT), boot: { device: "pxe", persistent: true } });
     const drift = await d.refresh();
     assert.deepEqual(drift[bmcUrn].sort(), ["bootDevice", "observedBootDevice"]);
-    assert.equal(d.recorded(bmcUrn)?.outs.bootDevice, "pxe");
+    // As the engine records a refresh: Read's inputs replace the stored inputs.
+    assert.equal(d.recorded(bmcUrn)?.inputs.bootDevice, "pxe");
+    assert.equal(d.recorded(bmcUrn)?.outs.observedBootDevice, "pxe");
     assert.equal((await d.register(bmcUrn, BMC, server())).outcome, "updated");
     assert.equal(bmcs.get(PORT).boot.device, "disk");
   });
@@ -118,6 +122,42 @@ describe("lab deployment loop over the plugin's gRPC protocol", function () {
     });
     assert.equal(r.outcome, "unchanged");
     assert.deepEqual(d.urns(), [urnOf("dc1", "zeroroot", ROOT, "old-root")]);
+  });
+
+  it("configures the plugin from the stack's zeroroot provider, also in a run that starts from state", async () => {
+    const path = join(dir, "provider.json");
+    const root = createRootCa({ commonName: "deployment test root" }).certificatePem;
+    const providerUrn = urnOf("dc1", "zeroroot", PROVIDER_TYPE, "dc1");
+    const byDigest = server({
+      rootCertificatePem: undefined,
+      rootCertificateSha256: certificateSha256(root),
+    });
+    const env = { ...process.env, PATH: bmcs.path() };
+    const first = new Deployment({ statePath: path, crypter, env });
+    try {
+      await assert.rejects(first.register(bmcUrn, BMC, byDigest), /no rootCertificatePem configured/);
+      await first.register(providerUrn, PROVIDER_TYPE, { rootCertificatePem: root });
+      assert.equal((await first.register(bmcUrn, BMC, byDigest)).outcome, "created");
+    } finally {
+      await first.close();
+    }
+    const state = JSON.parse(readFileSync(path, "utf8")) as { resources: Record<string, { inputs: Props }> };
+    assert.equal(state.resources[bmcUrn].inputs.rootCertificatePem, undefined, "the server holds no PEM");
+    // A new run: the plugin is configured from the recorded provider before any resource is checked.
+    const next = new Deployment({ statePath: path, crypter, env });
+    try {
+      assert.equal((await next.register(bmcUrn, BMC, byDigest)).outcome, "unchanged");
+      const other = server({
+        rootCertificatePem: undefined,
+        rootCertificateSha256: certificateSha256(createRootCa({ commonName: "other" }).certificatePem),
+      });
+      await assert.rejects(
+        next.register(bmcUrn, BMC, other),
+        /use one root for the provider and its resources/,
+      );
+    } finally {
+      await next.close();
+    }
   });
 
   it("without a stack passphrase, keeps only a digest of each secret and takes it back from the program", async () => {

@@ -23,7 +23,8 @@ describe("provider plugin over gRPC: HardenedImage against a site image director
   const spec = toHardenedImageInputs(resolveHardenedImageSpec({ partitions: 2 }), "dc1");
   const inputs = (over: Props = {}): Props => ({ ...spec, imageDir: dir, imageSha256: sha, ...over });
   let plugin: PluginHost;
-  let state: { id: string; outs: Props };
+  // As the engine stores it: inputs, and outputs that do not repeat them.
+  let state: { id: string; inputs: Props; outs: Props };
 
   before(async () => {
     plugin = await PluginHost.start();
@@ -50,20 +51,21 @@ describe("provider plugin over gRPC: HardenedImage against a site image director
 
   it("Create records the spec and the archive it hashed", async () => {
     writeFileSync(file, archive);
-    state = await plugin.create(URN, (await plugin.check(URN, {}, inputs())).inputs);
+    const checked = (await plugin.check(URN, {}, inputs())).inputs;
+    state = { ...(await plugin.create(URN, checked)), inputs: checked };
     assert.equal(state.outs.present, true);
     assert.equal(state.outs.foundSha256, sha);
-    assert.equal(state.outs.specHash, spec.specHash);
-    assert.deepEqual(state.outs.packages, spec.packages);
+    assert.equal(checked.specHash, spec.specHash);
+    assert.equal(state.outs.packages, undefined, "the spec is stored once, as inputs");
   });
 
   it("Read reports an altered archive, and the next Diff replaces, whose Create says why", async () => {
     writeFileSync(file, Buffer.concat([archive, Buffer.from("tampered")]));
-    const r = await plugin.read(state.id, URN, state.outs);
+    const r = await plugin.read(state.id, URN, state.outs, state.inputs);
     assert.equal(r.props.present, false);
     assert.notEqual(r.props.foundSha256, sha);
     const news = (await plugin.check(URN, {}, inputs())).inputs;
-    const d = await plugin.diff(state.id, URN, r.props, news);
+    const d = await plugin.diff(state.id, URN, r.props, news, r.inputs);
     assert.equal(d.changes, true);
     assert.deepEqual(d.replaces, ["imageSha256"]);
     await assert.rejects(
@@ -74,9 +76,10 @@ describe("provider plugin over gRPC: HardenedImage against a site image director
 
   it("Read reports the archive present again once it is restored, and Diff sees no change", async () => {
     writeFileSync(file, archive);
-    const r = await plugin.read(state.id, URN, state.outs);
+    const r = await plugin.read(state.id, URN, state.outs, state.inputs);
     assert.equal(r.props.present, true);
-    const d = await plugin.diff(state.id, URN, r.props, (await plugin.check(URN, {}, inputs())).inputs);
+    const news = (await plugin.check(URN, {}, inputs())).inputs;
+    const d = await plugin.diff(state.id, URN, r.props, news, r.inputs);
     assert.equal(d.changes, false);
   });
 
@@ -87,19 +90,20 @@ describe("provider plugin over gRPC: HardenedImage against a site image director
     );
     const news = (await plugin.check(URN, {}, inputs({ packages: other.packages, specHash: other.specHash })))
       .inputs;
-    const d = await plugin.diff(state.id, URN, state.outs, news);
+    const d = await plugin.diff(state.id, URN, state.outs, news, state.inputs);
     assert.deepEqual(d.replaces.sort(), ["packages", "specHash"]);
   });
 
   it("without an archive named, records the spec only (nothing on disk to read)", async () => {
-    const s = await plugin.create(URN, (await plugin.check(URN, {}, { ...spec })).inputs);
+    const checked = (await plugin.check(URN, {}, { ...spec })).inputs;
+    const s = await plugin.create(URN, checked);
     assert.equal(s.outs.present, false);
-    const r = await plugin.read(s.id, URN, s.outs);
-    assert.equal(r.props.specHash, spec.specHash);
+    const r = await plugin.read(s.id, URN, s.outs, checked);
+    assert.equal(r.inputs.specHash, spec.specHash);
   });
 
   it("Delete leaves the archive where it is (the site operator removes images)", async () => {
-    await plugin.delete(state.id, URN, state.outs);
+    await plugin.delete(state.id, URN, state.outs, state.inputs);
     assert.equal(createHash("sha256").update(readFileSync(file)).digest("hex"), sha);
   });
 });

@@ -30,9 +30,15 @@ describe("provider plugin over gRPC: RootCa, IssuingCa, Certificate", function (
   this.timeout(60_000);
   const dir = mkdtempSync(join(tmpdir(), "zr-provider-pki-"));
   let plugin: PluginHost;
-  let root: { id: string; outs: Props };
-  let issuing: { id: string; outs: Props };
-  let cert: { id: string; outs: Props };
+  // As the engine stores each: inputs, and outputs that do not repeat them.
+  type Stored = { id: string; inputs: Props; outs: Props };
+  let root: Stored;
+  let issuing: Stored;
+  let cert: Stored;
+  const create = async (urn: string, inputs: Props): Promise<Stored> => ({
+    ...(await plugin.create(urn, inputs)),
+    inputs,
+  });
   const issuingKey = generateKeyPair();
   const keyPath = join(dir, "issuing.key");
   writeFileSync(keyPath, exportPkcs8(issuingKey.privateKey));
@@ -58,14 +64,19 @@ describe("provider plugin over gRPC: RootCa, IssuingCa, Certificate", function (
 
     it("Create returns the certificate and its key, the key marked secret on the wire", async () => {
       const inputs = (await plugin.check(ROOT, {}, { commonName: "test root", validityDays: 3650 })).inputs;
-      root = await plugin.create(ROOT, inputs);
+      root = await create(ROOT, inputs);
       assert.ok(SECRET_SIG in (root.outs.keyPem as object), "keyPem is secret");
       assert.equal(parseCertificate(String(root.outs.certificatePem)).commonName, "test root");
       assert.equal(root.id, root.outs.serial);
     });
 
     it("Read re-derives serial and dates from the stored certificate (a hand-edited state is drift)", async () => {
-      const r = await plugin.read(root.id, ROOT, { ...root.outs, notAfter: "2099-01-01T00:00:00.000Z" });
+      const r = await plugin.read(
+        root.id,
+        ROOT,
+        { ...root.outs, notAfter: "2099-01-01T00:00:00.000Z" },
+        root.inputs,
+      );
       assert.equal(r.props.notAfter, root.outs.notAfter);
       assert.equal(r.inputs.commonName, "test root");
       assert.ok(!("certificatePem" in r.inputs), "Read's inputs are inputs only");
@@ -82,13 +93,14 @@ describe("provider plugin over gRPC: RootCa, IssuingCa, Certificate", function (
       const news = (
         await plugin.check(ROOT, {}, { commonName: "test root", validityDays: 3650, renewBeforeDays: 100 })
       ).inputs;
-      assert.deepEqual(await plugin.diff(root.id, ROOT, root.outs, news), {
+      assert.deepEqual(await plugin.diff(root.id, ROOT, root.outs, news, root.inputs), {
         changes: true,
         replaces: [],
+        diffs: ["renewBeforeDays"],
         deleteBeforeReplace: false,
       });
-      const outs = await plugin.update(root.id, ROOT, root.outs, news);
-      assert.equal(outs.renewBeforeDays, 100);
+      const outs = await plugin.update(root.id, ROOT, root.outs, news, root.inputs);
+      assert.equal(outs.renewBeforeDays, undefined, "an input, stored once as an input");
       assert.equal(outs.certificatePem, root.outs.certificatePem);
       assert.ok(SECRET_SIG in (outs.keyPem as object), "keyPem stays secret after Update");
     });
@@ -104,7 +116,7 @@ describe("provider plugin over gRPC: RootCa, IssuingCa, Certificate", function (
       ];
       for (const [old, n, replaces] of cases) {
         const news = (await plugin.check(ROOT, {}, n)).inputs;
-        const d = await plugin.diff(root.id, ROOT, { ...root.outs, ...old }, news);
+        const d = await plugin.diff(root.id, ROOT, { ...root.outs, ...old }, news, root.inputs);
         assert.deepEqual(d.replaces, replaces, JSON.stringify(n));
         assert.equal(d.changes, true);
       }
@@ -113,30 +125,60 @@ describe("provider plugin over gRPC: RootCa, IssuingCa, Certificate", function (
 
   describe("IssuingCa", () => {
     const csrPem = createCsr({ commonName: "dc1.zeroroot.example issuing CA" }, issuingKey.privateKey);
-    const args = (): Props => ({
+    const args = (over: Props = {}): Props => ({
       dataCenter: "dc1",
       dnsZones: ["dc1.zeroroot.example"],
       csrPem,
       rootCertificatePem: root.outs.certificatePem,
       rootKeyPem: secret(unwrap(root.outs.keyPem)),
+      ...over,
     });
 
     it("Create signs the CSR with the root; the root key is never an output", async () => {
       const inputs = (await plugin.check(ISSUING, {}, args())).inputs;
       assert.deepEqual(inputs.kinds, ["computer", "service"]);
       assert.equal(inputs.validityDays, PROFILES.issuing.validityDays);
-      issuing = await plugin.create(ISSUING, inputs);
+      issuing = await create(ISSUING, inputs);
       assert.ok(!("rootKeyPem" in issuing.outs));
       assert.ok(parseCertificate(String(issuing.outs.certificatePem)).isCa);
     });
 
     it("has no in-place update, so every change is a replacement", async () => {
       const news = (await plugin.check(ISSUING, {}, { ...args(), renewBeforeDays: 100 })).inputs;
-      assert.deepEqual((await plugin.diff(issuing.id, ISSUING, issuing.outs, news)).replaces, [
-        "renewBeforeDays",
-      ]);
+      assert.deepEqual(
+        (await plugin.diff(issuing.id, ISSUING, issuing.outs, news, issuing.inputs)).replaces,
+        ["renewBeforeDays"],
+      );
       const same = (await plugin.check(ISSUING, {}, args())).inputs;
-      assert.equal((await plugin.diff(issuing.id, ISSUING, issuing.outs, same)).changes, false);
+      assert.equal(
+        (await plugin.diff(issuing.id, ISSUING, issuing.outs, same, issuing.inputs)).changes,
+        false,
+      );
+    });
+
+    it("Read reports the CA revoked once the root's CRL names it, and the next Diff replaces it", async () => {
+      const rootCa = loadCa(String(root.outs.certificatePem), String(unwrap(root.outs.keyPem)));
+      const crlPath = join(dir, "root.crl");
+      writeFileSync(crlPath, issueCrl(rootCa, [], { number: 1 }));
+      const inputs = (await plugin.check(ISSUING, {}, args({ crlPath }))).inputs;
+      const before = await plugin.read(issuing.id, ISSUING, issuing.outs, inputs);
+      assert.equal(before.props.revoked, false);
+      writeFileSync(
+        crlPath,
+        issueCrl(rootCa, [{ serial: issuing.id, reason: "cACompromise", revokedAt: new Date() }], {
+          number: 2,
+        }),
+      );
+      const after = await plugin.read(issuing.id, ISSUING, issuing.outs, inputs);
+      assert.equal(after.props.revoked, true);
+      assert.match(String(after.props.revocationDetail), /is revoked/);
+      assert.deepEqual((await plugin.diff(issuing.id, ISSUING, after.props, inputs, after.inputs)).replaces, [
+        "revoked",
+      ]);
+      // A CRL that is not the root's is refused, not read as "not revoked".
+      const other = loadCa(String(issuing.outs.certificatePem), exportPkcs8(issuingKey.privateKey));
+      writeFileSync(crlPath, issueCrl(other, [], { number: 1 }));
+      await assert.rejects(plugin.read(issuing.id, ISSUING, issuing.outs, inputs), /crl-missing/);
     });
   });
 
@@ -160,13 +202,13 @@ describe("provider plugin over gRPC: RootCa, IssuingCa, Certificate", function (
     it("Create issues from the CSR with the issuing key read by path; state holds no key", async () => {
       const inputs = (await plugin.check(CERT, {}, args())).inputs;
       assert.deepEqual(inputs.extendedKeyUsage, PROFILES.computer.extendedKeyUsage);
-      cert = await plugin.create(CERT, inputs);
+      cert = await create(CERT, inputs);
       assert.equal(parseCertificate(String(cert.outs.certPem)).commonName, "dc1-s01");
       assert.ok(!JSON.stringify(cert.outs).includes("PRIVATE KEY"));
     });
 
     it("Read runs the nodes' verifier: valid before, revoked once the CA's CRL names it", async () => {
-      const before = await plugin.read(cert.id, CERT, cert.outs);
+      const before = await plugin.read(cert.id, CERT, cert.outs, cert.inputs);
       assert.equal(before.props.verification, "ok");
       assert.equal(before.props.revoked, false);
       const ca = loadCa(String(issuing.outs.certificatePem), exportPkcs8(issuingKey.privateKey));
@@ -177,29 +219,31 @@ describe("provider plugin over gRPC: RootCa, IssuingCa, Certificate", function (
           number: 1,
         }),
       );
-      const after = await plugin.read(cert.id, CERT, { ...cert.outs, crlPath });
+      const news = (await plugin.check(CERT, {}, args({ crlPath }))).inputs;
+      const after = await plugin.read(cert.id, CERT, cert.outs, news);
       assert.equal(after.props.revoked, true);
       assert.equal(after.props.verification, "revoked");
-      const news = (await plugin.check(CERT, {}, args({ crlPath }))).inputs;
-      assert.deepEqual((await plugin.diff(cert.id, CERT, after.props, news)).replaces, ["revoked"]);
+      assert.deepEqual((await plugin.diff(cert.id, CERT, after.props, news, after.inputs)).replaces, [
+        "revoked",
+      ]);
     });
 
     it("Update applies a moved key file in place and keeps the certificate", async () => {
       const moved = join(dir, "moved.key");
       writeFileSync(moved, exportPkcs8(issuingKey.privateKey));
       const news = (await plugin.check(CERT, {}, args({ keyPath: moved }))).inputs;
-      assert.deepEqual(await plugin.diff(cert.id, CERT, cert.outs, news), {
+      assert.deepEqual(await plugin.diff(cert.id, CERT, cert.outs, news, cert.inputs), {
         changes: true,
         replaces: [],
+        diffs: ["keyPath"],
         deleteBeforeReplace: false,
       });
-      const outs = await plugin.update(cert.id, CERT, cert.outs, news);
-      assert.equal(outs.keyPath, moved);
+      const outs = await plugin.update(cert.id, CERT, cert.outs, news, cert.inputs);
       assert.equal(outs.certPem, cert.outs.certPem);
     });
 
     it("Delete is accepted and leaves nothing to do (an issued certificate cannot be un-issued)", async () => {
-      await plugin.delete(cert.id, CERT, cert.outs);
+      await plugin.delete(cert.id, CERT, cert.outs, cert.inputs);
     });
   });
 });

@@ -205,7 +205,7 @@ describe("provider plugin over gRPC: SoftwareRelease and DesiredState", function
   it("refuses an import by id alone, saying which inputs it needs", async () => {
     await assert.rejects(
       plugin.read("postgresql@15.8.0", SR, {}),
-      /cannot be imported by id alone: the control plane's endpoints/,
+      /cannot be imported by id alone: .*set the zeroroot provider's rootCertificatePem and controlPlaneEndpoints/,
     );
     await assert.rejects(plugin.read("dc1-s01", DS, {}), /cannot be imported by id alone/);
   });

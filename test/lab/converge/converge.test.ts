@@ -12,10 +12,11 @@ import { runningSimPid } from "../../../lab/bmc";
 import { inNamespace, listNamespaces } from "../../../lab/net";
 import { labDown } from "../../../lab/orchestrate/down";
 import { currentLabId, labDirOf, labPrefixOf } from "../../../lab/orchestrate/lab-id";
-import { BMC_USER, mgmtNs, type LabLayout } from "../../../lab/orchestrate/layout";
+import { mgmtNs, type LabLayout } from "../../../lab/orchestrate/layout";
 import { labUp, NotConvergedError } from "../../../lab/orchestrate/up";
 import { serverPaths, serverStatus } from "../../../lab/server";
 import { startDecoy, userLab, type Decoy, type Footprint } from "./footprint";
+import { labBmcLogin } from "../../../lab/bmc/login";
 
 describe("lab up converges from what it reads (lab)", function () {
   this.timeout(40 * 60_000);
@@ -41,8 +42,7 @@ describe("lab up converges from what it reads (lab)", function () {
       {
         serverId: id,
         address: dc.servers.find((s) => s.id === id)!.bmcAddress,
-        username: BMC_USER,
-        password: lab.secrets.bmcPasswords[id],
+        ...labBmcLogin(lab, id),
         cipherSuite: 3,
       },
       { runner: spawnRunner(inNamespace(mgmtNs(dc.id))) },
@@ -138,6 +138,12 @@ describe("lab up converges from what it reads (lab)", function () {
         return true;
       });
       assert.doesNotMatch(said.join("\n"), /every data center deployed/);
+      // Each failed netboot is reported and tried again after a pause that grows (5 s, 10 s, 20 s).
+      for (const pause of [5, 10, 20])
+        assert.match(
+          said.join("\n"),
+          new RegExp(`dc3-s1: netboot failed \\(.*\\); netbooting again in ${pause} s`),
+        );
     } finally {
       truncateSync(image, size);
     }

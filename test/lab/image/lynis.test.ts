@@ -1,14 +1,14 @@
 /**
  * Lynis (Debian's 3.0.8) against every image the build produces, run the way it is done by hand: the
  * image unpacked into a throwaway copy, a chroot in a private mount and PID namespace, the host's
- * Lynis bind-mounted in. There are no per-role images yet (storage, compute and backup servers boot
- * the same hardened base); the two specs built today are audited: the default one and the lab's
- * (agent command + partition users), which the lab's sites serve with the agent bundle added.
+ * Lynis bind-mounted in. Audited: the default spec, and the lab's image of every server role
+ * (lib/hardening roles.ts: storage with its datastores, compute), which the lab's sites serve with
+ * the agent bundle added. Each prints its index, so the figure per role is in the test output.
  */
 import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { resolveHardenedImageSpec, type HardenedImageSpec } from "../../../lib/hardening";
+import { type HardenedImageSpec } from "../../../lib/hardening";
 import {
   justifiedTestIds,
   LYNIS_MIN_INDEX,
@@ -20,16 +20,15 @@ import {
 } from "../../../lib/hardening/lynis";
 import { buildImage, REPO_ROOT } from "../../../lab/image";
 import { auditImage } from "../../../lab/image/lynis";
-import { AGENT_COMMAND } from "../../../lab/orchestrate/image";
-import { LAB_PARTITIONS } from "../../../lab/orchestrate/layout";
+import { LAB_ROLES, labImageSpec } from "../../../lab/orchestrate/image-spec";
 import { labSpec, requireRoot } from "./fixture";
 
 const IMAGES: { name: string; spec: () => HardenedImageSpec }[] = [
   { name: "default image", spec: labSpec },
-  {
-    name: "lab image (agent + partitions)",
-    spec: () => resolveHardenedImageSpec({ agentCommand: AGENT_COMMAND, partitions: LAB_PARTITIONS }),
-  },
+  ...LAB_ROLES.map((role) => ({
+    name: `lab ${role} image (role packages, agent, partitions)`,
+    spec: () => labImageSpec(role),
+  })),
 ];
 
 function print(title: string, report: LynisReport, log: string, seconds: number): void {

@@ -12,7 +12,6 @@ import { inNamespace, isLabNamespace, listNamespaces } from "../../../lab/net";
 import { currentLabId, labPrefixOf } from "../../../lab/orchestrate/lab-id";
 import { labDown } from "../../../lab/orchestrate/down";
 import {
-  BMC_USER,
   DOMAIN,
   mgmtNs,
   REPO_ROOT,
@@ -23,6 +22,7 @@ import {
 import { labStatus } from "../../../lab/orchestrate/status";
 import { labUp } from "../../../lab/orchestrate/up";
 import { serverPaths, serverProcesses, serverStatus } from "../../../lab/server";
+import { labBmcLogin } from "../../../lab/bmc/login";
 
 const TSX = join(REPO_ROOT, "node_modules/.bin/tsx");
 const HELPER = join(__dirname, "../helpers/in-namespace.ts");
@@ -80,8 +80,8 @@ describe("the life of a server (lab)", function () {
       {
         serverId: id,
         address: s.bmcAddress,
-        username: BMC_USER,
-        password: password ?? lab.secrets.bmcPasswords[id],
+        ...labBmcLogin(lab, id),
+        ...(password === undefined ? {} : { password }),
         cipherSuite: 3,
       },
       { runner: spawnRunner(inNamespace(mgmtNs(dcOf(id).id))) },
@@ -122,7 +122,7 @@ describe("the life of a server (lab)", function () {
   });
 
   it("takes every server from powered off to enrolled and running its agent as zr-agent", async () => {
-    const report = await labStatus(lab);
+    const report = (await labStatus(lab)).servers;
     assert.equal(report.length, 3);
     for (const s of report) {
       assert.equal(s.error, undefined, s.error);

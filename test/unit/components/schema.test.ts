@@ -7,7 +7,10 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { createHash, X509Certificate } from "node:crypto";
 import { Certificate, IssuingCa, RootCa } from "../../../components/pki";
+import { createRootCa } from "../../../lib/pki";
+import { certificateSha256 } from "../../../lib/pki/fingerprint";
 import { legacyDynamicType, RESOURCE_TYPES } from "../../../lib/contracts/resources";
 import { evaluateStack } from "../../../lab/stack-eval";
 import { HANDLERS } from "../../../provider/provider";
@@ -71,10 +74,10 @@ function assertMatchesSchema(r: Registration): void {
   const kind = Object.entries(RESOURCE_TYPES).find(
     ([, t]) => t === r.type,
   )?.[0] as keyof typeof RESOURCE_TYPES;
-  // HardenedImage is new with the plugin: it never had a dynamic-provider token to move from.
+  // Kinds new with the plugin never had a dynamic-provider token to move from.
   assert.deepEqual(
     r.aliasTypes,
-    kind === "HardenedImage" ? [] : [legacyDynamicType(kind)],
+    ["HardenedImage", "BmcCredential"].includes(kind) ? [] : [legacyDynamicType(kind)],
     `${r.type} is aliased to its dynamic-provider token`,
   );
 }
@@ -146,6 +149,35 @@ describe("components as custom resources of the zeroroot plugin", function () {
       );
     custom.forEach((r) =>
       assertMatchesSchema({ type: r.type, aliasTypes: [...(r.aliasTypes ?? [])], inputs: r.inputs }),
+    );
+  });
+
+  it("holds the root once per stack, in its zeroroot provider; resources name it by SHA-256", async () => {
+    const root = createRootCa({ commonName: "schema test root" }).certificatePem;
+    const e = await evaluateStack(join(STACKS, "Pulumi.dc1.yaml"), {
+      stackOutputs: {
+        "organization/zeroroot/global": {
+          domain: "zeroroot.example",
+          dataCenters: ["dc1", "dc2", "dc3"],
+          rootCertificatePem: root,
+        },
+      },
+    });
+    const providers = e.resources.filter((r) => r.type === "pulumi:providers:zeroroot");
+    assert.equal(providers.length, 1);
+    assert.equal(providers[0].inputs.rootCertificatePem, root);
+    const needRoot = [RESOURCE_TYPES.BmcServer, RESOURCE_TYPES.SoftwareRelease, RESOURCE_TYPES.DesiredState];
+    const users = e.resources.filter((r) => needRoot.includes(r.type));
+    assert.ok(users.length >= 5);
+    for (const r of users) {
+      assert.equal(r.inputs.rootCertificatePem, undefined, `${r.name} holds no PEM`);
+      assert.equal(r.inputs.rootCertificateSha256, certificateSha256(root), r.name);
+      assert.equal(r.provider?.split("::")[3], "dc1", `${r.name} uses the stack's provider`);
+    }
+    // The reference is the DER's SHA-256: what openssl's -fingerprint -sha256 prints.
+    assert.equal(
+      certificateSha256(root),
+      createHash("sha256").update(new X509Certificate(root).raw).digest("hex"),
     );
   });
 });

@@ -80,7 +80,7 @@ describe("applying the access plan", () => {
     const res = await applyAccessPlan(plan, etcd.run);
     assert.deepEqual([...etcd.users.keys()].sort(), ["alice", "dc1-s1", "root", "site-dc1"]);
     assert.deepEqual(etcd.users.get("dc1-s1"), ["computer-dc1-s1"]);
-    assert.equal(etcd.roles.get("computer-dc1-s1")?.length, 4); // desired, freshness, report/, releases/
+    assert.equal(etcd.roles.get("computer-dc1-s1")?.length, 5); // desired, freshness, requests/ (read), report/, releases/
     assert.deepEqual(etcd.calls.at(-1), ["auth", "enable"]);
     assert.ok(res.changes.length > 0);
   });

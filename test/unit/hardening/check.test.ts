@@ -75,6 +75,23 @@ describe("checkRootfs", () => {
     assert.deepEqual(checkRootfs(make(), testSpec), []);
   });
 
+  it("finds a private key in /etc/ssl/private (one key shared by every server of the image)", () => {
+    const r = make();
+    put(r, "etc/ssl/private/ssl-cert-snakeoil.key", "-----BEGIN PRIVATE KEY-----\n", 0o640);
+    assert.deepEqual(ids(r), ["private-key"]);
+  });
+
+  it("finds a path the role spec removes (Debian's default cluster) left in the image", () => {
+    const storage = { ...testSpec, removedPaths: ["/var/lib/postgresql/15/main"] };
+    const r = make();
+    assert.deepEqual(checkRootfs(r, storage), []);
+    put(r, "var/lib/postgresql/15/main/PG_VERSION", "15\n");
+    assert.deepEqual(
+      checkRootfs(r, storage).map((f) => f.id),
+      ["removed-path"],
+    );
+  });
+
   it("finds an installed openssh-server in dpkg's status", () => {
     const r = make();
     put(

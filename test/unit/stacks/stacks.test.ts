@@ -3,6 +3,7 @@
  * them (config from the engine, secrets as secrets), and their resource graphs checked against the
  * inventory.
  */
+import { certificateSha256 } from "../../../lib/pki/fingerprint";
 import { strict as assert } from "node:assert";
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -80,7 +81,9 @@ describe("stack programs under mocks", () => {
             isSecretValue(bmc) || isSecretValue(bmc.password),
             `${b.name}: BMC password not marked secret`,
           );
-          assert.equal(b.inputs.rootCertificatePem, ROOT_PEM);
+          // The root by reference: the stack's zeroroot provider holds the PEM once.
+          assert.equal(b.inputs.rootCertificateSha256, certificateSha256(ROOT_PEM));
+          assert.equal(b.provider?.split("::")[3], dc);
           assert.equal(b.inputs.siteServerName, `site.${dc}.zeroroot.example`);
         }
       });

@@ -1,0 +1,89 @@
+/**
+ * MariaDB/Galera in the lab: the release as the lab signs it (package versions of the built storage
+ * image) and what each data center's stack says about it — one member on the first storage server of
+ * every data center, peers and bootstrap member from the stacks' servers, the issuers of user
+ * certificates from the lab's ceremony, and the data sets users may use (`zeroroot:dataAccess`).
+ */
+import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { galeraParameters, mariadbDn } from "../../../lib/datastores/mariadb-galera";
+import type { LabNetPlan } from "../../net";
+import { labPackageVersion } from "../../orchestrate/image-spec";
+import { labPaths } from "../../orchestrate/layout";
+import type { LabRelease } from "../../orchestrate/releases";
+import type { DatastoreStackConfig } from "../../orchestrate/stacks";
+import { galeraManifest, galeraReleaseSources, GALERA_RELEASE_NAME } from "./release";
+
+export const GALERA_SERVICE = "galera";
+export const GALERA_CLUSTER = "zeroroot-lab";
+
+/** The lab's data sets on Galera: alice (dc1) writes shop, bob (dc2) reads it, dave (dc3) owns inventory. */
+export const GALERA_DATA_ACCESS = [
+  {
+    service: GALERA_SERVICE,
+    database: "shop",
+    grants: [
+      { user: "dc1/user/alice", access: "readwrite" },
+      { user: "dc2/user/bob", access: "read" },
+    ],
+  },
+  {
+    service: GALERA_SERVICE,
+    database: "inventory",
+    grants: [{ user: "dc3/user/dave", access: "readwrite" }],
+  },
+] as const;
+
+export function galeraLabRelease(): LabRelease {
+  const { name, version, ...rest } = galeraManifest("", (p) => labPackageVersion("storage", p));
+  const manifest: Record<string, unknown> = { ...rest };
+  for (const k of ["kind", "files", "notAfter"]) delete manifest[k];
+  return { name, version, sources: galeraReleaseSources(), manifest };
+}
+export { GALERA_RELEASE_NAME };
+
+type Dc = LabNetPlan["dataCenters"][number];
+type Server = Dc["servers"][number];
+
+/** The member of each data center: its first storage server. */
+export function galeraMembers(
+  plan: LabNetPlan,
+  isStorage: (d: Dc, s: Server) => boolean,
+): { dc: Dc; server: Server }[] {
+  return plan.dataCenters.flatMap((dc) => {
+    const server = dc.servers.find((s) => isStorage(dc, s));
+    return server ? [{ dc, server }] : [];
+  });
+}
+
+export const galeraStack: DatastoreStackConfig = ({ plan, dc, isStorage, releaseRef }) => {
+  const members = galeraMembers(plan, isStorage);
+  const here = members.find((m) => m.dc.id === dc.id);
+  if (!here || members.length < 3) return { services: [], dataAccess: [] };
+  const pki = labPaths().pki;
+  const parameters = galeraParameters({
+    cluster: GALERA_CLUSTER,
+    peers: members.map((m) => m.server.dataAddress),
+    bootstrap: members[0].server.dataAddress,
+    userIssuers: Object.fromEntries(
+      plan.dataCenters.map((d) => [
+        d.id,
+        mariadbDn(new X509Certificate(readFileSync(join(pki, d.id, "ca.pem"))).subject),
+      ]),
+    ),
+  });
+  return {
+    services: [
+      {
+        name: GALERA_SERVICE,
+        release: releaseRef,
+        placement: { servers: [here.server.id] },
+        holdsData: true,
+        minimumPersistence: "1h",
+        parameters,
+      },
+    ],
+    dataAccess: GALERA_DATA_ACCESS.map((e) => ({ ...e, grants: e.grants.map((g) => ({ ...g })) })),
+  };
+};

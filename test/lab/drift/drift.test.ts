@@ -1,0 +1,337 @@
+/**
+ * Drift detection on the real lab (root): lib/drift/observe's observers (BMC over IPMI, the agents'
+ * reports in the control plane, probes from the management network) judged by lib/drift against
+ * what the lab's own stacks want, with drift injected by hand on live servers — each shows as the
+ * right check or rule on the right server; --remediate's actions fix what the platform owns (boot
+ * device, stopped instance, certificate near expiry) and leave an SSH daemon alone, escalating it;
+ * and the provider's BmcServer `read` (pulumi refresh) sees the same boot-device change as drift.
+ *
+ * The judgement runs in a helper inside each data center's management namespace (in-namespace.ts
+ * `drift`): the same observers, targets, comparison and remediation `zeroroot drift` uses.
+ */
+import { strict as assert } from "node:assert";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
+import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { utils } from "ssh2";
+import { IpmitoolBmcClient, spawnRunner } from "../../../lib/ipmi";
+import { createCsr, issueFromCsr, loadCa } from "../../../lib/pki";
+import { inNamespace } from "../../../lab/net";
+import { labDown } from "../../../lab/orchestrate/down";
+import { mgmtNs, REPO_ROOT, type LabLayout } from "../../../lab/orchestrate/layout";
+import { labUp } from "../../../lab/orchestrate/up";
+import { execInServer, serverStatus } from "../../../lab/server";
+import type { AgentReportObservation, ObservedServer, ProbeObservation } from "../../../lib/drift/observed";
+import { bmcInputOf, providerReadIn, stackFileOf, until } from "./fixture";
+
+const TSX = join(REPO_ROOT, "node_modules/.bin/tsx");
+const HELPER = join(__dirname, "in-namespace.ts");
+const AGENT_HOME = "/var/lib/zeroroot/zr-agent";
+
+interface Judged {
+  readonly findings: { server: string; check: string; subject: string; message: string }[];
+  readonly outcomes: {
+    step: { action: string; server: string; instance?: string; certificate?: string };
+    ok: boolean;
+    error?: string;
+  }[];
+  readonly observed: ObservedServer[];
+}
+
+describe("drift detection on the lab (observers, judgement, remediation)", function () {
+  this.timeout(40 * 60_000);
+  let lab: LabLayout;
+  let signerEnv: Record<string, string>;
+  const started: ChildProcess[] = [];
+  let scratch: string | undefined;
+
+  const judge = (dc: string, remediate = false): Judged => {
+    const r = spawnSync("ip", ["netns", "exec", mgmtNs(dc), TSX, HELPER, "drift"], {
+      input: JSON.stringify({ dc, remediate }),
+      encoding: "utf8",
+      timeout: 300_000,
+      env: { ...process.env, ...signerEnv },
+    });
+    const line = r.stdout.trim().split("\n").pop() ?? "";
+    assert.ok(line.startsWith("{"), `drift helper in ${dc}: ${r.stdout} ${r.stderr}`);
+    const out = JSON.parse(line) as { ok: boolean; value: Judged; message?: string };
+    assert.ok(out.ok, out.message);
+    return out.value;
+  };
+  /** Findings of the clean lab per data center: an injected drift is judged by what it adds to them. */
+  const baseline = new Map<string, Set<string>>();
+  const keyOf = (f: Judged["findings"][number]) => `${f.server} ${f.check} ${f.subject}`;
+  /** The checks found on `server` beyond the clean lab's (all of them, when the clean lab had none). */
+  const checksOn = (j: Judged, server: string) =>
+    j.findings
+      .filter((f) => f.server === server && !baseline.get(j.observed[0]?.dataCenter ?? "")?.has(keyOf(f)))
+      .map((f) => f.check);
+  const clean = (j: Judged) => j.observed.every((o) => checksOn(j, o.server).length === 0);
+  const report = (j: Judged, server: string) =>
+    j.observed.find((o) => o.server === server)?.report as AgentReportObservation;
+  const show = (j: Judged) => JSON.stringify(j.findings, null, 1);
+  /** Judges `dc` until `ok` holds (the agent reports every 15 s, PID 1 lists nftables every 10 s). */
+  const judgeUntil = (what: string, dc: string, ok: (j: Judged) => boolean, ms = 120_000) =>
+    until(what, () => judge(dc), ok, ms);
+  const serverOf = (dc: string) => lab.plan.dataCenters.find((d) => d.id === dc)!.servers[0].id;
+  const bmcOf = (dc: string) => {
+    const id = serverOf(dc);
+    const b = bmcInputOf(lab, dc, id);
+    return new IpmitoolBmcClient(
+      {
+        serverId: id,
+        address: String(b.address),
+        port: Number(b.port),
+        username: String(b.username),
+        password: String(b.password),
+        cipherSuite: 3,
+      },
+      { runner: spawnRunner(inNamespace(mgmtNs(dc))) },
+    );
+  };
+  const inServer = (dc: string, argv: string[], uid?: number) =>
+    execInServer(serverOf(dc), argv, { uid, allowFailure: true });
+  /** The partition (home, uid) the lab-echo instance runs in on the server of `dc`, from its certificate. */
+  const echoPartition = (dc: string): { home: string; uid: number } => {
+    const root = `/proc/${serverStatus(serverOf(dc)).pid}/root`;
+    for (let i = 0; i < 8; i++) {
+      const home = `/var/lib/zeroroot/zr-p${String(i).padStart(3, "0")}`;
+      try {
+        if (
+          new X509Certificate(readFileSync(`${root}${home}/instance/tls/cert.pem`)).subject.startsWith(
+            "CN=echo.",
+          )
+        )
+          return { home, uid: 2100 + i };
+      } catch {
+        // no certificate in this partition
+      }
+    }
+    return assert.fail(`no partition of ${serverOf(dc)} holds the echo instance's certificate`);
+  };
+  const supervisorctl = (home: string, uid: number, dc: string, ...args: string[]) =>
+    inServer(dc, ["/usr/bin/supervisorctl", "-c", `${home}/supervisor/supervisord.conf`, ...args], uid);
+
+  before(async () => {
+    const said: string[] = [];
+    try {
+      lab = await labUp({ serversPerDc: 1, log: (m) => void said.push(m) });
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\nlab up said (last 40 lines):\n${said.slice(-40).join("\n")}`);
+    }
+    signerEnv = {
+      ZEROROOT_STATE_SIGNER_CERT: join(lab.dir, "signers", "lab-state-signer.crt"),
+      ZEROROOT_STATE_SIGNER_KEY: join(lab.dir, "signers", "lab-state-signer.key"),
+    };
+    scratch = mkdtempSync(join(tmpdir(), "zr-drift-lab-"));
+  });
+  after(async () => {
+    for (const c of started) if (c.pid) spawnSync("kill", ["--", `-${c.pid}`]);
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+    await labDown({ log: () => undefined });
+  });
+
+  it("finds no drift on a clean lab, from every source of every server", () => {
+    for (const d of lab.plan.dataCenters) {
+      const j = judge(d.id);
+      baseline.set(d.id, new Set(j.findings.map(keyOf)));
+      assert.deepEqual(j.findings, [], `${d.id}: ${show(j)}`);
+      const o = j.observed[0];
+      assert.deepEqual(o.bmc, { power: "on", bootDevice: "disk" });
+      const r = report(j, o.server);
+      assert.ok(r.ageSeconds < 60, `report age ${r.ageSeconds}`);
+      assert.deepEqual(
+        r.host.processes?.filter((p) => p.uid === 0).map((p) => p.pid),
+        [1],
+        "only PID 1 runs as root",
+      );
+      assert.equal(r.nftablesSha256, r.nftablesAppliedSha256, "the live ruleset is the one applied at boot");
+      assert.match(r.nftablesSha256 ?? "", /^sha256:[0-9a-f]{64}$/);
+      assert.ok(
+        r.certificates.some((c) => c.name === "service:echo"),
+        JSON.stringify(r.certificates),
+      );
+      const probes = o.probes as ProbeObservation;
+      assert.ok(!probes.ssh.some((s) => s.outcome === "accepted"));
+      assert.ok(!probes.openTcpPorts.includes(22));
+    }
+  });
+
+  it("sees a boot device set to PXE through the BMC, the same in drift and in the provider's read (refresh)", async () => {
+    await bmcOf("dc1").setBootDevice("pxe", { persistent: false });
+    const props = providerReadIn(lab, "dc1", serverOf("dc1"));
+    assert.equal(props.observedBootDevice, "pxe");
+    assert.equal(
+      props.bootDevice,
+      "pxe",
+      "refresh puts what is true now in the input field, so the next update converges it",
+    );
+    const j = judge("dc1");
+    assert.equal((j.observed[0].bmc as { bootDevice: string }).bootDevice, props.observedBootDevice);
+    assert.deepEqual(checksOn(j, serverOf("dc1")), ["boot-device"], show(j));
+  });
+
+  it("sees an instance stopped by hand", async () => {
+    const p = echoPartition("dc2");
+    const r = supervisorctl(p.home, p.uid, "dc2", "stop", "all");
+    assert.equal((await r).code, 0, (await r).stderr);
+    const j = await judgeUntil("instance-stopped on dc2", "dc2", (x) =>
+      checksOn(x, serverOf("dc2")).includes("instance-stopped"),
+    );
+    assert.deepEqual(checksOn(j, serverOf("dc2")), ["instance-stopped"], show(j));
+  });
+
+  it("sees a service certificate near expiry", async () => {
+    const id = serverOf("dc3");
+    const root = `/proc/${serverStatus(id).pid}/root`;
+    const tls = `${root}${echoPartition("dc3").home}/instance/tls`;
+    const old = new X509Certificate(readFileSync(`${tls}/cert.pem`));
+    const name = old.subject.replace(/^CN=/, "");
+    // Issued by the data center's own site CA for the instance's key, 88 of its 90 days ago.
+    const site = join(lab.paths.sites, "dc3", "state");
+    const ca = loadCa(
+      readFileSync(join(site, "issuing.crt"), "utf8"),
+      readFileSync(join(site, "issuing.key")),
+    );
+    const key = createPrivateKey(readFileSync(`${tls}/key.pem`));
+    assert.ok(
+      createPublicKey(key).equals(old.publicKey),
+      "the instance's key and certificate belong together",
+    );
+    const csr = createCsr({ commonName: name, dnsNames: [name] }, key);
+    const issued = issueFromCsr(ca, "service", csr, {}, { now: new Date(Date.now() - 88 * 86_400_000) });
+    writeFileSync(`${tls}/cert.pem`, issued.certificatePem);
+    const j = await judgeUntil("certificate-expiry on dc3", "dc3", (x) =>
+      checksOn(x, id).includes("certificate-expiry"),
+    );
+    assert.deepEqual(checksOn(j, id), ["certificate-expiry"], show(j));
+    assert.ok(
+      j.findings.some((f) => f.subject === "certificate service:echo"),
+      show(j),
+    );
+  });
+
+  it("--remediate sets the boot device back, restarts the instance through its agent, renews the certificate; the next run is clean", async () => {
+    const expected: [string, string][] = [
+      ["dc1", "setBootDevice"],
+      ["dc2", "restartInstance echo"],
+      ["dc3", "renewCertificate service:echo"],
+    ];
+    for (const [dc, step] of expected) {
+      const j = judge(dc, true);
+      const name = (o: Judged["outcomes"][number]) =>
+        [o.step.action, o.step.instance ?? o.step.certificate].filter(Boolean).join(" ");
+      const done = j.outcomes.find((o) => name(o) === step);
+      assert.ok(done, `${dc}: no ${step} step among ${JSON.stringify(j.outcomes)}; findings ${show(j)}`);
+      assert.ok(done.ok, `${dc}: ${step} failed: ${done.error}`);
+    }
+    await judgeUntil("dc1 clean", "dc1", (x) => clean(x));
+    await judgeUntil("dc2 clean", "dc2", (x) => clean(x));
+    const j3 = await judgeUntil("dc3 clean", "dc3", (x) => clean(x));
+    const cert = report(j3, serverOf("dc3")).certificates.find((c) => c.name === "service:echo")!;
+    assert.ok(Date.parse(cert.notAfter) - Date.now() > 80 * 86_400_000, `renewed: ${cert.notAfter}`);
+  });
+
+  it("sees an SSH daemon started by hand; --remediate leaves it running and escalates it", async () => {
+    const id = serverOf("dc1");
+    const dir = scratch as string;
+    const keyFile = join(dir, "ssh_host_ed25519_key");
+    writeFileSync(keyFile, utils.generateKeyPairSync("ed25519").private, { mode: 0o600 });
+    chmodSync(dir, 0o700);
+    const sshd = spawn(
+      "nsenter",
+      [
+        "--target",
+        String(serverStatus(id).pid),
+        "--net",
+        "--pid",
+        "--",
+        TSX,
+        join(__dirname, "ssh-daemon.ts"),
+        keyFile,
+      ],
+      { detached: true, stdio: "ignore" },
+    );
+    started.push(sshd);
+    const j = await judgeUntil("no-ssh on dc1", "dc1", (x) => checksOn(x, id).includes("no-ssh"));
+    assert.ok(
+      j.findings.some((f) => f.check === "no-ssh" && /port 22/.test(f.message)),
+      show(j),
+    );
+    assert.ok(checksOn(j, id).includes("zero-root"), "and a process as root");
+    const fixed = judge("dc1", true);
+    const steps = fixed.outcomes.map((o) => [o.step.action, o.ok]);
+    assert.ok(
+      steps.some(([a, ok]) => a === "escalate" && ok),
+      `escalated to a human: ${JSON.stringify(fixed.outcomes)}`,
+    );
+    assert.ok(!steps.some(([a]) => a === "fence"), "not fenced: the lab's stack does not ask for it");
+    assert.equal(
+      spawnSync("kill", ["-0", String(sshd.pid)]).status,
+      0,
+      "the SSH daemon is left running for a human",
+    );
+    assert.ok(checksOn(judge("dc1"), id).includes("no-ssh"), "and it is still reported");
+    spawnSync("kill", ["--", `-${sshd.pid}`]);
+    await judgeUntil("dc1 clean again", "dc1", (x) => clean(x));
+  });
+
+  it("sees a process running as uid 0 other than PID 1", async () => {
+    const id = serverOf("dc2");
+    await inServer("dc2", ["/bin/sh", "-c", "setsid /bin/sleep 3600 >/dev/null 2>&1 < /dev/null &"]);
+    const j = await judgeUntil("zero-root on dc2", "dc2", (x) => checksOn(x, id).includes("zero-root"));
+    assert.ok(
+      j.findings.some((f) => f.check === "zero-root" && /sleep/.test(f.message) && /uid 0/.test(f.message)),
+      show(j),
+    );
+    await inServer("dc2", ["/usr/bin/pkill", "-x", "sleep"]);
+  });
+
+  it("sees a firewall rule added by hand", async () => {
+    const id = serverOf("dc3");
+    const r = await inServer("dc3", [
+      "/usr/sbin/nft",
+      "add",
+      "rule",
+      "inet",
+      "zeroroot",
+      "input",
+      "tcp",
+      "dport",
+      "2222",
+      "accept",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = await judgeUntil("firewall-ruleset on dc3", "dc3", (x) =>
+      checksOn(x, id).includes("firewall-ruleset"),
+    );
+    assert.deepEqual(checksOn(j, id), ["firewall-ruleset"], show(j));
+    await inServer("dc3", ["/usr/sbin/nft", "-f", "/etc/nftables.conf"]);
+    await judgeUntil("dc3 clean again", "dc3", (x) => clean(x));
+  });
+
+  it("sees a stale agent report", async () => {
+    const id = serverOf("dc2");
+    // The stack's own setting (zeroroot:drift.staleReportSeconds, at least 60), so the test waits a minute, not 15.
+    appendFileSync(stackFileOf(lab, "dc2"), "  zeroroot:drift:\n    staleReportSeconds: 60\n");
+    const stop = await supervisorctl(AGENT_HOME, 2000, "dc2", "stop", "all");
+    assert.equal(stop.code, 0, stop.stderr);
+    const j = await judgeUntil(
+      "report-stale on dc2",
+      "dc2",
+      (x) => checksOn(x, id).includes("report-stale"),
+      180_000,
+    );
+    assert.deepEqual(checksOn(j, id), ["report-stale"], show(j));
+    await supervisorctl(AGENT_HOME, 2000, "dc2", "start", "all");
+  });
+
+  it("sees a server powered off", async () => {
+    const id = serverOf("dc3");
+    await bmcOf("dc3").setPower("off");
+    const j = judge("dc3");
+    assert.deepEqual(checksOn(j, id), ["power-state"], show(j));
+  });
+});

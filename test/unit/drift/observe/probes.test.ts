@@ -1,0 +1,136 @@
+/**
+ * The live probes against real servers on the loopback: a TCP listener, an SSH server (the `ssh2`
+ * library's Server with a host key made for the test), a TLS server that demands a client
+ * certificate and one that does not, and a port nothing listens on.
+ */
+import { strict as assert } from "node:assert";
+import { createServer, type AddressInfo, type Server } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
+import { Server as SshServer, utils } from "ssh2";
+import { probeServer, sshProbe, tcpOpen, tlsProbe } from "../../../../lib/drift/observe/probes";
+import { isObservationError } from "../../../../lib/drift/observed";
+import { mapBounded } from "../../../../lib/drift/observe/bounded";
+import { makeHierarchy, type Hierarchy } from "../../release/fixtures";
+
+const LO = "127.0.0.1";
+const listen = (s: Server): Promise<number> =>
+  new Promise((r) => s.listen(0, LO, () => r((s.address() as AddressInfo).port)));
+
+describe("live probes from the management network", function () {
+  this.timeout(20_000);
+  let h: Hierarchy;
+  const servers: { close(): void }[] = [];
+  let plain: number, closed: number, ssh: number, mtls: number, openTls: number;
+  /** Authentication methods the SSH server saw: the probe must offer no credential. */
+  const offered: string[] = [];
+
+  before(async () => {
+    h = makeHierarchy();
+    const p = createServer((c) => {
+      c.on("error", () => undefined);
+      c.end("HTTP/1.0 200 OK\r\n\r\n");
+    });
+    plain = await listen(p);
+    const gone = createServer();
+    closed = await listen(gone);
+    await new Promise((r) => gone.close(r));
+    const hostKey = utils.generateKeyPairSync("ed25519").private;
+    const sshd = new SshServer({ hostKeys: [hostKey] }, (client) => {
+      client.on("authentication", (ctx) => {
+        offered.push(ctx.method);
+        ctx.reject();
+      });
+      client.on("error", () => undefined);
+    });
+    ssh = await new Promise((r) => sshd.listen(0, LO, () => r((sshd.address() as AddressInfo).port)));
+    const key = h.service.privateKey.export({ type: "pkcs8", format: "pem" });
+    const cert = `${h.service.certificatePem}${h.service.chainPem ?? ""}`;
+    const strict = createTlsServer(
+      { key, cert, ca: h.rootPem, requestCert: true, rejectUnauthorized: true },
+      (s) => s.on("error", () => undefined),
+    );
+    mtls = await listen(strict);
+    const lax = createTlsServer({ key, cert }, (s) => s.on("error", () => undefined));
+    openTls = await listen(lax);
+    servers.push(p, sshd, strict, lax);
+  });
+  after(() => servers.forEach((s) => s.close()));
+
+  it("tells an open port from one nothing listens on", async () => {
+    assert.equal(await tcpOpen(LO, plain, 1000), true);
+    assert.equal(await tcpOpen(LO, closed, 1000), false);
+  });
+
+  it("reports an SSH server as accepted (it spoke SSH), offering it no credential", async () => {
+    const r = await sshProbe(LO, ssh, 5000);
+    assert.equal(r.outcome, "accepted", r.detail);
+    assert.match(r.detail, /key exchange/);
+    assert.ok(
+      offered.every((m) => m === "none"),
+      `the probe offered ${offered.join(", ")}`,
+    );
+  });
+
+  it("reports a non-SSH service as refused and a closed port as closed", async () => {
+    assert.equal((await sshProbe(LO, plain, 3000)).outcome, "refused");
+    assert.equal((await sshProbe(LO, closed, 3000)).outcome, "closed");
+  });
+
+  it("reads a TLS endpoint's certificate and sees that it demands a client certificate", async () => {
+    const r = await tlsProbe(LO, mtls, 5000, 300);
+    assert.equal(r.error, undefined);
+    assert.equal(r.demandsClientCertificate, true);
+    assert.match(r.subject ?? "", /CN=alice-service/);
+    assert.ok(Date.parse(r.notAfter ?? "") > Date.now());
+  });
+
+  it("sees a TLS endpoint that lets a client in without a certificate", async () => {
+    const r = await tlsProbe(LO, openTls, 5000, 300);
+    assert.equal(r.demandsClientCertificate, false);
+    assert.equal(r.error, undefined);
+  });
+
+  it("reports a declared TLS port that does not answer as an error, not as compliant", async () => {
+    const r = await probeServer(LO, {
+      ports: [],
+      declaredTcpPorts: [closed],
+      tlsPorts: [closed],
+      connectTimeoutMs: 500,
+    });
+    assert.ok(!isObservationError(r));
+    assert.match(r.tls[0].error ?? "", /no TCP connection/);
+  });
+
+  it("finds the SSH server on a port other than 22 by its banner, in one sweep", async () => {
+    const r = await probeServer(LO, {
+      ports: [plain, closed, ssh],
+      declaredTcpPorts: [mtls],
+      tlsPorts: [mtls],
+      connectTimeoutMs: 500,
+    });
+    assert.ok(!isObservationError(r));
+    assert.deepEqual(
+      r.openTcpPorts,
+      [plain, ssh, mtls].sort((a, b) => a - b),
+    );
+    assert.deepEqual(
+      r.ssh.map((s) => [s.port, s.outcome]).sort(),
+      [
+        [22, "closed"],
+        [ssh, "accepted"],
+      ].sort(),
+    );
+    assert.equal(r.tls[0].demandsClientCertificate, true);
+  });
+
+  it("keeps at most the given number of calls in flight", async () => {
+    let now = 0;
+    let peak = 0;
+    await mapBounded([...Array(20).keys()], 3, async () => {
+      peak = Math.max(peak, ++now);
+      await new Promise((r) => setTimeout(r, 5));
+      now--;
+    });
+    assert.equal(peak, 3);
+  });
+});
