@@ -32,7 +32,7 @@ export interface BmcServerArgs extends Omit<BmcServerInputs, "bmc"> {
 
 /**
  * The properties registered. Each one costs the program about four stack-captured promises in the
- * SDK (bench/stack.ts), so: the root by reference, timeouts only when not the default (the
+ * SDK (docs/provider.md, "Cost of the program"), so: the root by reference, timeouts only when not the default (the
  * plugin's check fills it; state is the same), and only the outputs a program composes with.
  */
 function registered(args: BmcServerArgs): pulumi.Inputs {

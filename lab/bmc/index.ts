@@ -10,6 +10,7 @@ export type { BmcSimSpec, ResolvedBmcSimSpec } from "./config";
 export {
   startBmcSim,
   stopBmcSim,
+  resetBmcSimUsers,
   bmcSimStatus,
   bmcSimEvents,
   setSimBootDevice,

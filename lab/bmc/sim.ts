@@ -203,6 +203,24 @@ export async function stopBmcSim(stateDir: string, opts: { readonly graceMs?: nu
   fs.rmSync(p.pidFile, { force: true });
 }
 
+/**
+ * The lab's factory reset of a stopped BMC's accounts: ipmi_sim keeps the users it was given over
+ * IPMI (managed users, the initial user disabled) in its state directory, one `users.mc<addr>` file
+ * per management controller; without them it starts again from the initial user of its lan.conf.
+ * Used when the lab forgets the credentials it set (see lab/orchestrate/down.ts).
+ */
+export function resetBmcSimUsers(stateDir: string): number {
+  const root = path.join(simPaths(stateDir).simState, "ipmi_sim");
+  if (!fs.existsSync(root)) return 0;
+  let removed = 0;
+  for (const sim of fs.readdirSync(root))
+    for (const f of fs.readdirSync(path.join(root, sim)).filter((n) => /^users\.mc[0-9a-f]+$/.test(n))) {
+      fs.rmSync(path.join(root, sim, f), { force: true });
+      removed++;
+    }
+  return removed;
+}
+
 export interface BmcSimStatus {
   readonly running: boolean;
   readonly pid: number | undefined;

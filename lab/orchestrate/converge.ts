@@ -153,21 +153,28 @@ export async function convergeServer(
   const acted: string[] = [];
   let last = await observe(lab, target.id, bmc, site);
   let actedAt = 0;
-  let backoffSaid = false;
+  // When the current netboot was first seen to have failed: the retry pause runs from there, not
+  // from the netboot itself (an install that takes longer than the pause would otherwise skip it).
+  let failureSeenAt: number | undefined;
   for (;;) {
     let d = decide(last, Date.now(), opts);
     // An action shows only once the BMC's hook has booted the server: until then (or a bound), wait.
     const bootedSince = last.server.bootedAt !== undefined && Date.parse(last.server.bootedAt) >= actedAt;
     if (d.action !== "none" && d.action !== "unreachable" && !bootedSince && Date.now() - actedAt < SETTLE_MS)
       d = { action: "wait", why: `waiting for the effect of ${acted[acted.length - 1]}` };
-    // A netboot that failed is tried again, after a pause that grows with each failure (bounded).
+    // A netboot that failed is tried again, after a pause that grows with each failure (bounded),
+    // unless the server has no actions left (then it is named at once, below).
     const reinstalls = acted.filter((a) => a.startsWith("reinstall")).length;
     const pause = netbootBackoffMs(reinstalls + 1, LAB_NETBOOT_RETRY);
-    if (d.action === "reinstall" && reinstalls > 0 && Date.now() - actedAt < pause) {
-      if (!backoffSaid) log(`${target.id}: netboot failed (${d.why}); netbooting again in ${pause / 1000} s`);
-      backoffSaid = true;
-      d = { action: "wait", why: `netboot retry pause after: ${d.why}` };
-    } else if (d.action === "reinstall") backoffSaid = false;
+    const actionsLeft = acted.length < (opts.maxActions ?? 4);
+    if (d.action === "reinstall" && reinstalls > 0 && actionsLeft) {
+      if (failureSeenAt === undefined) {
+        failureSeenAt = Date.now();
+        log(`${target.id}: netboot failed (${d.why}); netbooting again in ${pause / 1000} s`);
+      }
+      if (Date.now() - failureSeenAt < pause)
+        d = { action: "wait", why: `netboot retry pause after: ${d.why}` };
+    }
     if (d.action === "none") return { id: target.id, converged: true, acted, seen: describe(last) };
     if (d.action === "unreachable")
       return { id: target.id, converged: false, acted, seen: describe(last), why: d.why };
@@ -185,6 +192,7 @@ export async function convergeServer(
       log(`${target.id}: ${d.action}: ${d.why}`);
       acted.push(`${d.action}: ${d.why}`);
       actedAt = Date.now();
+      failureSeenAt = undefined;
       try {
         await act(d.action, target, bmc, site, (last.bmc as { power: "on" | "off" }).power);
       } catch (e) {

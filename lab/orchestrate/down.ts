@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { stopBmcSim } from "../bmc";
+import { resetBmcSimUsers, stopBmcSim } from "../bmc";
 import { isLabNamespace, labNetDown } from "../net";
 import { haltServer } from "../server";
 import { IpmitoolBmcClient, spawnRunner } from "../../lib/ipmi";
@@ -60,6 +60,10 @@ export async function labDown(
     ]),
   ];
   await Promise.all(everRan.map((id) => stopBmcSim(join(lab.paths.bmc, id)).catch(() => undefined)));
+  // The managed BMC credentials live only in the runner's state, which is removed below (as a lost
+  // Pulumi state would lose them): reset each simulated BMC's accounts to factory, as docs/bmc.md's
+  // recovery does on real hardware, so the next `lab up` enrolls them again with the initial user.
+  for (const id of everRan) resetBmcSimUsers(join(lab.paths.bmc, id));
   await Promise.all(everRan.map((id) => haltServer(id, { labDir: lab.dir }).catch(() => undefined)));
   await Promise.all(lab.plan.dataCenters.map((d) => stopSite(lab, d.id)));
   await stopLabControlPlane(lab).catch(() => undefined);

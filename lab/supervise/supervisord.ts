@@ -99,7 +99,8 @@ export function renderSupervisorConf(p: SupervisedProgram): string {
 export function supervisorPid(dir: string): number | undefined {
   if (!existsSync(pidFileOf(dir))) return undefined;
   const pid = Number(readFileSync(pidFileOf(dir), "utf8").trim());
-  return Number.isInteger(pid) && pid > 1 && processAlive(pid, "supervisord") ? pid : undefined;
+  // The pid must still be a supervisord of this folder (a recycled pid may be anyone's).
+  return Number.isInteger(pid) && pid > 1 && processAlive(pid, confOf(dir)) ? pid : undefined;
 }
 
 export const supervisorOf = (dir: string, timeoutMs = 5000) => new Supervisor(socketOf(dir), timeoutMs);

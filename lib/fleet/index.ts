@@ -10,5 +10,6 @@ export * from "./project";
 export * from "./services";
 export * from "./services-releases";
 export * from "./data-access";
+export * from "./clusters";
 export * from "./datastore-parameters";
 export { CONFIG_BOUNDS, PROTOTYPE_KEYS } from "./safety";

@@ -11,6 +11,7 @@ import { knownKeysAt } from "./schema-keys";
 import { checkServices, servicesSchema, SERVICES_KEY, type ServiceConfig } from "./services";
 import { checkDataAccess, DATA_ACCESS_KEY, dataAccessSchema, type DataAccessConfig } from "./data-access";
 import { checkDatastoreIdentities } from "./datastore-parameters";
+import { checkClusters, CLUSTERS_KEY, clustersSchema, type ClustersConfig } from "./clusters";
 import {
   dataCenterSchema,
   DataCenterConfig,
@@ -44,6 +45,8 @@ export type ResolvedStackConfig =
       readonly services: readonly ServiceConfig[];
       /** `zeroroot:dataAccess` (lib/fleet/data-access.ts), [] when absent. */
       readonly dataAccess: DataAccessConfig;
+      /** `zeroroot:clusters` (lib/fleet/clusters.ts), [] when absent. */
+      readonly clusters: ClustersConfig;
     };
 
 export const KEYS = {
@@ -53,6 +56,7 @@ export const KEYS = {
   globalStack: "zeroroot:globalStack",
   services: SERVICES_KEY,
   dataAccess: DATA_ACCESS_KEY,
+  clusters: CLUSTERS_KEY,
   /** Drift detection settings (lib/drift/config.ts validates them; the stack program ignores them). */
   drift: "zeroroot:drift",
 } as const;
@@ -153,6 +157,13 @@ function checkOnce(raw: RawStackConfig): {
         "grants only in data-center stacks, next to the datastore services they grant on",
         "move zeroroot:dataAccess to the stack file of the data center that runs the datastore",
       );
+    if (raw.values[KEYS.clusters] !== undefined)
+      report(
+        [KEYS.clusters],
+        "clusters in the global stack",
+        "clusters only in data-center stacks, next to the compute servers of their scheduler",
+        "move zeroroot:clusters to the stack file of the data center that runs the scheduler",
+      );
     if (raw.values[KEYS.services] !== undefined)
       report(
         [KEYS.services],
@@ -189,9 +200,13 @@ function checkOnce(raw: RawStackConfig): {
       : parseWith(dataAccessSchema, raw, [KEYS.dataAccess], issues);
   if (dataAccess && services) issues.push(...checkDataAccess(dataAccess, services, raw));
   if (dataAccess) issues.push(...checkDatastoreIdentities(dataAccess, raw));
+  const clusters =
+    raw.values[KEYS.clusters] === undefined ? [] : parseWith(clustersSchema, raw, [KEYS.clusters], issues);
+  if (clusters && services && checkable)
+    issues.push(...checkClusters(clusters, checkable.name, checkable.servers, services, raw));
   sortByLine(issues);
   const resolved =
-    dataCenter && domain && services && dataAccess
+    dataCenter && domain && services && dataAccess && clusters
       ? ({
           kind: "dataCenter",
           domain,
@@ -199,6 +214,7 @@ function checkOnce(raw: RawStackConfig): {
           dataCenter,
           services,
           dataAccess,
+          clusters,
         } as const)
       : undefined;
   if (issues.length > 0 || !resolved) return { issues, resolvedIgnoringChecks: resolved };

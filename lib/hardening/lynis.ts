@@ -28,6 +28,7 @@ export const LYNIS_SKIPPED_TESTS: readonly string[] = [
   "DEB-0880",
   "FINT-4350",
   "HRDN-7230",
+  "KRNL-6000",
   "LOGG-2130",
   "LOGG-2138",
   "MALW-3280",

@@ -16,6 +16,8 @@ export const DEFAULT_SYSCTL: Readonly<Record<string, string>> = {
   // core dumps off at the kernel too: a dump of the agent would hold its private key
   "kernel.core_pattern": "|/bin/false",
   "kernel.core_uses_pid": "1",
+  // a console Ctrl-Alt-Del signals PID 1 instead of rebooting at once
+  "kernel.ctrl-alt-del": "0",
   "kernel.dmesg_restrict": "1",
   "kernel.kexec_load_disabled": "1",
   "kernel.kptr_restrict": "2",
@@ -29,7 +31,11 @@ export const DEFAULT_SYSCTL: Readonly<Record<string, string>> = {
   "net.core.bpf_jit_harden": "2",
   "net.ipv4.conf.all.accept_redirects": "0",
   "net.ipv4.conf.all.accept_source_route": "0",
+  "net.ipv4.conf.all.bootp_relay": "0",
+  // a server is never a router (the data centers' fabric routes)
+  "net.ipv4.conf.all.forwarding": "0",
   "net.ipv4.conf.all.log_martians": "1",
+  "net.ipv4.conf.all.proxy_arp": "0",
   "net.ipv4.conf.all.rp_filter": "1",
   "net.ipv4.conf.all.secure_redirects": "0",
   "net.ipv4.conf.all.send_redirects": "0",
@@ -42,6 +48,7 @@ export const DEFAULT_SYSCTL: Readonly<Record<string, string>> = {
   "net.ipv4.icmp_echo_ignore_broadcasts": "1",
   "net.ipv4.icmp_ignore_bogus_error_responses": "1",
   "net.ipv4.tcp_syncookies": "1",
+  "net.ipv4.tcp_timestamps": "1",
   "net.ipv6.conf.all.accept_redirects": "0",
   "net.ipv6.conf.all.accept_source_route": "0",
   "net.ipv6.conf.default.accept_redirects": "0",

@@ -158,7 +158,7 @@ async function adminLogin(
     : `the initial credential (user ${JSON.stringify(r.initial.username)})`;
   throw new BmcRotationError(
     r.bmc.serverId,
-    `${where(r.bmc)}: ${tried} logs in, so the credential cannot be rotated; nothing was changed. ` +
+    `${where(r.bmc)}: ${tried} ${r.current ? "logs" : "does not log"} in, so the credential cannot be rotated; nothing was changed. ` +
       'If this BMC was rotated before and its state lost, recover it as docs/bmc.md ("Recovering a BMC") describes',
   );
 }

@@ -7,6 +7,7 @@ import { mariadbCertificateUsers } from "./rules/mariadb-certificate-users";
 import { pgHbaCertOnly } from "./rules/pg-hba-cert-only";
 import { mutualTls } from "./rules/mutual-tls";
 import { noSsh } from "./rules/no-ssh";
+import { perUserEgress } from "./rules/per-user-egress";
 import { persistence } from "./rules/persistence";
 import { signedSoftware } from "./rules/signed-software";
 import { spread } from "./rules/spread";
@@ -27,6 +28,8 @@ export type { MariadbCertificateUsersConfig } from "./rules/mariadb-certificate-
 export type { PgHbaCertOnlyConfig } from "./rules/pg-hba-cert-only";
 export type { MutualTlsConfig } from "./rules/mutual-tls";
 export type { NoSshConfig } from "./rules/no-ssh";
+export { perUserEgress };
+export type { PerUserEgressConfig, PerUserEgressView } from "./rules/per-user-egress";
 export type { PersistenceConfig } from "./rules/persistence";
 export type { AuthorisedSigner, SignedSoftwareConfig } from "./rules/signed-software";
 export { certificateFingerprint } from "./rules/signed-software";
@@ -65,3 +68,10 @@ export const DATASTORE_RULES = [
   mariadbCertificateUsers,
   encryptionAtRest,
 ] as const;
+
+/**
+ * Rules of per-user compute (issue #12) that no policy of the pack runs yet: desired-state documents
+ * do not carry partition owners, so the pack has no view to give them (docs/compute.md). Not in
+ * RULES, whose every rule must have a policy (test/unit/policies/meta.test.ts).
+ */
+export const COMPUTE_RULES = [perUserEgress] as const;

@@ -22,6 +22,7 @@ export const SARIF_RULE_IDS: Readonly<Record<string, string>> = {
   "pg-hba-cert-only": "ZR1013",
   "mariadb-certificate-users": "ZR1014",
   "encryption-at-rest": "ZR1015",
+  "per-user-egress": "ZR1016",
   "power-state": "ZR2001",
   "boot-device": "ZR2002",
   "instance-missing": "ZR2003",

@@ -43,6 +43,11 @@ const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 type Bmc = { address: string; port: number; username: string; password: string; cipherSuite: CipherSuite };
 
 function bmcOf(p: Props): IpmitoolBmcClient {
+  // Outputs do not repeat inputs: the BMC is known only when the engine sends the old inputs.
+  if (!p.bmc)
+    throw new Error(
+      `BmcServer ${String(p.serverId ?? "")}: no BMC inputs reached the plugin; use a Pulumi CLI that sends old inputs (DiffRequest/UpdateRequest/DeleteRequest old_inputs)`,
+    );
   const b = p.bmc as Bmc;
   return new IpmitoolBmcClient({
     serverId: String(p.serverId),

@@ -247,6 +247,9 @@ describe("provider plugin over gRPC: BmcServer against a fake BMC", function () 
 
   it("Delete powers the server off through the BMC", async () => {
     bmcs.set(PORT, { ...bmcs.get(PORT), power: "on" });
+    // Without the old inputs (an engine that does not send them) the BMC is unknown: said, not a TypeError.
+    await assert.rejects(plugin.delete(state.id, URN, state.outs), /no BMC inputs reached the plugin/);
+    assert.equal(bmcs.get(PORT).power, "on");
     await plugin.delete(state.id, URN, state.outs, state.inputs);
     assert.equal(bmcs.get(PORT).power, "off");
     assert.equal(bmcs.commands(PORT).filter((c) => c === "chassis power off").length >= 1, true);

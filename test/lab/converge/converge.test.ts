@@ -4,7 +4,8 @@
  * test tier runs its own lab (lab id "test"), beside any user's lab, which it never touches.
  */
 import { strict as assert } from "node:assert";
-import { appendFileSync, existsSync, readFileSync, rmSync, statSync, truncateSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { IMAGE_PATHS } from "../../../lib/hardening";
 import { IpmitoolBmcClient, spawnRunner } from "../../../lib/ipmi";
@@ -119,15 +120,13 @@ describe("lab up converges from what it reads (lab)", function () {
 
   it("exits naming a server whose netboot keeps failing, then reinstalls it once it can", async () => {
     const id = "dc3-s1";
-    const sha = (
-      JSON.parse(readFileSync(join(lab.paths.sites, "dc3", "site.json"), "utf8")) as { imageSha256: string }
-    ).imageSha256;
-    const image = join(lab.paths.images, `${sha}.tar.zst`);
-    const size = statSync(image).size;
-    // An empty disk: lab up must netboot it, and the (tampered) image is refused every time.
+    const disk = serverPaths(id, lab.dir).disk;
+    // An empty disk that cannot be written (immutable: even root's installer cannot unpack onto it):
+    // lab up must netboot it, and the install fails every time. (Tampering with the served image no
+    // longer reaches the netboot: the stack's HardenedImage refuses an altered archive at deploy.)
     await bmcOf(id).setPower("off");
-    rmSync(`${serverPaths(id, lab.dir).disk}${IMAGE_PATHS.init}`, { force: true });
-    appendFileSync(image, Buffer.from("tampered"));
+    rmSync(`${disk}${IMAGE_PATHS.init}`, { force: true });
+    execFileSync("chattr", ["+i", disk]);
     try {
       await assert.rejects(up(), (err: unknown) => {
         assert.ok(err instanceof NotConvergedError, String(err));
@@ -145,7 +144,7 @@ describe("lab up converges from what it reads (lab)", function () {
           new RegExp(`dc3-s1: netboot failed \\(.*\\); netbooting again in ${pause} s`),
         );
     } finally {
-      truncateSync(image, size);
+      execFileSync("chattr", ["-i", disk]);
     }
     await upOrExplain();
     assert.match(said.join("\n"), /dc3-s1: reinstall: /);

@@ -189,7 +189,9 @@ describe("drift detection on the lab (observers, judgement, remediation)", funct
     const tls = `${root}${echoPartition("dc3").home}/instance/tls`;
     const old = new X509Certificate(readFileSync(`${tls}/cert.pem`));
     const name = old.subject.replace(/^CN=/, "");
-    // Issued by the data center's own site CA for the instance's key, 88 of its 90 days ago.
+    // Issued by the data center's own site CA for the instance's key, 80 of its 90 days ago: 10 days
+    // left is inside drift's warning window (14 days) and outside the agent's own renewal window
+    // (7 days, agents/node/service-cert.ts), which would otherwise renew it before drift looks.
     const site = join(lab.paths.sites, "dc3", "state");
     const ca = loadCa(
       readFileSync(join(site, "issuing.crt"), "utf8"),
@@ -201,7 +203,7 @@ describe("drift detection on the lab (observers, judgement, remediation)", funct
       "the instance's key and certificate belong together",
     );
     const csr = createCsr({ commonName: name, dnsNames: [name] }, key);
-    const issued = issueFromCsr(ca, "service", csr, {}, { now: new Date(Date.now() - 88 * 86_400_000) });
+    const issued = issueFromCsr(ca, "service", csr, {}, { now: new Date(Date.now() - 80 * 86_400_000) });
     writeFileSync(`${tls}/cert.pem`, issued.certificatePem);
     const j = await judgeUntil("certificate-expiry on dc3", "dc3", (x) =>
       checksOn(x, id).includes("certificate-expiry"),

@@ -82,8 +82,13 @@ describe(`Lynis ${LYNIS_VERSION} audit of the hardened images`, function () {
     });
   }
 
-  it("lab image under Lynis's own default profile (nothing skipped): printed, and above the 65 measured before this hardening", async () => {
-    const built = await buildImage(IMAGES[1].spec(), { log });
+  // Like for like: the 65 was measured on the lab image of that time (agent + partitions, no
+  // datastore), which is today's compute image. The storage image's default-profile index is lower
+  // for a reason outside the image (KRNL-6000 scores the host's kernel there; docs/hardening.md).
+  it("lab compute image under Lynis's own default profile (nothing skipped): printed, and above the 65 measured before this hardening", async () => {
+    const compute = IMAGES.find((i) => i.name.startsWith("lab compute"));
+    assert.ok(compute, "the lab has a compute image");
+    const built = await buildImage(compute.spec(), { log });
     const { report, log: lynisLog, seconds } = await auditImage(built.path, { projectProfile: false });
     print(
       `lab image ${built.manifest.specHash.slice(0, 12)}, Lynis default profile`,

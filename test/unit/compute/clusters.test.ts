@@ -1,0 +1,138 @@
+import { strict as assert } from "node:assert";
+import { join } from "node:path";
+import {
+  checkStackConfig,
+  CLUSTER_LIMITS,
+  formatIssues,
+  readStackFile,
+  type RawStackConfig,
+} from "../../../lib/fleet";
+
+const STACKS = join(__dirname, "../../../stacks");
+const example = readStackFile(join(STACKS, "Pulumi.dc1.yaml"));
+type Values = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const alice = () => ({
+  owner: "dc1/user/alice",
+  name: "analytics",
+  scheduler: { server: "dc1-c01", port: 8786 },
+  workers: { count: 4, dataCenters: ["dc1", "dc2"], port: 8800 },
+});
+
+/** The example dc1 stack with `zeroroot:clusters` set by `change` (starting from one good cluster). */
+function dc1With(change: (clusters: Values[], all: Values) => void): RawStackConfig {
+  const values = structuredClone(example.values) as Values;
+  values["zeroroot:clusters"] = [alice()];
+  change(values["zeroroot:clusters"], values);
+  return { values, isSecret: example.isSecret };
+}
+
+describe("zeroroot:clusters (per-user Dask clusters)", () => {
+  it("accepts a cluster of alice on a compute server and resolves it", () => {
+    const { value, issues } = checkStackConfig(dc1With(() => {}));
+    assert.deepEqual(issues, [], formatIssues(issues));
+    assert.equal(value?.kind, "dataCenter");
+    if (value?.kind === "dataCenter") assert.deepEqual(value.clusters, [alice()]);
+  });
+
+  it("resolves to [] when the key is absent", () => {
+    const { value } = checkStackConfig(dc1With((_c, all) => delete all["zeroroot:clusters"]));
+    assert.ok(value?.kind === "dataCenter" && value.clusters.length === 0);
+  });
+
+  // Each case: one mistake, the key path it must be reported at, and words of the reason.
+  const cases: [string, (c: Values[], all: Values) => void, string, RegExp][] = [
+    ["a service identity as owner", (c) => (c[0].owner = "dc1/service/etl"), "[0].owner", /user identity/],
+    ["a bare name as owner", (c) => (c[0].owner = "alice"), "[0].owner", /not an identity/],
+    ["an owner with a newline", (c) => (c[0].owner = "dc1/user/al\nice"), "[0].owner", /./],
+    ["an upper-case cluster name", (c) => (c[0].name = "Analytics"), "[0].name", /cluster name/],
+    ["an injection in the name", (c) => (c[0].name = 'a"; drop'), "[0].name", /cluster name/],
+    [
+      "a misspelt key",
+      (c) => ((c[0].workers.cout = 2), delete c[0].workers.count),
+      "[0].workers.cout",
+      /did you mean count/,
+    ],
+    ["a missing scheduler", (c) => delete c[0].scheduler, "[0].scheduler", /./],
+    ["zero workers", (c) => (c[0].workers.count = 0), "[0].workers.count", /at least 1/],
+    [
+      "too many workers",
+      (c) => (c[0].workers.count = CLUSTER_LIMITS.workers + 1),
+      "[0].workers.count",
+      /at most 64/,
+    ],
+    ["a fractional worker count", (c) => (c[0].workers.count = 2.5), "[0].workers.count", /whole/],
+    ["a privileged scheduler port", (c) => (c[0].scheduler.port = 80), "[0].scheduler.port", /1024/],
+    ["a port above 65535", (c) => (c[0].scheduler.port = 70000), "[0].scheduler.port", /65535/],
+    ["worker ports past 65535", (c) => (c[0].workers.port = 65534), "[0].workers.port", /<= 65535/],
+    ["no data center", (c) => (c[0].workers.dataCenters = []), "[0].workers.dataCenters", /at least one/],
+    [
+      "a data center twice",
+      (c) => (c[0].workers.dataCenters = ["dc1", "dc1"]),
+      "[0].workers.dataCenters[1]",
+      /once/,
+    ],
+    [
+      "a scheduler on a storage server",
+      (c) => (c[0].scheduler.server = "dc1-s01"),
+      "[0].scheduler.server",
+      /compute server.*dc1-c01, dc1-c02/,
+    ],
+    [
+      "a scheduler on an unknown server",
+      (c) => (c[0].scheduler.server = "dc1-c09"),
+      "[0].scheduler.server",
+      /compute server/,
+    ],
+    ["the same cluster twice for one owner", (c) => c.push(alice()), "[1].name", /once per owner/],
+    [
+      "the port of a service on the scheduler's server",
+      (c, all) => {
+        all["zeroroot:services"][1].endpoints = [{ port: 8786 }]; // dask, placed on the compute role
+        c[0].scheduler.port = 8786;
+      },
+      "[0].scheduler.port",
+      /no service uses.*zeroroot:services\[1\]/,
+    ],
+    [
+      "a list that is not a list",
+      (_c, all) => (all["zeroroot:clusters"] = { owner: "x" }),
+      "",
+      /list of clusters/,
+    ],
+    [
+      "too many clusters",
+      (_c, all) =>
+        (all["zeroroot:clusters"] = Array.from({ length: 65 }, (_, i) => ({ ...alice(), name: `c${i}` }))),
+      "",
+      /at most 64 clusters/,
+    ],
+  ];
+  for (const [what, change, path, reason] of cases)
+    it(`refuses ${what} at zeroroot:clusters${path}`, () => {
+      const { value, issues } = checkStackConfig(dc1With(change));
+      assert.equal(value, undefined);
+      const hit = issues.find((i) => i.path === `zeroroot:clusters${path}`);
+      assert.ok(hit, `expected an issue at zeroroot:clusters${path}, got:\n${formatIssues(issues)}`);
+      assert.match(`${hit.allowed} ${hit.fix}`, reason);
+      assert.ok(!/\n/.test(hit.received), "a received value never spans lines");
+    });
+
+  it("refuses clusters in the global stack", () => {
+    const g = readStackFile(join(STACKS, "Pulumi.global.yaml"));
+    const { issues } = checkStackConfig({ ...g, values: { ...g.values, "zeroroot:clusters": [alice()] } });
+    assert.ok(issues.some((i) => i.path === "zeroroot:clusters" && /data-center stacks/.test(i.allowed)));
+  });
+
+  it("suggests the key for a misspelt zeroroot:cluster", () => {
+    const { issues } = checkStackConfig(
+      dc1With((_c, all) => {
+        all["zeroroot:cluster"] = all["zeroroot:clusters"];
+        delete all["zeroroot:clusters"];
+      }),
+    );
+    assert.ok(
+      issues.some((i) => i.path === "zeroroot:cluster" && /did you mean zeroroot:clusters/.test(i.fix)),
+    );
+  });
+});
