@@ -14,6 +14,13 @@ import type { KeyKind } from "../pki/keys";
  * (provider/): `zeroroot:<module>:<Name>`, module = the components/ folder. Public contract: a
  * renamed token needs an alias.
  */
+/**
+ * Roles a server may have (stack config `roles`); a role picks its image (lib/hardening/roles.ts).
+ * Defined here, free of zod, because the bundled policy pack reaches it through the image rules.
+ */
+export const SERVER_ROLES = ["storage", "compute", "backup"] as const;
+export type ServerRole = (typeof SERVER_ROLES)[number];
+
 export const RESOURCE_TYPES: Readonly<Record<ResourceKind, string>> = {
   BmcServer: "zeroroot:fleet:BmcServer",
   BmcCredential: "zeroroot:fleet:BmcCredential",

@@ -7,8 +7,8 @@ import { z } from "zod";
 import { CIPHER_SUITES } from "../contracts/resources";
 import { bmcCredentialsSchema } from "./bmc-credentials";
 
-export const SERVER_ROLES = ["storage", "compute", "backup"] as const;
-export type ServerRole = (typeof SERVER_ROLES)[number];
+import { SERVER_ROLES, type ServerRole } from "../contracts/resources";
+export { SERVER_ROLES, type ServerRole };
 
 const name = (what: string) =>
   z

@@ -4,7 +4,7 @@
  * role, the one list the image build, the firewall and the tests read. Debian's archive signatures
  * are the packages' provenance; the image digest the installer checks covers the rest.
  */
-import { SERVER_ROLES, type ServerRole } from "../fleet/schema";
+import { SERVER_ROLES, type ServerRole } from "../contracts/resources";
 
 export { SERVER_ROLES, type ServerRole };
 

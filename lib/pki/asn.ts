@@ -8,15 +8,9 @@ import * as x from "@peculiar/asn1-x509";
 import { PkiError } from "./errors";
 import type { NameScope } from "./names";
 
-export const OID = {
-  commonName: "2.5.4.3",
-  organization: "2.5.4.10",
-  serverAuth: x.id_kp_serverAuth,
-  clientAuth: x.id_kp_clientAuth,
-  codeSigning: x.id_kp_codeSigning,
-} as const;
+import { OID, type Eku } from "./oids";
 
-export type Eku = "serverAuth" | "clientAuth" | "codeSigning";
+export { OID, type Eku };
 
 /** A Name of O (optional) and CN, the only attributes zeroroot puts in subjects. */
 export function makeName(commonName: string, organization?: string): x.Name {

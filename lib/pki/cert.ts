@@ -2,7 +2,7 @@
 import * as crypto from "node:crypto";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import * as x from "@peculiar/asn1-x509";
-import { boundedDer, commonNameOf, findExtension, keyIdentifier, namesOf, type Eku, OID } from "./asn";
+import { boundedDer, commonNameOf, findExtension, keyIdentifier, namesOf } from "./asn";
 import { MAX_CERT_BYTES, PkiError } from "./errors";
 import type { NameScope } from "./names";
 
@@ -104,6 +104,4 @@ function scopeOf(nc: x.NameConstraints): NameScope {
   };
 }
 
-export function ekuOid(use: Eku): string {
-  return OID[use];
-}
+export { ekuOid } from "./oids";

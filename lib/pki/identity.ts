@@ -16,7 +16,7 @@
  * The model is SPIFFE's (an identity URI inside a trust domain), with one trust domain per data center.
  */
 import type { CertInfo } from "./cert";
-import { ekuOid } from "./cert";
+import { ekuOid } from "./oids";
 import { dnsInZone, uriHost } from "./names";
 import { LEAF_KINDS, PROFILES, type LeafKind } from "./profiles";
 
