@@ -4,7 +4,7 @@
  * and the initial lab credential is refused; advancing the keeper (the stack's `bmcCredentials.
  * generation`) rotates again as an in-place update, without replacing or power-cycling the server;
  * a rotation the BMC does not honour fails the deployment with a clear message and leaves the
- * working credential in place. Runs against the current lab id's lab (`lab up` first).
+ * working credential in place. Brings the current lab id's lab up first (`lab up`).
  */
 import { strict as assert } from "node:assert";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -15,7 +15,8 @@ import { bmcSimEvents } from "../../../lab/bmc";
 import { labBmcCredential, type LabBmcLogin } from "../../../lab/bmc/login";
 import { inNamespace } from "../../../lab/net";
 import { runChild } from "../../../lab/orchestrate/child";
-import { BMC_USER, mgmtNs, readLabLayout, REPO_ROOT, type LabLayout } from "../../../lab/orchestrate/layout";
+import { BMC_USER, mgmtNs, REPO_ROOT, type LabLayout } from "../../../lab/orchestrate/layout";
+import { labUp } from "../../../lab/orchestrate/up";
 import { ensureLabSigners } from "../../../lab/orchestrate/pki";
 import { labReleasesDir } from "../../../lab/orchestrate/releases";
 import { serverStatus } from "../../../lab/server";
@@ -101,11 +102,15 @@ describe("BMC credential rotation in the lab (ipmi_sim)", function () {
   let current: LabBmcLogin;
   let settings: Record<string, unknown>;
 
-  before(function () {
-    const l = readLabLayout();
-    if (!l)
-      throw new Error("no lab for this lab id: run `zeroroot lab up` (with the same ZEROROOT_LAB_ID) first");
-    lab = l;
+  before(async () => {
+    // Its own `lab up`, as every lab file does (quick when the lab already runs): the file before it
+    // may have taken the lab down, and with it the deployment state that records the credentials.
+    const said: string[] = [];
+    try {
+      lab = await labUp({ log: (m) => void said.push(m) });
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\nlab up said (last 40 lines):\n${said.slice(-40).join("\n")}`);
+    }
     const dc = lab.plan.dataCenters.find((d) => d.id === DC);
     assert.ok(dc, `the lab has ${DC}`);
     id = dc.servers[0].id;
