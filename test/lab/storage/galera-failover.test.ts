@@ -13,9 +13,9 @@ import { IpmitoolBmcClient, spawnRunner } from "../../../lib/ipmi";
 import { labBmcLogin } from "../../../lab/bmc/login";
 import { inNamespace } from "../../../lab/net";
 import { mgmtNs, type LabLayout } from "../../../lab/orchestrate/layout";
-import { labUp } from "../../../lab/orchestrate/up";
 import { serverPaths, serverProcesses } from "../../../lab/server";
 import {
+  labWithFreshGalera,
   adminSql,
   labGalera,
   mariadb,
@@ -37,7 +37,7 @@ describe("Galera through the loss of one data center (lab)", function () {
   let alice: ClientCert;
 
   before(async () => {
-    lab = await labUp({ log: (m) => process.stderr.write(`      [lab] ${m}\n`) });
+    lab = await labWithFreshGalera((m) => process.stderr.write(`      [lab] ${m}\n`));
     members = labGalera(lab);
     dir = mkdtempSync(join(tmpdir(), "zr-galera-failover-"));
     alice = issue(lab, dir, "alice");

@@ -17,9 +17,16 @@ import { controlPlaneDir } from "../../../lab/orchestrate/controlplane";
 import type { LabLayout } from "../../../lab/orchestrate/layout";
 import { ensureLabCrls } from "../../../lab/orchestrate/pki";
 import { labStatus } from "../../../lab/orchestrate/status";
-import { labUp } from "../../../lab/orchestrate/up";
 import { serverPaths, serverProcesses } from "../../../lab/server";
-import { labGalera, mariadb, synced, until, type ClientResult, type LabGaleraMember } from "./galera-fixture";
+import {
+  labGalera,
+  labWithFreshGalera,
+  mariadb,
+  synced,
+  until,
+  type ClientResult,
+  type LabGaleraMember,
+} from "./galera-fixture";
 import { issue, issueExpired, issueForeign, type ClientCert } from "./postgres-fixture";
 
 const ALICE = "dc1/user/alice";
@@ -34,7 +41,7 @@ describe("MariaDB/Galera with certificates only (lab)", function () {
   let dave: ClientCert;
 
   before(async () => {
-    lab = await labUp({ log: (m) => process.stderr.write(`      [lab] ${m}\n`) });
+    lab = await labWithFreshGalera((m) => process.stderr.write(`      [lab] ${m}\n`));
     members = labGalera(lab);
     dir = mkdtempSync(join(tmpdir(), "zr-galera-clients-"));
     alice = issue(lab, dir, "alice");
