@@ -171,7 +171,15 @@ describe("self-healing of the lab's own services, and an honest lab status (lab)
     assert.notEqual(after, before, "a new process serves");
     assert.equal(parentOf(after), supervisord, "restarted by the same supervisor");
     assert.deepEqual(zombieChildren(supervisord), [], "the dead site was reaped");
-    assert.equal((await programState(sup.dir, sup.name)).state, "RUNNING");
+    // The site answers before its supervisor calls it RUNNING: supervisord waits out the program's
+    // start grace period (startsecs, 10 s for a site) first. It must get there without another restart.
+    await poll(
+      "the site's supervisor calls it RUNNING",
+      20_000,
+      () => programState(sup.dir, sup.name),
+      (p) => p.state === "RUNNING",
+    );
+    assert.equal(sitePid(lab, dc), after, "the same process, not restarted again");
     assert.deepEqual(platformProblems(back.value), []);
   });
 

@@ -52,6 +52,13 @@ describe("PostgreSQL with certificates only (lab)", function () {
       180_000,
       () => psql(lab, at().primary, { user: "alice", db: "analytics", sql: "SELECT 1", cert: alice }).ok,
     );
+    // `lab up` does not wait for datastore health (docs/datastores.md): a fresh replica may still be
+    // in pg_basebackup when it returns. The tests judge the steady state, so wait for its postmaster.
+    await until("the replica's postmaster runs", 180_000, () =>
+      serverProcesses(at().replica.server.id, { labDir: lab.dir }).some((x) =>
+        /postgres -D .*instance\/data/.test(x.cmdline),
+      ),
+    );
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
