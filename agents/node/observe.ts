@@ -96,8 +96,17 @@ export const NFT_LISTINGS = {
   applied: "/run/zeroroot/nftables.applied.json",
 } as const;
 
+/**
+ * Bytes of one host file the agent reads for its report (dpkg's status of a storage image is ~1 MB):
+ * the size is checked before reading, so a huge or endless file costs nothing.
+ */
+const HOST_FILE_MAX_BYTES = 8 * 1024 * 1024;
+
 const readOr = (file: string): string | undefined => {
   try {
+    const st = statSync(file);
+    // /proc files report size 0 and are small by nature; a regular file is bounded before it is read.
+    if (st.size > HOST_FILE_MAX_BYTES) return undefined;
     return readFileSync(file, "utf8");
   } catch {
     return undefined;
@@ -131,7 +140,11 @@ export interface NftablesObservation {
 function nftablesOf(files: HostFiles): { nft: NftablesObservation; firewall?: FirewallSummary } {
   const live = readOr(files.nftLive);
   if (live === undefined)
-    return { nft: { error: `PID 1 has written no ruleset listing at ${files.nftLive}` } };
+    return {
+      nft: {
+        error: `PID 1 has written no ruleset listing at ${files.nftLive} (or it is over ${HOST_FILE_MAX_BYTES} bytes)`,
+      },
+    };
   const parsed = parseNftablesListing(live);
   if (!parsed.ok) return { nft: { error: `${files.nftLive}: ${parsed.error}` } };
   const applied = readOr(files.nftApplied);

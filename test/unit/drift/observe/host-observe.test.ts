@@ -3,7 +3,7 @@
  * file, /etc/passwd and PID 1's nftables listing (a real `nft -j list ruleset` of nft 1.0.6).
  */
 import { strict as assert } from "node:assert";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -226,6 +226,14 @@ describe("the agent's host observation (drift detection's input)", () => {
       assert.match(nftables.error ?? "", /PID 1 has written no ruleset listing at .*absent\.json/);
       assert.equal(nftables.sha256, undefined);
       assert.equal(host.firewall, undefined);
+    });
+    it("does not read a host file larger than its bound (a sparse 64 MiB listing costs nothing)", () => {
+      const huge = join(dir, "huge.json");
+      writeFileSync(huge, "");
+      truncateSync(huge, 64 * 1024 * 1024);
+      const { nftables } = observeHost("dc1-s1", { ...files(), nftLive: huge });
+      assert.match(nftables.error ?? "", /no ruleset listing at .*huge\.json \(or it is over \d+ bytes\)/);
+      assert.equal(nftables.sha256, undefined);
     });
   });
 });
