@@ -38,7 +38,7 @@ describe("Galera through the loss of one data center (lab)", function () {
 
   before(async () => {
     lab = await labWithFreshGalera((m) => process.stderr.write(`      [lab] ${m}\n`));
-    members = labGalera(lab);
+    members = await labGalera(lab);
     dir = mkdtempSync(join(tmpdir(), "zr-galera-failover-"));
     alice = issue(lab, dir, "alice");
     await until("every member Synced in a cluster of 3", 600_000, () => members.every((m) => synced(m)));

@@ -46,18 +46,29 @@ export interface LabGaleraMember {
   readonly disk: GaleraMemberOnDisk;
 }
 
-export function labGalera(lab: LabLayout): LabGaleraMember[] {
-  return galeraMembers(lab.plan, (d, s) => labServerRole(d, s.id) === "storage").map(({ dc, server }) => {
-    const disk = galeraMembersOnDisk(lab, server.id)[0];
-    if (!disk) throw new Error(`${server.id}: no Galera instance on its disk`);
-    return {
-      dc: dc.id,
-      serverId: server.id,
-      address: server.dataAddress,
-      serviceName: serviceDnsName(GALERA_SERVICE, labHostname(dc, server)),
-      disk,
-    };
-  });
+/**
+ * The lab's Galera members, once each storage server's agent has laid its instance down: `lab up`
+ * returns when the servers run and their agents answer, not when every instance is written.
+ */
+export async function labGalera(lab: LabLayout, timeoutMs = 300_000): Promise<LabGaleraMember[]> {
+  const wanted = galeraMembers(lab.plan, (d, s) => labServerRole(d, s.id) === "storage");
+  const missing = () => wanted.filter(({ server }) => galeraMembersOnDisk(lab, server.id).length === 0);
+  try {
+    await until("a Galera instance on every storage server's disk", timeoutMs, () => missing().length === 0);
+  } catch (e) {
+    throw new Error(
+      `${(e as Error).message}; none on ${missing()
+        .map(({ server }) => server.id)
+        .join(", ")}`,
+    );
+  }
+  return wanted.map(({ dc, server }) => ({
+    dc: dc.id,
+    serverId: server.id,
+    address: server.dataAddress,
+    serviceName: serviceDnsName(GALERA_SERVICE, labHostname(dc, server)),
+    disk: galeraMembersOnDisk(lab, server.id)[0],
+  }));
 }
 
 export const synced = (m: LabGaleraMember, size = 3): boolean => {

@@ -42,7 +42,7 @@ describe("MariaDB/Galera with certificates only (lab)", function () {
 
   before(async () => {
     lab = await labWithFreshGalera((m) => process.stderr.write(`      [lab] ${m}\n`));
-    members = labGalera(lab);
+    members = await labGalera(lab);
     dir = mkdtempSync(join(tmpdir(), "zr-galera-clients-"));
     alice = issue(lab, dir, "alice");
     bob = issue(lab, dir, "bob", { dc: "dc2" });
@@ -56,7 +56,7 @@ describe("MariaDB/Galera with certificates only (lab)", function () {
       members.every((m) => mariadb(lab, m, { user: ALICE, cert: alice, sql: "SELECT 1" }).ok),
     );
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => dir && rmSync(dir, { recursive: true, force: true }));
 
   it("runs one member per data center as a partition user, each Synced in a cluster of 3, in lab status", async () => {
     assert.deepEqual(
