@@ -1,0 +1,102 @@
+/**
+ * `lab up` says "deployed" only when every server's agent reports, in the control plane, the
+ * desired-state version the stacks published as applied, with each of its instances running.
+ * "Ready" (converge.ts, the site's view) says only that the agent answers: the data center's
+ * timestamp service may not have vouched for the new document yet, and the agent then keeps the last
+ * applied state — a test or an operator reading the fleet at that moment would see instances missing.
+ * The reports are read as `lab status` reads them (root's etcdctl); waiting is bounded and a failure
+ * names each server and what it reports.
+ */
+import { keys } from "../../lib/controlplane/keys";
+import { readClusterState, rootEtcdctl } from "../controlplane";
+import { controlPlaneDir } from "./controlplane";
+import type { LabLayout } from "./layout";
+
+const POLL_MS = 2_000;
+/** A fresh document waits for a freshness statement (at once on a put) and the agent's next report (15 s). */
+export const DESIRED_APPLIED_TIMEOUT_MS = 3 * 60_000;
+
+interface StatusReport {
+  desired?: { version?: unknown } | null;
+  instances?: { name?: unknown; phase?: unknown }[];
+}
+
+/** What keeps each server from having applied its published document; empty when all have. */
+export function desiredAppliedProblems(
+  servers: readonly string[],
+  values: ReadonlyMap<string, string>,
+): string[] {
+  return servers.flatMap((id) => {
+    const published = versionOf(
+      values.get(keys.desired(id)),
+      (v) => (v.document as { version?: unknown })?.version,
+    );
+    if (published === undefined) return []; // no document published for it: nothing to apply
+    const text = values.get(keys.status(id));
+    if (text === undefined)
+      return [`${id}: its agent has not reported yet (desired state version ${published})`];
+    let report: StatusReport;
+    try {
+      report = JSON.parse(text) as StatusReport;
+    } catch {
+      return [`${id}: its agent's report is not JSON`];
+    }
+    const applied = typeof report.desired?.version === "number" ? report.desired.version : undefined;
+    if (applied !== published)
+      return [`${id}: applied desired state version ${applied ?? "none"}, published ${published}`];
+    const notRunning = (report.instances ?? []).filter((i) => i.phase !== "running");
+    return notRunning.map((i) => `${id}: instance ${String(i.name)} is ${String(i.phase)}`);
+  });
+}
+
+function versionOf(
+  text: string | undefined,
+  at: (v: Record<string, unknown>) => unknown,
+): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const v = at(JSON.parse(text) as Record<string, unknown>);
+    return typeof v === "number" ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readComputers(lab: LabLayout): Promise<Map<string, string>> {
+  const out = await rootEtcdctl(readClusterState(controlPlaneDir(lab)))([
+    "get",
+    "--prefix",
+    "/computers/",
+    "-w",
+    "json",
+    "--command-timeout=5s",
+  ]);
+  const kvs = (JSON.parse(out) as { kvs?: { key: string; value: string }[] }).kvs ?? [];
+  return new Map(
+    kvs.map((kv) => [Buffer.from(kv.key, "base64").toString(), Buffer.from(kv.value, "base64").toString()]),
+  );
+}
+
+/** Waits until every server applied its published document; returns what is still missing at the deadline. */
+export async function waitForDesiredStatesApplied(
+  lab: LabLayout,
+  log: (m: string) => void,
+  timeoutMs = DESIRED_APPLIED_TIMEOUT_MS,
+): Promise<string[]> {
+  const servers = lab.plan.dataCenters.flatMap((d) => d.servers.map((s) => s.id));
+  const t0 = Date.now();
+  let problems: string[] = [];
+  for (;;) {
+    try {
+      problems = desiredAppliedProblems(servers, await readComputers(lab));
+    } catch (e) {
+      problems = [`the control plane cannot be read: ${(e as Error).message.split("\n")[0].slice(0, 200)}`];
+    }
+    if (problems.length === 0) {
+      log(`desired state applied by every agent (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      return [];
+    }
+    if (Date.now() - t0 > timeoutMs) return problems;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
