@@ -11,8 +11,10 @@ password exists). Once the member is Synced, and again whenever etc/galera.conf 
     changes on that database only);
   * no account of that naming scheme the grants do not list, no anonymous account, no root.
 
-It also has mariadbd read its TLS files again (FLUSH SSL) when the agent renews the service
-certificate or refreshes the CRLs.
+It also evicts members whose certificate the platform no longer accepts (galera_guard.py: revoked,
+not a Galera service certificate, or an address that is not a configured peer), and has mariadbd
+read its TLS files again (FLUSH SSL) when the agent renews the service certificate or refreshes
+the CRLs.
 
 Statements replicate to every member (Galera TOI), so any member applying them serves the cluster;
 every member applies the same grants (all data-center stacks carry the same ones).
@@ -26,6 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from galera_conf import ConfError, read_conf  # noqa: E402
+from galera_guard import PeerGuard  # noqa: E402
 
 MARIADB = "/usr/bin/mariadb"
 PRIVILEGES = {
@@ -108,6 +111,7 @@ def main():
     conf_paths = [os.path.join(inst, "etc", f) for f in ("galera.conf", "access.txt")]
     db = Db(inst, pwd.getpwuid(os.getuid()).pw_name)
     applied = None
+    guard = PeerGuard(inst, log)
     tls_files = [os.path.join(inst, "tls", f) for f in ("cert.pem", "key.pem", "chain.pem", "crls.pem")]
     tls_seen = [digest(f) for f in tls_files]
     while True:
@@ -120,8 +124,14 @@ def main():
                 log("TLS certificate or CRLs changed: FLUSH SSL done")
             except (RuntimeError, subprocess.TimeoutExpired) as e:
                 log(f"FLUSH SSL failed, retried in {POLL_S} s: {e}")
+        is_synced = synced(db)
+        if is_synced:
+            try:
+                guard.check(read_conf(inst), db)
+            except (ConfError, OSError, ValueError, RuntimeError, subprocess.TimeoutExpired) as e:
+                log(f"checking the members' certificates failed, retried in {POLL_S} s: {e}")
         current = [digest(f) for f in conf_paths]
-        if current != applied and synced(db):
+        if current != applied and is_synced:
             try:
                 conf = read_conf(inst)
                 sql = statements(conf, db)

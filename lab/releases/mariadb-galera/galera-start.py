@@ -6,20 +6,22 @@ disk and on the network, then exec()s mariadbd with etc/my.cnf (the agent's rend
 run/node.cnf (this member's addresses, written here). Nothing secret is ever on a command line or
 in the log: the InnoDB key is made in-process and written 0600; mariadbd reads it from its file.
 
-Who founds the cluster (a naive bootstrap splits it, docs/datastores.md "Galera"):
-  * first start ever (no data directory): only the member named `bootstrap`, and only after no peer
-    answered on the replication port for PROBE_ROUNDS probes; the others wait for a reachable peer
-    and receive everything (data and the InnoDB key) by state transfer over TLS;
-  * afterwards: only a member whose grastate.dat says safe_to_bootstrap: 1 (Galera writes it on the
-    last member to leave a cluster cleanly, the one holding the newest state), and again only when
-    no peer answers. Any other member waits for a peer, or starts when gvwstate.dat exists (a crash
-    of the whole cluster: Galera's pc.recovery restores the primary component by itself).
+Who starts the cluster (a naive bootstrap splits it; docs/datastores.md "Recovery"): when no peer
+runs Galera, every member publishes its report (no data, or its last committed position from
+grastate.dat or `mariadbd --wsrep-recover`) to the others over mutual TLS and reads theirs
+(galera_peers.py); galera_recovery.decide then lets exactly one member start a primary component:
+  * no member holds data: the member named `bootstrap` founds the cluster (install-db) once a
+    majority of members report no data;
+  * members hold data: once every member's position is known and all share one history, the one
+    with the newest (highest seqno; ties: the first in `peers`) bootstraps; the others wait;
+  * a peer runs Galera: join it; the state transfer (IST or SST over TLS) brings what is missing.
 """
 import os
 import pwd
 import re
 import secrets
 import socket
+import ssl
 import stat
 import subprocess
 import sys
@@ -27,12 +29,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from galera_conf import ConfError, read_conf  # noqa: E402
+from galera_peers import Announcer, PeerRefused, PeerTls, probe, reachable  # noqa: E402
+from galera_recovery import EMPTY, POSITION, decide  # noqa: E402
 
 MARIADBD = "/usr/sbin/mariadbd"
 INSTALL_DB = "/usr/bin/mariadb-install-db"
 GALERA = "/usr/lib/galera/libgalera_smm.so"
-PROBE_ROUNDS = 3
 PROBE_INTERVAL_S = 2
+NIL_UUID = "00000000-0000-0000-0000-000000000000"
 KEY_DIR = "zr-keys"  # inside the data directory, so that state transfer carries it (docs/datastores.md)
 # The same at-rest settings my.cnf carries: the system tables made by install-db are encrypted too.
 ENCRYPTION_ARGS = [
@@ -67,41 +71,6 @@ def local_address(peers):
     return None
 
 
-def reachable(addr, port):
-    try:
-        with socket.create_connection((addr, port), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
-def answering_peers(conf, me):
-    return [p for p in conf["peers"] if p != me and reachable(p, conf["galera-port"])]
-
-
-def quiet(conf, me):
-    """True when no peer answered during PROBE_ROUNDS probes."""
-    for i in range(PROBE_ROUNDS):
-        if answering_peers(conf, me):
-            return False
-        if i < PROBE_ROUNDS - 1:
-            time.sleep(PROBE_INTERVAL_S)
-    return True
-
-
-def wait_for_peer(conf, me, data):
-    since = time.monotonic()
-    last = 0.0
-    while not answering_peers(conf, me):
-        if os.path.exists(os.path.join(data, "gvwstate.dat")):
-            log("no peer answers yet; gvwstate.dat present: starting so that pc.recovery can restore the primary component")
-            return
-        if time.monotonic() - last > 30:
-            log(f"waiting for a peer on port {conf['galera-port']} ({int(time.monotonic() - since)} s): this member does not found a cluster")
-            last = time.monotonic()
-        time.sleep(PROBE_INTERVAL_S)
-
-
 def wait_for_tls(inst):
     """The service certificate and the CRLs come from the node agent; no member runs without them."""
     since = time.monotonic()
@@ -126,7 +95,7 @@ def private_dir(path):
 
 
 def grastate(data):
-    out = {"safe_to_bootstrap": 0, "seqno": None}
+    out = {"safe_to_bootstrap": 0, "seqno": None, "uuid": None}
     try:
         with open(os.path.join(data, "grastate.dat"), encoding="ascii", errors="replace") as f:
             text = f.read(4096)
@@ -136,7 +105,22 @@ def grastate(data):
     out["safe_to_bootstrap"] = int(m.group(1)) if m else 0
     m = re.search(r"^seqno:\s*(-?\d+)\s*$", text, re.M)
     out["seqno"] = int(m.group(1)) if m else None
+    m = re.search(r"^uuid:\s*([0-9a-f-]{36})\s*$", text, re.M)
+    out["uuid"] = m.group(1) if m else None
     return out
+
+
+def allow_bootstrap(data):
+    """mariadbd refuses --wsrep-new-cluster unless grastate.dat says safe_to_bootstrap: 1; the decision says so now."""
+    path = os.path.join(data, "grastate.dat")
+    with open(path, encoding="ascii") as f:
+        text = f.read(4096)
+    text = re.sub(r"^safe_to_bootstrap:.*$", "safe_to_bootstrap: 1", text, flags=re.M)
+    with open(path + ".new", "w", encoding="ascii") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(path + ".new", path)
 
 
 def make_key(data):
@@ -203,6 +187,52 @@ def recovered_position(inst):
     return None
 
 
+def own_position(inst, data):
+    """This member's report and, after a crash, the position to start from (so it asks for IST, not SST)."""
+    gs = grastate(data)
+    if gs["uuid"] and gs["seqno"] is not None and gs["seqno"] >= 0:
+        return {"state": POSITION, "uuid": gs["uuid"], "seqno": gs["seqno"]}, None
+    recovered = recovered_position(inst)  # seqno -1 in grastate.dat: a crash; InnoDB knows
+    if recovered:
+        uuid, _, seqno = recovered.rpartition(":")
+        if uuid != NIL_UUID and int(seqno) >= 0:
+            return {"state": POSITION, "uuid": uuid, "seqno": int(seqno)}, recovered
+    return {"state": POSITION, "uuid": gs["uuid"] or NIL_UUID, "seqno": -1}, None
+
+
+def rendezvous(inst, conf, me, mine):
+    """Publishes this member's report and reads the others' until decide() lets it start; returns the action."""
+    others = [p for p in conf["peers"] if p != me]
+    try:
+        tls = PeerTls(os.path.join(inst, "tls"), os.path.join(inst, "run"), conf["user-issuers"].keys())
+    except (PeerRefused, ssl.SSLError, OSError) as e:
+        # Without a platform identity of its own this member never starts a cluster; it may only
+        # try to join one, and the members' TLS decides (and their guards).
+        log(f"this member's certificate cannot take part in recovery ({e}): it only joins a running peer")
+        while not any(reachable(p, conf["galera-port"]) for p in others):
+            time.sleep(PROBE_INTERVAL_S)
+        return "join"
+    announcer = Announcer(tls, me, conf["ist-port"], mine, log)
+    last, logged, agreed = None, 0.0, None
+    try:
+        while True:
+            reports = {me: mine, **{p: probe(tls, p, conf["galera-port"], conf["ist-port"]) for p in others}}
+            action, reason = decide(me, conf["peers"], conf["bootstrap"], conf["cluster"], reports)
+            if action == "join" or (action in ("found", "bootstrap") and agreed == (action, reason)):
+                log(f"{action}: {reason}")
+                return action
+            # found/bootstrap only when two rounds PROBE_INTERVAL_S apart say the same
+            agreed = (action, reason) if action in ("found", "bootstrap") else None
+            if agreed:
+                log(f"about to {action}, checking again in {PROBE_INTERVAL_S} s: {reason}")
+            elif reason != last or time.monotonic() - logged > 30:
+                log(f"{action}: {reason}")
+                last, logged = reason, time.monotonic()
+            time.sleep(PROBE_INTERVAL_S)
+    finally:
+        announcer.close()
+
+
 def write_node_cnf(inst, conf, me, gcache):
     gport = conf["galera-port"]
     others = ",".join(f"{p}:{gport}" for p in conf["peers"] if p != me)
@@ -218,7 +248,9 @@ def write_node_cnf(inst, conf, me, gcache):
             f"gcache.dir={gcache}",
             "gcache.size=64M",
             "gcache.recover=no",
-            "pc.recovery=true",
+            # Off: after a whole-cluster stop the release's rendezvous decides who starts again
+            # (galera_recovery.py), one mechanism for clean stops (gvwstate.dat is deleted then) and crashes.
+            "pc.recovery=false",
         ]
     )
     text = "\n".join(
@@ -227,6 +259,8 @@ def write_node_cnf(inst, conf, me, gcache):
             "[mysqld]",
             f"wsrep_node_address={me}",
             f"wsrep_cluster_address=gcomm://{others}",
+            # Galera cannot check a peer's name or a CRL; at least only the configured members' addresses connect.
+            f"wsrep_allowlist={','.join(conf['peers'])}",
             f"wsrep_sst_receive_address={me}:{conf['sst-port']}",
             f'wsrep_provider_options="{provider}"',
             "",
@@ -260,29 +294,26 @@ def main():
     # on the tmpfs /tmp, never on the disk (docs/datastores.md).
     gcache = f"/tmp/zr-galera-{user}"
     private_dir(gcache)
-    new_cluster, position = False, None
-    if not os.path.isdir(os.path.join(data, "mysql")):
-        if me == conf["bootstrap"] and quiet(conf, me):
-            if os.path.isdir(data) and os.listdir(data):
-                fail(f"{data} holds files but no system schema (an interrupted state transfer?) and no peer answers: "
-                     "not founding a cluster over it; move it aside to found a new one, or bring a peer back")
-            log(f"founding cluster {conf['cluster']}: named bootstrap member, no data yet, no peer answered in {PROBE_ROUNDS} probes")
-            install(inst, data, user)
-            new_cluster = True
-        else:
-            log("no data yet: joining by state transfer (data and InnoDB key arrive over TLS from a donor)")
-            wait_for_peer(conf, me, data)
-            private_dir(data)
-    else:
+    has_data = os.path.isdir(os.path.join(data, "mysql"))
+    position = None
+    if has_data:
         private_dir(data)
-        gs = grastate(data)
-        if gs["safe_to_bootstrap"] == 1 and quiet(conf, me):
-            log("re-founding the cluster: grastate.dat says safe_to_bootstrap (newest state), and no peer answered")
-            new_cluster = True
-        else:
-            wait_for_peer(conf, me, data)
-        if gs["seqno"] == -1:
-            position = recovered_position(inst)
+        mine, position = own_position(inst, data)
+        mine["cluster"] = conf["cluster"]
+    else:
+        mine = {"state": EMPTY, "cluster": conf["cluster"]}
+    action = rendezvous(inst, conf, me, mine)
+    new_cluster = action in ("found", "bootstrap")
+    if action == "found":
+        if os.path.isdir(data) and os.listdir(data):
+            fail(f"{data} holds files but no system schema (an interrupted state transfer?) and no peer runs: "
+                 "not founding a cluster over it; move it aside to found a new one, or bring a peer back")
+        install(inst, data, user)
+    elif action == "bootstrap":
+        allow_bootstrap(data)
+    elif not has_data:
+        log("no data yet: joining by state transfer (data and InnoDB key arrive over TLS from a donor)")
+        private_dir(data)
     write_node_cnf(inst, conf, me, gcache)
     args = [MARIADBD, f"--defaults-file={inst}/etc/my.cnf"]
     if new_cluster:

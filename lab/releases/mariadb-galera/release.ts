@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { ReleaseManifest } from "../../../lib/release";
 
 /** Bump when a file or template of lab/releases/mariadb-galera changes: a signed version never changes content. */
-export const GALERA_RELEASE_REVISION = 2;
+export const GALERA_RELEASE_REVISION = 4;
 export const GALERA_RELEASE_NAME = "mariadb-galera";
 /** The ports the release declares; the storage role image opens them (lib/hardening/roles.ts). */
 export const GALERA_PORTS = { sql: 3306, galera: 4567, ist: 4568, sst: 4444 } as const;
@@ -37,6 +37,9 @@ export const galeraReleaseSources = (): Record<string, string> => ({
   "galera-start.py": join(HERE, "galera-start.py"),
   "galera-access.py": join(HERE, "galera-access.py"),
   "galera_conf.py": join(HERE, "galera_conf.py"),
+  "galera_recovery.py": join(HERE, "galera_recovery.py"),
+  "galera_peers.py": join(HERE, "galera_peers.py"),
+  "galera_guard.py": join(HERE, "galera_guard.py"),
 });
 
 /** Program names: what `lab status` and the tests look for in the partition's supervisord. */

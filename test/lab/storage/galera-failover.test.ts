@@ -15,7 +15,7 @@ import { inNamespace } from "../../../lab/net";
 import { mgmtNs, type LabLayout } from "../../../lab/orchestrate/layout";
 import { serverPaths, serverProcesses } from "../../../lab/server";
 import {
-  labWithFreshGalera,
+  labWithGalera,
   adminSql,
   labGalera,
   mariadb,
@@ -37,7 +37,7 @@ describe("Galera through the loss of one data center (lab)", function () {
   let alice: ClientCert;
 
   before(async () => {
-    lab = await labWithFreshGalera((m) => process.stderr.write(`      [lab] ${m}\n`));
+    lab = await labWithGalera((m) => process.stderr.write(`      [lab] ${m}\n`));
     members = await labGalera(lab);
     dir = mkdtempSync(join(tmpdir(), "zr-galera-failover-"));
     alice = issue(lab, dir, "alice");

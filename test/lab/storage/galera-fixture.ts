@@ -10,7 +10,6 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { serviceDnsName } from "../../../lib/agent/protocol";
-import { labDown } from "../../../lab/orchestrate/down";
 import { mgmtNs, type LabLayout } from "../../../lab/orchestrate/layout";
 import { labServerRole } from "../../../lab/orchestrate/stacks";
 import { labHostname } from "../../../lab/orchestrate/stack-postgresql";
@@ -26,14 +25,11 @@ import type { ClientCert } from "./postgres-fixture";
 import { labUp } from "../../../lab/orchestrate/up";
 
 /**
- * A lab whose Galera cluster is founded afresh: the lab is purged, then brought up. Galera does not
- * recover by itself after *every* member lost power at once (each `grastate.dat` then says
- * `safe_to_bootstrap: 0` and the members stay in a non-primary view), which is what an earlier lab
- * file's `lab down` does — a known gap (docs/datastores.md), not something these tests may step over
- * silently, so they start from a cluster the lab founds.
+ * The lab, brought up or reused as it is: an earlier lab file may have taken it down, which powers
+ * every server off at once; the members then find the newest position among them and start again
+ * by themselves (galera_recovery.py, docs/datastores.md "Recovery"; galera-recovery.test.ts).
  */
-export async function labWithFreshGalera(log: (m: string) => void): Promise<LabLayout> {
-  await labDown({ purge: true, log });
+export async function labWithGalera(log: (m: string) => void): Promise<LabLayout> {
   return labUp({ log });
 }
 

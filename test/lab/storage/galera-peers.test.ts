@@ -1,14 +1,19 @@
 /**
- * Who may join the cluster (root; the release in three namespaces, lab/releases/mariadb-galera/
+ * Who may be a member of the cluster (root; the release in three namespaces, lab/releases/mariadb-galera/
  * harness.ts, with the host's MariaDB and Galera): two members with service certificates of the
  * platform form a cluster; a third whose certificate comes from a foreign CA (same names, same
- * configuration) is refused at the TLS handshake by both sides and never becomes a member.
+ * configuration) is refused at the TLS handshake by both sides and never becomes a member. Galera's
+ * TLS checks neither CRLs nor the peer's name, so a third member with a valid platform certificate
+ * of another service, or with a revoked one, does get in; the release's guard (galera_guard.py)
+ * then evicts it. The tests print how long it was a member.
  */
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { GaleraHarness } from "../../../lab/releases/mariadb-galera/harness";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("Galera membership needs a platform certificate (harness)", function () {
   this.timeout(15 * 60_000);
@@ -96,5 +101,75 @@ describe("Galera membership needs a platform certificate (harness)", function ()
     assert.notEqual(states[2]?.state, "Synced", "the foreign member is not Synced");
     assert.match(log(0), /Failed to establish connection: tlsv1 alert unknown ca/);
     assert.match(log(2), /certificate verify failed/);
+  });
+
+  /** Gives member 2 a new certificate of dc3's CA named `name` (kind service) and starts it afresh. */
+  const restartMember2As = (name: string): string => {
+    h.kill(2);
+    const issued = h.issue("dc3", "service", name, { dnsNames: [name] });
+    const tls = join(h.members[2].instanceDir, "tls");
+    writeFileSync(join(tls, "key.pem"), issued.key, { mode: 0o600 });
+    writeFileSync(join(tls, "cert.pem"), issued.cert);
+    writeFileSync(join(tls, "chain.pem"), issued.chain);
+    execFileSync("chown", ["-R", "65534:65534", tls]);
+    h.start(2);
+    return issued.serial;
+  };
+  const accessLog = (i: number) => readFileSync(join(h.members[i].instanceDir, "../log/access.log"), "utf8");
+  /** Seconds until members 0 and 1 are Synced as a cluster of 2 again, having evicted member 2 for `why`. */
+  const evicted = async (why: RegExp): Promise<number> => {
+    const t0 = Date.now();
+    for (;;) {
+      const logs = [accessLog(0), accessLog(1)].join("\n");
+      const s = [h.state(0), h.state(1)];
+      if (why.test(logs) && s.every((x) => x?.state === "Synced" && x.size === 2))
+        return (Date.now() - t0) / 1000;
+      if (Date.now() - t0 > 180_000)
+        throw new Error(
+          `member 2 not evicted for ${why} within 180 s: ${JSON.stringify(s)}\n${logs.slice(-3000)}`,
+        );
+      await sleep(1000);
+    }
+  };
+
+  it("evicts a member presenting a valid platform service certificate of another service (postgresql)", async () => {
+    const t0 = Date.now();
+    restartMember2As(`postgresql.${h.members[2].ns}.dc3.zeroroot.test`);
+    const secs = await evicted(
+      /evicted from the cluster: dc3\/service\/postgresql\.\S+ is not a galera service certificate/,
+    );
+    process.stderr.write(
+      `      evicted ${((Date.now() - t0) / 1000).toFixed(0)} s after its start (${secs.toFixed(0)} s of waiting)\n`,
+    );
+    await sleep(10_000);
+    assert.deepEqual(
+      [h.state(0), h.state(1)],
+      [
+        { state: "Synced", size: 2 },
+        { state: "Synced", size: 2 },
+      ],
+    );
+    const s2 = h.state(2);
+    assert.ok(!(s2?.state === "Synced" && s2.size === 3), `member 2 stays out: ${JSON.stringify(s2)}`);
+  });
+
+  it("accepts member 2 with a Galera service certificate, then evicts it once that certificate is revoked", async () => {
+    const serial = restartMember2As(`galera.${h.members[2].ns}.dc3.zeroroot.test`);
+    const joined = await h.waitSynced([0, 1, 2], 3, 300_000);
+    await sleep(15_000); // the guards have checked it
+    assert.match(accessLog(0), /certificate accepted/);
+    assert.deepEqual(
+      [0, 1, 2].map((i) => h.state(i)?.size),
+      [3, 3, 3],
+      "still a cluster of 3 after the guards' checks",
+    );
+    const t0 = Date.now();
+    h.revoke(serial);
+    await evicted(/evicted from the cluster: certificate refused: certificate revoked/);
+    process.stderr.write(
+      `      Synced as a third member after ${joined.toFixed(0)} s; evicted ${((Date.now() - t0) / 1000).toFixed(0)} s after its certificate was revoked\n`,
+    );
+    const s2 = h.state(2);
+    assert.ok(!(s2?.state === "Synced" && s2.size === 3), `member 2 stays out: ${JSON.stringify(s2)}`);
   });
 });

@@ -20,7 +20,7 @@ import { labStatus } from "../../../lab/orchestrate/status";
 import { serverPaths, serverProcesses } from "../../../lab/server";
 import {
   labGalera,
-  labWithFreshGalera,
+  labWithGalera,
   mariadb,
   synced,
   until,
@@ -41,7 +41,7 @@ describe("MariaDB/Galera with certificates only (lab)", function () {
   let dave: ClientCert;
 
   before(async () => {
-    lab = await labWithFreshGalera((m) => process.stderr.write(`      [lab] ${m}\n`));
+    lab = await labWithGalera((m) => process.stderr.write(`      [lab] ${m}\n`));
     members = await labGalera(lab);
     dir = mkdtempSync(join(tmpdir(), "zr-galera-clients-"));
     alice = issue(lab, dir, "alice");
