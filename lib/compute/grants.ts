@@ -14,6 +14,7 @@ import {
   type ServiceConfig,
 } from "../fleet";
 import type { EgressEndpoint } from "./egress";
+import { clusterLayout } from "./layout";
 
 export interface GrantSources {
   readonly dataAccess: DataAccessConfig;
@@ -37,15 +38,12 @@ export function grantedEndpoints(owner: string, src: GrantSources): EgressEndpoi
     for (const id of placementOf(service, src.servers))
       for (const port of ports) out.push({ address: addressOf.get(id) as string, port });
   }
-  const compute = src.servers.filter((s) => s.roles.includes("compute") && !s.decommission);
   for (const c of clustersOf(src.clusters, owner)) {
-    const scheduler = addressOf.get(c.scheduler.server);
-    if (scheduler !== undefined) out.push({ address: scheduler, port: c.scheduler.port });
-    if (!c.workers.dataCenters.includes(src.dataCenter) || compute.length === 0) continue;
-    // Workers of this data center, spread evenly: at most ceil(count / servers) ports per server.
-    const perServer = Math.ceil(c.workers.count / compute.length);
-    for (const s of compute)
-      for (let k = 0; k < perServer; k++) out.push({ address: s.address, port: c.workers.port + k });
+    // the same placement the instances get (layout.ts): the scheduler wherever it runs, this data
+    // center's workers; workers of other data centers are in their own stacks (docs/compute.md)
+    const layout = clusterLayout(c, src.dataCenter, src.servers);
+    if (layout.schedulerEndpoint) out.push({ ...layout.schedulerEndpoint });
+    for (const w of layout.workers) out.push({ address: w.address, port: w.port });
   }
   return out;
 }

@@ -11,9 +11,10 @@
  * zeroroot:clusters:
  *   - owner: dc1/user/alice      # a user identity: issuing data center/user/name
  *     name: analytics            # lower-case letters, digits, hyphens; unique per owner
+ *     release: dask@2022.12.3    # the signed Dask release its processes run
  *     scheduler:
  *       server: c1               # a compute server of this data center
- *       port: 8786               # 1024-65535, TLS with client certificates (tls:// comms)
+ *       port: 8786               # in the compute ports (8786-8849), TLS with client certificates
  *     workers:
  *       count: 4                 # 1-64 worker processes, each under its own partition user
  *       dataCenters: [dc1, dc2]  # spread evenly over the compute servers of these data centers;
@@ -22,16 +23,20 @@
  * ```
  *
  * Why in the data-center stack of the scheduler: the scheduler is the cluster's identity and
- * endpoint, and a stack's checks see its own inventory (compute servers, service ports); workers in
- * other data centers are placed by their own stacks from the same entry (not done yet, docs/compute.md).
+ * endpoint, and a stack's checks see its own inventory (compute servers, service ports). Workers in
+ * another data center are placed by that data center's stack from the same entry, whose scheduler
+ * then names the remote server and its address: `scheduler: {dataCenter: dc1, server: dc1-c01,
+ * address: 10.1.0.12, port: 8786}` (a stack sees only its own inventory; docs/compute.md).
  *
  * TypeScript: `ClustersConfig` (= `ClusterConfig[]`); `checkClusters` for what needs the inventory.
  */
+import { isIP } from "node:net";
 import { z } from "zod";
+import { COMPUTE_PORTS } from "../hardening/roles";
 import { grantSchema } from "./data-access";
 import { ConfigIssue, joinPath } from "./issues";
 import { dataCenterSchema, serverSchema, type ServerConfig } from "./schema";
-import { endpointSchema, placementOf, SERVICES_KEY, type ServiceConfig } from "./services";
+import { endpointSchema, placementOf, serviceSchema, SERVICES_KEY, type ServiceConfig } from "./services";
 import type { PathSegment, RawStackConfig } from "./validate";
 
 export const CLUSTERS_KEY = "zeroroot:clusters";
@@ -59,9 +64,14 @@ const port = endpointSchema.shape.port;
 export const clusterSchema = z.strictObject({
   owner: grantSchema.shape.user,
   name: clusterName,
+  release: serviceSchema.shape.release,
   scheduler: z.strictObject({
     server: serverSchema.shape.id,
     port,
+    /** @default - this stack's data center; another one only in a stack that places workers */
+    dataCenter: dataCenterSchema.shape.name.optional(),
+    /** The remote scheduler server's data address; never given for a scheduler of this stack. */
+    address: z.string({ error: "an IPv4 or IPv6 address such as 10.1.0.12" }).max(45).optional(),
   }),
   workers: z.strictObject({
     count: z
@@ -114,7 +124,16 @@ export function checkClusters(
         `rename it or remove the duplicate (the first is ${joinPath([CLUSTERS_KEY, first])})`,
       );
     else seen.set(key, i);
-    if (!compute.includes(c.scheduler.server))
+    const remote = c.scheduler.dataCenter !== undefined && c.scheduler.dataCenter !== dataCenter;
+    if (remote) checkRemoteScheduler(c, dataCenter, (p, r, a, f) => report(at(...p), r, a, f));
+    else if (c.scheduler.address !== undefined)
+      report(
+        at("scheduler", "address"),
+        JSON.stringify(c.scheduler.address),
+        "no address: a scheduler of this data center has its server's address from the inventory",
+        "remove scheduler.address (it is only for a scheduler in another data center)",
+      );
+    else if (!compute.includes(c.scheduler.server))
       report(
         at("scheduler", "server"),
         JSON.stringify(c.scheduler.server),
@@ -137,14 +156,36 @@ export function checkClusters(
         "data centers with at least one compute server",
         `give a server of ${dataCenter} the compute role or remove ${dataCenter} from the list`,
       );
-    // Worst case all workers on one server: ports port .. port + count - 1.
-    const last = c.workers.port + c.workers.count - 1;
-    if (last > 65535)
+    // The compute image opens only COMPUTE_PORTS; worst case all workers on one server.
+    const { first: low, last: high } = COMPUTE_PORTS;
+    if (c.scheduler.port < low || c.scheduler.port > high)
+      report(
+        at("scheduler", "port"),
+        String(c.scheduler.port),
+        `a port of the compute servers' firewall, ${low}-${high}`,
+        `choose a scheduler port from ${low} to ${high}`,
+      );
+    if (c.workers.port < low || c.workers.port + c.workers.count - 1 > high)
       report(
         at("workers", "port"),
         String(c.workers.port),
-        `a first worker port such that port + count - 1 <= 65535 (here at most ${65536 - c.workers.count})`,
-        "choose a lower first worker port",
+        `a first worker port from ${low} such that port + count - 1 <= ${high} (here at most ${high + 1 - c.workers.count})`,
+        "choose a first worker port inside the compute ports",
+      );
+    else if (c.scheduler.port >= c.workers.port && c.scheduler.port < c.workers.port + c.workers.count)
+      report(
+        at("scheduler", "port"),
+        String(c.scheduler.port),
+        `a port outside the workers' ports ${c.workers.port}-${c.workers.port + c.workers.count - 1}`,
+        "move the scheduler port or the first worker port",
+      );
+    const overlap = clusters.findIndex((o, j) => j < i && portsOverlap(o, c));
+    if (overlap >= 0)
+      report(
+        at("workers", "port"),
+        String(c.workers.port),
+        `ports no other cluster of this stack uses (${joinPath([CLUSTERS_KEY, overlap])} uses ${portsText(clusters[overlap])})`,
+        "give each cluster its own ports",
       );
     const taken = servicePortsOn(c.scheduler.server, services, known);
     const clash = taken.get(c.scheduler.port);
@@ -158,6 +199,40 @@ export function checkClusters(
   });
   return issues;
 }
+
+/** A remote scheduler: an address literal, and this data center one of the workers'. */
+function checkRemoteScheduler(
+  c: ClusterConfig,
+  dataCenter: string,
+  report: (path: PathSegment[], received: string, allowed: string, fix: string) => void,
+): void {
+  if (c.scheduler.address === undefined || isIP(c.scheduler.address) === 0)
+    report(
+      ["scheduler", "address"],
+      c.scheduler.address === undefined ? "nothing" : JSON.stringify(c.scheduler.address),
+      `the data address of ${c.scheduler.server}, an IPv4 or IPv6 address (this stack cannot see ${c.scheduler.dataCenter}'s servers)`,
+      `copy the address of ${c.scheduler.server} from the stack of ${c.scheduler.dataCenter}`,
+    );
+  if (!c.workers.dataCenters.includes(dataCenter))
+    report(
+      ["workers", "dataCenters"],
+      JSON.stringify(c.workers.dataCenters),
+      `a list with ${dataCenter}: a cluster with its scheduler in ${c.scheduler.dataCenter} is in this stack only to place workers here`,
+      `add ${dataCenter} to workers.dataCenters or move the entry to the stack of ${c.scheduler.dataCenter}`,
+    );
+}
+
+/** Every port a cluster may listen on (scheduler and, worst case, all workers on one server). */
+const clusterPorts = (c: ClusterConfig): number[] => [
+  c.scheduler.port,
+  ...Array.from({ length: c.workers.count }, (_, k) => c.workers.port + k),
+];
+const portsOverlap = (a: ClusterConfig, b: ClusterConfig): boolean => {
+  const mine = new Set(clusterPorts(a));
+  return clusterPorts(b).some((p) => mine.has(p));
+};
+const portsText = (c: ClusterConfig) =>
+  `${c.scheduler.port} and ${c.workers.port}-${c.workers.port + c.workers.count - 1}`;
 
 /** TCP ports of services placed on `server`, to the path of the service that uses each. */
 function servicePortsOn(

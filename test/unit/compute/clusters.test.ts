@@ -15,6 +15,7 @@ type Values = Record<string, any>; // eslint-disable-line @typescript-eslint/no-
 const alice = () => ({
   owner: "dc1/user/alice",
   name: "analytics",
+  release: "dask@2022.12.1",
   scheduler: { server: "dc1-c01", port: 8786 },
   workers: { count: 4, dataCenters: ["dc1", "dc2"], port: 8800 },
 });
@@ -33,6 +34,15 @@ describe("zeroroot:clusters (per-user Dask clusters)", () => {
     assert.deepEqual(issues, [], formatIssues(issues));
     assert.equal(value?.kind, "dataCenter");
     if (value?.kind === "dataCenter") assert.deepEqual(value.clusters, [alice()]);
+  });
+
+  it("accepts the entry of a data center that only places workers (remote scheduler with its address)", () => {
+    const { issues } = checkStackConfig(
+      dc1With((c) => {
+        c[0].scheduler = { dataCenter: "dc2", server: "dc2-c01", address: "10.78.2.21", port: 8786 };
+      }),
+    );
+    assert.deepEqual(issues, [], formatIssues(issues));
   });
 
   it("resolves to [] when the key is absent", () => {
@@ -64,7 +74,54 @@ describe("zeroroot:clusters (per-user Dask clusters)", () => {
     ["a fractional worker count", (c) => (c[0].workers.count = 2.5), "[0].workers.count", /whole/],
     ["a privileged scheduler port", (c) => (c[0].scheduler.port = 80), "[0].scheduler.port", /1024/],
     ["a port above 65535", (c) => (c[0].scheduler.port = 70000), "[0].scheduler.port", /65535/],
-    ["worker ports past 65535", (c) => (c[0].workers.port = 65534), "[0].workers.port", /<= 65535/],
+    ["worker ports past the compute ports", (c) => (c[0].workers.port = 8848), "[0].workers.port", /<= 8849/],
+    [
+      "a scheduler port the image does not open",
+      (c) => (c[0].scheduler.port = 9000),
+      "[0].scheduler.port",
+      /8786-8849/,
+    ],
+    [
+      "a scheduler port among the workers' ports",
+      (c) => (c[0].scheduler.port = 8801),
+      "[0].scheduler.port",
+      /outside the workers' ports 8800-8803/,
+    ],
+    [
+      "two clusters sharing ports",
+      (c) => c.push({ ...alice(), name: "second" }),
+      "[1].workers.port",
+      /no other cluster.*zeroroot:clusters\[0\]/,
+    ],
+    ["no release", (c) => delete c[0].release, "[0].release", /./],
+    ["a release without a version", (c) => (c[0].release = "dask"), "[0].release", /./],
+    [
+      "an address for a scheduler of this data center",
+      (c) => (c[0].scheduler.address = "10.78.1.21"),
+      "[0].scheduler.address",
+      /from the inventory/,
+    ],
+    [
+      "a remote scheduler without its address",
+      (c) => (c[0].scheduler.dataCenter = "dc2"),
+      "[0].scheduler.address",
+      /data address of dc1-c01/,
+    ],
+    [
+      "a remote scheduler's address that is a name",
+      (c) => Object.assign(c[0].scheduler, { dataCenter: "dc2", address: "c01.dc2.zeroroot.example" }),
+      "[0].scheduler.address",
+      /IPv4 or IPv6/,
+    ],
+    [
+      "a remote scheduler while this data center runs no worker",
+      (c) => {
+        Object.assign(c[0].scheduler, { dataCenter: "dc2", address: "10.78.2.21" });
+        c[0].workers.dataCenters = ["dc2"];
+      },
+      "[0].workers.dataCenters",
+      /a list with dc1/,
+    ],
     ["no data center", (c) => (c[0].workers.dataCenters = []), "[0].workers.dataCenters", /at least one/],
     [
       "a data center twice",
@@ -88,11 +145,12 @@ describe("zeroroot:clusters (per-user Dask clusters)", () => {
     [
       "the port of a service on the scheduler's server",
       (c, all) => {
-        all["zeroroot:services"][1].endpoints = [{ port: 8786 }]; // dask, placed on the compute role
+        const dask = (all["zeroroot:services"] as Values[]).find((x) => x.name === "dask");
+        dask!.endpoints = [{ port: 8786 }]; // placed on the compute role
         c[0].scheduler.port = 8786;
       },
       "[0].scheduler.port",
-      /no service uses.*zeroroot:services\[1\]/,
+      /no service uses.*zeroroot:services\[\d+\]/,
     ],
     [
       "a list that is not a list",
