@@ -1,7 +1,8 @@
 /**
  * The data-center stack file `npm run bench -- stack` evaluates: the example dc1 stack (its secrets
- * provider, services and global stack) with `n` servers, a third of them storage (running the
- * data-holding postgresql) and the rest compute, on /16 networks so 1,000 servers fit.
+ * provider, services and global stack) with `n` servers named as the example's are (`dc1-s01`, so
+ * its placements by server id hold), a third of them storage and the rest compute, on /16
+ * networks so 1,000 servers fit.
  */
 import { mkdtempSync, readFileSync, writeFileSync, cpSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,12 +14,13 @@ const hex2 = (n: number) => n.toString(16).padStart(2, "0");
 /** Host part of the i-th address on a /16: third octet 1.., fourth 10..249 (clear of the management server's .2). */
 const host = (i: number) => `${1 + Math.floor(i / 240)}.${10 + (i % 240)}`;
 
+/** The i-th server (from 1) is named as the example's are (`dc1-s01`), so placements by id still hold. */
 function serverYaml(i: number, secure: string): string {
-  const id = `s${String(i).padStart(4, "0")}`;
+  const id = `s${String(i).padStart(2, "0")}`;
   return [
     `      - id: dc1-${id}`,
     `        hostname: ${id}.dc1.zeroroot.example`,
-    `        roles: [${i % 3 === 0 ? "storage" : "compute"}]`,
+    `        roles: [${i % 3 === 1 ? "storage" : "compute"}]`,
     `        address: 10.78.${host(i)}`,
     `        macs: ["52:54:00:02:${hex2(i >> 8)}:${hex2(i & 255)}"]`,
     `        bmc:`,
@@ -44,7 +46,7 @@ export function fleetStack(n: number): string {
     .replace("managementNetwork: 10.77.1.0/24", "managementNetwork: 10.77.0.0/16")
     .replace("cidr: 10.78.1.0/24", "cidr: 10.78.0.0/16");
   const tail = text.slice(text.indexOf("  # Services:"));
-  const servers = Array.from({ length: n }, (_, i) => serverYaml(i, secure)).join("\n");
+  const servers = Array.from({ length: n }, (_, i) => serverYaml(i + 1, secure)).join("\n");
   writeFileSync(file, `${head}    servers:\n${servers}\n${tail}`);
   return file;
 }

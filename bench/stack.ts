@@ -4,8 +4,14 @@
  * custom resource), next to a floor measured in the same run: a program registering as many
  * trivial resources under the same mocks. Prints the program's time and retained heap, their
  * ratios to the floor (target: time <= 1.5x), and the state size per server (target: < 4 KB): the
- * JSON the lab runner (lab/orchestrate/deployment.ts) stores for the registered resources, with
- * outputs of the size real creates return (real certificates from lib/pki) and secrets encrypted.
+ * JSON the lab runner (lab/orchestrate/deployment.ts) stores for the registered resources (its
+ * RandomPassword stand-in included), inputs as the plugin's check returns them, outputs of the size
+ * real creates return (real certificates from lib/pki) and secrets encrypted.
+ *
+ * Runtime: what Pulumi's nodejs language host runs for this project (Pulumi.yaml: node
+ * --import=tsx, and its runner @pulumi/pulumi/cmd/run loads source-map-support/register first), for
+ * the program and the floor alike. The SDK captures a stack trace for each promise it makes (four
+ * per property of a resource), so how stacks are formatted is part of the program's real cost.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
@@ -15,12 +21,17 @@ import { join } from "node:path";
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import { Deployment } from "../lab/orchestrate/deployment";
+import { RANDOM_PASSWORD_TYPE } from "../lab/orchestrate/random-password";
 import { evaluateStack, type EvaluatedResource } from "../lab/stack-eval";
 import { createCsr, createRootCa, generateKeyPair, issueFromCsr, parseCertificate } from "../lib/pki";
 import type { PluginHost, Props } from "../provider/host";
-import { withoutInputs } from "../provider/provider";
+import { makeProvider, withoutInputs } from "../provider/provider";
 import { certificateSha256 } from "../lib/pki/fingerprint";
 import { fleetStack } from "./stack-fleet";
+
+// As @pulumi/pulumi/cmd/run/index.js does before it loads a program.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+require("source-map-support/register");
 
 /** ZEROROOT_BENCH_SIZES=10,100 for a quicker look; the figures to report are the three sizes. */
 const SIZES = (process.env.ZEROROOT_BENCH_SIZES ?? "10,100,1000").split(",").map(Number);
@@ -65,7 +76,7 @@ async function floor(count: number): Promise<unknown[]> {
 }
 
 /** Outputs of the size a real create returns, from real certificates (one of each, reused). */
-function outputModels(): Record<string, Props> {
+export function outputModels(): Record<string, Props> {
   const caKey = generateKeyPair();
   const caCert = issueFromCsr(
     ROOT.ca,
@@ -97,6 +108,14 @@ function outputModels(): Record<string, Props> {
       agentUser: "zr-agent",
       listeningTcpPorts: [],
     },
+    // What a create returns (provider/resources/bmcCredential.ts); the password is an input.
+    "zeroroot:fleet:BmcCredential": {
+      username: "zeroroot-a",
+      userId: 3,
+      loginWorks: true,
+      initialLoginRefused: true,
+      rotatedAt: now.toISOString(),
+    },
     "zeroroot:desired-state:DesiredState": {
       version: 1,
       digest: createHash("sha256").update("state").digest("hex"),
@@ -122,18 +141,28 @@ const crypter = {
 };
 
 /** The lab runner's state file after registering what the program declares: bytes in all, and by type. */
-async function stateBytes(
+export async function stateBytes(
   file: string,
+  n: number,
   models: Record<string, Props>,
 ): Promise<{ total: number; byType: Map<string, number> }> {
   const statePath = join(mkdtempSync(join(tmpdir(), "zr-bench-state-")), "state.json");
-  // The deployment loop against a plugin stand-in: Configure and Check pass, Create returns the
-  // outputs a real create returns, stored as the plugin stores them (provider.ts: outputs never
-  // repeat inputs). The runner saves after every resource (O(n^2) here): the bench saves once at
-  // the end instead, with the runner's own save.
+  // The deployment loop against the plugin's own provider object in process: its Configure and
+  // Check (which fill defaults the program leaves out, so stored inputs are the real ones), and a
+  // Create that returns the outputs a real create returns, stored as the plugin stores them
+  // (provider.ts: outputs never repeat inputs). The runner saves after every resource (O(n^2)
+  // here): the bench saves once at the end instead, with the runner's own save.
+  const plugin = makeProvider("0.0.0-bench", "{}");
   const host = {
-    configure: async () => ({ acceptSecrets: true }),
-    check: async (_u: string, _o: Props, news: Props) => ({ inputs: news, failures: [] }),
+    configure: async (config: Props) => {
+      plugin.configure(config);
+      return { acceptSecrets: true };
+    },
+    // The example releases chain to the examples' root, not the bench's: theirs pass as given.
+    check: (urn: string, olds: Props, news: Props) =>
+      urn.includes("::zeroroot:release:SoftwareRelease::")
+        ? { inputs: news, failures: [] }
+        : plugin.check(urn, olds, news),
     create: async (urn: string, news: Props) => ({
       id: urn.split("::").pop() ?? "",
       outs: withoutInputs({ ...news, ...(models[urn.split("::")[2]?.split("$").pop() ?? ""] ?? {}) }, news),
@@ -148,6 +177,11 @@ async function stateBytes(
       stackOutputs: GLOBAL,
       decrypt: () => "bench-bmc-password",
       onResource: async (r: EvaluatedResource) => {
+        // As the lab runner does (lab/orchestrate/runner.ts): its RandomPassword stand-in stores too.
+        if (r.type === RANDOM_PASSWORD_TYPE) {
+          const out = d.registerRandomPassword(r.urn, r.inputs);
+          return { id: out.id, state: out.outs };
+        }
         if (!Deployment.serves(r.type)) return { id: `${r.name}-id`, state: r.inputs };
         const out = await d.register(r.urn, r.type, r.inputs);
         return { id: out.id, state: out.outs };
@@ -158,6 +192,8 @@ async function stateBytes(
   }
   save.call(d);
   const text = readFileSync(statePath, "utf8");
+  // ZEROROOT_BENCH_SHOW_STATE=1 names the file, to see what a server's resources store.
+  if (process.env.ZEROROOT_BENCH_SHOW_STATE) console.log(`state of ${n} servers: ${statePath}`);
   const byType = new Map<string, number>();
   const { resources } = JSON.parse(text) as { resources: Record<string, { type: string }> };
   for (const r of Object.values(resources))
@@ -221,7 +257,7 @@ export async function run(): Promise<void> {
     }
     const [pm, fm] = [median(prog.map((s) => s.ms)), median(flo.map((s) => s.ms))];
     const [ph, fh] = [median(prog.map((s) => s.heapBytes)), median(flo.map((s) => s.heapBytes))];
-    const state = await stateBytes(file, models);
+    const state = await stateBytes(file, n, models);
     const perServer = state.total / n;
     breakdown.push(
       `${n} servers: ${[...state.byType].map(([t, b]) => `${t.replace(/^.*:/, "")} ${kb(b / n)}`).join(", ")}`,

@@ -8,6 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { resourceType, type CipherSuite } from "../../lib/contracts/resources";
+import { MANAGED_USER_DEFAULTS } from "../../lib/ipmi/users";
 
 export const BMC_CREDENTIAL_TYPE = resourceType("BmcCredential");
 
@@ -41,34 +42,43 @@ export interface BmcCredentialArgs {
   readonly passwordBytes?: 16 | 20;
 }
 
+/**
+ * The properties registered. Each costs the program about four stack-captured promises in the SDK
+ * (docs/provider.md, "Cost of the program"), so: settings equal to the plugin's defaults are left to
+ * its check (stored state is the same), and of the outputs only those a program composes with.
+ */
+function registered(args: BmcCredentialArgs): pulumi.Inputs {
+  const { userIds, channel, usernameBase, passwordBytes, ...rest } = args;
+  const d = MANAGED_USER_DEFAULTS;
+  return {
+    ...rest,
+    ...(userIds && (userIds[0] !== d.userIds[0] || userIds[1] !== d.userIds[1])
+      ? { userIds: [...userIds] }
+      : {}),
+    ...(channel !== undefined && channel !== d.channel ? { channel } : {}),
+    ...(usernameBase !== undefined && usernameBase !== d.usernameBase ? { usernameBase } : {}),
+    ...(passwordBytes !== undefined && passwordBytes !== d.passwordBytes ? { passwordBytes } : {}),
+    username: undefined,
+  };
+}
+
+/**
+ * What `read` and rotations record (`userId`, `loginWorks`, `initialLoginRefused`, `rotatedAt`) are
+ * outputs in state, for refresh and the next diff, not properties of this class: a program composes
+ * only with the managed login.
+ */
 export class BmcCredential extends pulumi.CustomResource {
   /** The managed BMC user now in use (`<usernameBase>-a` or `-b`). */
   declare public readonly username: pulumi.Output<string>;
   /** The managed password (secret): what BmcServer logs in with. */
   declare public readonly password: pulumi.Output<string>;
-  declare public readonly userId: pulumi.Output<number>;
-  declare public readonly loginWorks: pulumi.Output<boolean>;
-  declare public readonly initialLoginRefused: pulumi.Output<boolean>;
 
   constructor(name: string, args: BmcCredentialArgs, opts: pulumi.CustomResourceOptions = {}) {
-    super(
-      BMC_CREDENTIAL_TYPE,
-      name,
-      {
-        ...args,
-        userIds: args.userIds ? [...args.userIds] : undefined,
-        username: undefined,
-        userId: undefined,
-        loginWorks: undefined,
-        initialLoginRefused: undefined,
-        rotatedAt: undefined,
-      },
-      // New with the plugin: no dynamic-provider token to alias.
-      {
-        ...opts,
-        additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "password", "initialPassword"],
-      },
-    );
+    // New with the plugin: no dynamic-provider token to alias.
+    super(BMC_CREDENTIAL_TYPE, name, registered(args), {
+      ...opts,
+      additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "password", "initialPassword"],
+    });
   }
 }
 
