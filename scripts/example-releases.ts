@@ -1,8 +1,11 @@
 /**
- * Regenerates the example signed releases (releases/<name>-<version>.signed.json) from
- * releases/manifests/*.json with a throw-away example hierarchy, and points the example stacks at it:
- * the root certificate in stacks/Pulumi.global.yaml (rootCa: offline) and the software signer's
- * fingerprint in policies/policy-config.json.
+ * Regenerates the example signed releases (releases/<name>-<version>.signed.json) with a throw-away
+ * example hierarchy: the hand-written manifests of releases/manifests/*.json, and the datastore
+ * releases made from the lab's own definitions (PostgreSQL: lab/orchestrate/release-postgresql.ts,
+ * MariaDB/Galera: lab/releases/mariadb-galera/release.ts) at fixed Debian package versions. Then it
+ * points the example stacks at them: the root certificate in stacks/Pulumi.global.yaml (rootCa:
+ * offline), the software signer's fingerprint in policies/policy-config.json, and the datastores of
+ * stacks/Pulumi.dc*.yaml (example-stacks.ts: the lab's layout, the example CAs as user issuers).
  *
  *   npx tsx scripts/example-releases.ts [--keys-dir DIR]
  *
@@ -12,13 +15,47 @@
  * sign for the example root.
  */
 import { createPrivateKey } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { X509Certificate } from "node:crypto";
+import { mariadbDn } from "../lib/datastores/mariadb-galera";
 import * as pki from "../lib/pki";
-import { certificateFingerprint, signRelease } from "../lib/release";
+import { certificateFingerprint, signRelease, type ReleaseManifest } from "../lib/release";
+import { postgresqlRelease } from "../lab/orchestrate/release-postgresql";
+import { releaseManifest } from "../lab/orchestrate/releases";
+import { galeraManifest } from "../lab/releases/mariadb-galera/release";
+import { writeExampleDatastores } from "./example-stacks";
 
 const ROOT = resolve(__dirname, "..");
+const DATA_CENTERS = ["dc1", "dc2", "dc3"] as const;
+
+/**
+ * Debian bookworm versions the example datastore releases pin (what the storage image carried when
+ * they were signed; a node refuses a release whose packages differ from what it has installed).
+ */
+export const EXAMPLE_PACKAGE_VERSIONS: Readonly<Record<string, string>> = {
+  "postgresql-15": "15.20-0+deb12u1",
+  "mariadb-server": "1:10.11.19-0+deb12u1",
+  "mariadb-client-core": "1:10.11.19-0+deb12u1",
+  "galera-4": "26.4.23-0+deb12u1",
+  rsync: "3.5.0+ds1-0+deb12u1",
+  stunnel4: "3:5.68-2+deb12u1",
+};
+
+function exampleVersionOf(pkg: string): string {
+  const v = EXAMPLE_PACKAGE_VERSIONS[pkg];
+  if (!v) throw new Error(`no example version for package ${pkg}: add it to EXAMPLE_PACKAGE_VERSIONS`);
+  return v;
+}
+
+/** The datastore releases, from the lab's definitions: the same programs, templates and ports. */
+function datastoreManifests(notAfter: string): ReleaseManifest[] {
+  return [
+    releaseManifest(postgresqlRelease(exampleVersionOf), notAfter) as unknown as ReleaseManifest,
+    galeraManifest(notAfter, exampleVersionOf),
+  ];
+}
 
 interface Leaf {
   readonly certificatePem: string;
@@ -36,20 +73,28 @@ export interface ExampleResult {
   readonly rootCertificatePem: string;
   readonly signerFingerprint: string;
   readonly releaseFiles: string[];
+  /** `name@version` of every release signed. */
+  readonly releaseRefs: string[];
+  /** Per data center, its issuing CA's DN in MariaDB's form (the issuer of its user certificates). */
+  readonly userIssuers: Record<string, string>;
   readonly keysDir: string;
 }
 
 /** Makes the hierarchy, signs every manifest into `releasesDir`, writes keys under `keysDir`. */
 export function makeExampleReleases(releasesDir: string, keysDir: string): ExampleResult {
   const root = pki.createRootCa({ commonName: "zeroroot example root CA (offline)" });
-  const issuingKeys = pki.generateKeyPair("ec-p256");
-  const issuingCert = pki.issueFromCsr(
-    root.ca,
-    "issuing",
-    pki.createCsr({ commonName: "zeroroot example dc1 issuing CA" }, issuingKeys.privateKey),
-    { nameScope: { dnsZones: ["dc1.zeroroot.example"] } },
-  );
-  const issuing = pki.loadCa(issuingCert.certificatePem, pki.exportPkcs8(issuingKeys.privateKey));
+  const issuingCa = (dc: string) => {
+    const keys = pki.generateKeyPair("ec-p256");
+    const cert = pki.issueFromCsr(
+      root.ca,
+      "issuing",
+      pki.createCsr({ commonName: `zeroroot example ${dc} issuing CA` }, keys.privateKey),
+      { nameScope: { dnsZones: [`${dc}.zeroroot.example`] } },
+    );
+    return pki.loadCa(cert.certificatePem, pki.exportPkcs8(keys.privateKey));
+  };
+  const cas = Object.fromEntries(DATA_CENTERS.map((dc) => [dc, issuingCa(dc)]));
+  const issuing = cas.dc1;
   const signer = leaf(issuing, "software", "example-release-signer");
   const stateSigner = leaf(issuing, "software", "control-plane-dc1");
   const operator = leaf(issuing, "user", "operator");
@@ -65,16 +110,17 @@ export function makeExampleReleases(releasesDir: string, keysDir: string): Examp
   write("state-signer.key", stateSigner.keyPem, 0o600);
   write("operator.crt", chain(operator));
   write("operator.key", operator.keyPem, 0o600);
+  for (const [dc, ca] of Object.entries(cas)) write(`${dc}-issuing-ca.crt`, ca.certificatePem);
 
   const manifests = join(releasesDir, "manifests");
-  const releaseFiles: string[] = [];
-  for (const f of readdirSync(manifests)
+  const notAfter = new Date(Date.now() + 2 * 365 * 86_400_000).toISOString().slice(0, 10) + "T00:00:00Z";
+  const handWritten = readdirSync(manifests)
     .filter((n) => n.endsWith(".json"))
-    .sort()) {
-    const manifest = JSON.parse(readFileSync(join(manifests, f), "utf8")) as {
-      name: string;
-      version: string;
-    };
+    .sort()
+    .map((f) => JSON.parse(readFileSync(join(manifests, f), "utf8")) as ReleaseManifest);
+  const releaseFiles: string[] = [];
+  const releaseRefs: string[] = [];
+  for (const manifest of [...handWritten, ...datastoreManifests(notAfter)]) {
     const signed = signRelease(manifest, {
       privateKey: createPrivateKey(signer.keyPem),
       certificatePem: signer.certificatePem,
@@ -83,7 +129,12 @@ export function makeExampleReleases(releasesDir: string, keysDir: string): Examp
     const out = join(releasesDir, `${manifest.name}-${manifest.version}.signed.json`);
     writeFileSync(out, `${JSON.stringify(signed, null, 2)}\n`);
     releaseFiles.push(out);
+    releaseRefs.push(`${manifest.name}@${manifest.version}`);
   }
+  // a release no longer made (an older version) would still look signed and current: remove it
+  for (const f of readdirSync(releasesDir))
+    if (f.endsWith(".signed.json") && !releaseFiles.includes(join(releasesDir, f)))
+      rmSync(join(releasesDir, f));
   return {
     rootCertificatePem: root.certificatePem,
     // the signed-software policy takes the bare hex digest
@@ -92,6 +143,10 @@ export function makeExampleReleases(releasesDir: string, keysDir: string): Examp
       "",
     ),
     releaseFiles,
+    releaseRefs,
+    userIssuers: Object.fromEntries(
+      Object.entries(cas).map(([dc, ca]) => [dc, mariadbDn(new X509Certificate(ca.certificatePem).subject)]),
+    ),
     keysDir,
   };
 }
@@ -117,8 +172,10 @@ function pointPolicyConfigAt(fingerprint: string): void {
   const config = JSON.parse(readFileSync(file, "utf8")) as {
     "signed-software": { authorisedSigners: { fingerprint: string }[] };
   };
-  config["signed-software"].authorisedSigners[0].fingerprint = fingerprint;
-  writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
+  // the fingerprint replaced in place: the file keeps its (prettier) layout
+  const text = readFileSync(file, "utf8");
+  const old = config["signed-software"].authorisedSigners[0].fingerprint;
+  writeFileSync(file, text.replace(`"fingerprint": "${old}"`, `"fingerprint": "${fingerprint}"`));
 }
 
 if (require.main === module) {
@@ -127,9 +184,14 @@ if (require.main === module) {
   const r = makeExampleReleases(join(ROOT, "releases"), keysDir);
   pointGlobalStackAt(r.rootCertificatePem);
   pointPolicyConfigAt(r.signerFingerprint);
+  const ref = (name: string) => r.releaseRefs.find((x) => x.startsWith(`${name}@`))!;
+  writeExampleDatastores(
+    Object.fromEntries(DATA_CENTERS.map((dc) => [dc, join(ROOT, "stacks", `Pulumi.${dc}.yaml`)])),
+    { postgresql: ref("postgresql"), galera: ref("mariadb-galera"), userIssuers: r.userIssuers },
+  );
   process.stdout.write(
     `signed ${r.releaseFiles.length} release(s); signer fingerprint ${r.signerFingerprint}\n` +
       `keys (never commit them): ${r.keysDir}\n` +
-      `updated stacks/Pulumi.global.yaml (rootCa) and policies/policy-config.json (authorisedSigners)\n`,
+      `updated stacks/Pulumi.global.yaml (rootCa), policies/policy-config.json (authorisedSigners) and the datastores of stacks/Pulumi.dc*.yaml\n`,
   );
 }

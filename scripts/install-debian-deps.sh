@@ -16,6 +16,7 @@ packages=(
   python3-psycopg2 python3-pymysql  # Python clients of the client kits
   mariadb-server galera-4 rsync stunnel4  # bench/storage.ts runs the Galera release on the host (no service is started: policy-rc.d)
   chromium                   # headless browser that renders drift's HTML report in a test
+  python3-distributed python3-numpy  # Dask tests and bench/compute.ts (the release on the host, a plain Dask baseline)
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -22,6 +22,7 @@ import {
   type ResolvedStackConfig,
 } from "../lib/fleet";
 import { resolveHardenedImageSpec } from "../lib/hardening";
+import { clusterServices, loadClusterReleases } from "../lib/compute/cluster-services";
 import { checkAgainstGlobal } from "./consistency";
 import { defineGlobal, type StackOutputs } from "./global";
 
@@ -55,7 +56,11 @@ function defineDataCenter(
   const dc = config.dataCenter;
   // Releases are read before any resource exists, so a missing one is a config error with file:line.
   const loaded = loadServiceReleases(config.services, releasesDir, raw);
-  if (loaded.issues.length > 0) throw new ConfigValidationError(loaded.issues);
+  // Users' Dask clusters run as services of their own (lib/compute/cluster-services.ts).
+  const clusterReleases = loadClusterReleases(config.clusters, releasesDir, raw);
+  if (loaded.issues.length + clusterReleases.issues.length > 0)
+    throw new ConfigValidationError([...loaded.issues, ...clusterReleases.issues]);
+  for (const [ref, r] of clusterReleases.releases) loaded.releases.set(ref, r);
   const global = new pulumi.StackReference(`${dc.name}-global`, { name: config.globalStack });
   // The global stack is the fleet's source of truth for its domain and data centers. Every resource
   // takes the root certificate through this check, so a mismatch fails the update before any
@@ -69,7 +74,10 @@ function defineDataCenter(
   const active = dc.servers.filter((s) => !s.decommission);
   const instances = buildInstances(
     active,
-    config.services,
+    [
+      ...config.services,
+      ...clusterServices(config.clusters, { dataCenter: dc.name, domain: config.domain, servers: active }),
+    ],
     loaded.releases,
     dc.partitionsPerServer,
     config.dataAccess,

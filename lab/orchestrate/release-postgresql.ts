@@ -27,8 +27,14 @@ export function postgresqlReleaseVersion(debianVersion: string): string {
   return `${Number(m[1])}.${Number(m[2])}.${POSTGRESQL_RELEASE_REVISION}`;
 }
 
-export function postgresqlRelease(): LabRelease {
-  const packageVersion = labPackageVersion("storage", POSTGRESQL_PACKAGE);
+/**
+ * The release, pinned to the package version `versionOf` gives: the built storage image's in the lab,
+ * a fixed Debian version for the example releases (scripts/example-releases.ts).
+ */
+export function postgresqlRelease(
+  versionOf: (pkg: string) => string = (pkg) => labPackageVersion("storage", pkg),
+): LabRelease {
+  const packageVersion = versionOf(POSTGRESQL_PACKAGE);
   const program = (name: string, script: string) => ({
     name,
     command: `/usr/bin/python3 {{release.dir}}/${script} {{parameters.mode}} {{ports.sql}}`,

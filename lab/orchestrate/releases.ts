@@ -13,6 +13,7 @@ import { signRelease } from "../../lib/release";
 import { REPO_ROOT, type LabLayout } from "./layout";
 import { postgresqlRelease } from "./release-postgresql";
 import { galeraLabRelease } from "../releases/mariadb-galera/lab";
+import { daskLabRelease } from "../releases/dask/lab";
 
 /** One lab release: everything of its manifest but the file digests, which are made from `sources`. */
 export interface LabRelease {
@@ -59,7 +60,12 @@ function echoRelease(): LabRelease {
  * Every lab release. Datastore releases read the package versions of the built storage image, so
  * call this after the images are built (lab up does).
  */
-export const labReleases = (): LabRelease[] => [echoRelease(), postgresqlRelease(), galeraLabRelease()];
+export const labReleases = (): LabRelease[] => [
+  echoRelease(),
+  postgresqlRelease(),
+  galeraLabRelease(),
+  daskLabRelease(),
+];
 
 export const releaseRef = (r: Pick<LabRelease, "name" | "version">): string => `${r.name}@${r.version}`;
 
@@ -79,15 +85,7 @@ export function ensureLabRelease(lab: LabLayout, signer: { cert: string; key: st
  */
 function ensureRelease(lab: LabLayout, r: LabRelease, signer: { cert: string; key: string }): string {
   const file = join(labReleasesDir(lab), `${r.name}-${r.version}.signed.json`);
-  const files = Object.entries(r.sources).map(([path, source]) => {
-    const bytes = readFileSync(source);
-    return {
-      path,
-      sha256: createHash("sha256").update(bytes).digest("hex"),
-      size: bytes.length,
-      mode: r.modes?.[path] ?? "0644",
-    };
-  });
+  const { files } = releaseManifest(r, "");
   if (existsSync(file)) {
     const signed = JSON.parse(readFileSync(file, "utf8")) as {
       manifest: { files: { path: string; sha256: string }[] };
@@ -100,14 +98,10 @@ function ensureRelease(lab: LabLayout, r: LabRelease, signer: { cert: string; ke
       `the files of ${releaseRef(r)} changed since it was signed: give it a new version (lab/orchestrate/releases.ts or release-${r.name}.ts), or \`lab down --purge\``,
     );
   }
-  const manifest = {
-    kind: "zeroroot.release/v1",
-    name: r.name,
-    version: r.version,
-    files,
-    ...r.manifest,
-    notAfter: new Date(Date.now() + 365 * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z"),
-  };
+  const manifest = releaseManifest(
+    r,
+    new Date(Date.now() + 365 * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z"),
+  );
   const chain = readFileSync(signer.cert, "utf8");
   const leaf = chain.slice(0, chain.indexOf("-----END CERTIFICATE-----") + 26);
   const signed = signRelease(manifest, {
@@ -118,4 +112,18 @@ function ensureRelease(lab: LabLayout, r: LabRelease, signer: { cert: string; ke
   mkdirSync(labReleasesDir(lab), { recursive: true, mode: 0o755 });
   writeFileSync(file, JSON.stringify(signed, null, 2) + "\n");
   return file;
+}
+
+/** The manifest of a lab release: its definition with the digests of its files as they are now. */
+export function releaseManifest(r: LabRelease, notAfter: string) {
+  const files = Object.entries(r.sources).map(([path, source]) => {
+    const bytes = readFileSync(source);
+    return {
+      path,
+      sha256: createHash("sha256").update(bytes).digest("hex"),
+      size: bytes.length,
+      mode: r.modes?.[path] ?? "0644",
+    };
+  });
+  return { kind: "zeroroot.release/v1", name: r.name, version: r.version, files, ...r.manifest, notAfter };
 }

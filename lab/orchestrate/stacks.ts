@@ -13,6 +13,7 @@ import type { LabImages } from "./image";
 import { LAB_RELEASE_REF, labReleases, releaseRef } from "./releases";
 import { postgresqlStack } from "./stack-postgresql";
 import { galeraStack, GALERA_RELEASE_NAME } from "../releases/mariadb-galera/lab";
+import { DASK_RELEASE_NAME, labClusters } from "../releases/dask/lab";
 
 export interface LabStackFiles {
   readonly global: string;
@@ -105,6 +106,7 @@ export function writeLabStacks(
           ...datastores.services,
         ],
         ...(datastores.dataAccess.length > 0 ? { "zeroroot:dataAccess": datastores.dataAccess } : {}),
+        ...userClusters(lab.plan, d),
         "zeroroot:dataCenter": {
           name: d.id,
           location: "lab",
@@ -162,4 +164,12 @@ function keptBmcCredentials(file: string): { bmcCredentials?: unknown } {
   const doc = parse(readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
   const dc = doc?.config?.["zeroroot:dataCenter"] as { bmcCredentials?: unknown } | undefined;
   return dc?.bmcCredentials === undefined ? {} : { bmcCredentials: dc.bmcCredentials };
+}
+
+/** `zeroroot:clusters` of a data center's stack: the lab user's Dask cluster (lab/releases/dask/lab.ts). */
+function userClusters(plan: LabNetPlan, dc: DcNetPlan): { "zeroroot:clusters"?: unknown } {
+  const ref = labReleases().find((r) => r.name === DASK_RELEASE_NAME);
+  const isCompute = (d: DcNetPlan, s: DcNetPlan["servers"][number]) => labServerRole(d, s.id) === "compute";
+  const clusters = ref ? labClusters(plan, dc, isCompute, releaseRef(ref)) : [];
+  return clusters.length > 0 ? { "zeroroot:clusters": clusters } : {};
 }

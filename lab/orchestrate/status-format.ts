@@ -2,6 +2,7 @@
 import { renderTable } from "../../cli/table";
 import type { LabStatus } from "./status";
 import { formatDatastores } from "./status-datastores";
+import { formatCluster } from "../releases/dask/status";
 
 const age = (s: number | undefined) => (s === undefined ? "never" : `${s} s ago`);
 
@@ -73,6 +74,7 @@ export function formatLabStatus(st: LabStatus): string {
     ),
   );
   if (st.datastores.length > 0) out.push("", "DATASTORES:", ...formatDatastores(st.datastores));
+  if (st.compute.length > 0) out.push("", "COMPUTE:", ...st.compute.flatMap(formatCluster));
   out.push("");
   if (st.up) out.push(`lab ${st.lab}: everything is up (checked ${st.checkedAt})`);
   else out.push(`lab ${st.lab}: ${st.problems.length} problem(s):`, ...st.problems.map((p) => `  - ${p}`));

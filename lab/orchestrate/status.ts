@@ -16,6 +16,7 @@ import { controlPlaneDir } from "./controlplane";
 import { labLayout, mgmtNs, readLabLayout, serverNs, type LabLayout } from "./layout";
 import { agentReportTimes, siteReports, type SiteReport } from "./status-services";
 import { datastoreReports, type DatastoreReport } from "./status-datastores";
+import { clusterProblems, labClusterReports, type ClusterReport } from "../releases/dask/status";
 import { labBmcLogin } from "../bmc/login";
 
 /** An agent reports every 15 s (lib/agent/config.ts); four missed reports make it stale. */
@@ -55,6 +56,8 @@ export interface LabStatus {
   readonly servers: readonly ServerReport[];
   /** Datastore instances and their health (status-datastores.ts). */
   readonly datastores: readonly DatastoreReport[];
+  /** The lab user's Dask cluster (lab/releases/dask/status.ts). */
+  readonly compute: readonly ClusterReport[];
 }
 
 export async function labStatus(lab: LabLayout = readLabLayout() ?? labLayout()): Promise<LabStatus> {
@@ -69,11 +72,13 @@ export async function labStatus(lab: LabLayout = readLabLayout() ?? labLayout())
     ),
   );
   const datastores = datastoreReports(lab);
+  const compute = labClusterReports(lab, servers);
   const problems = [
     ...controlPlaneProblems(controlPlane),
     ...sites.filter((s) => !s.answers).map((s) => siteProblem(s)),
     ...servers.flatMap((s) => s.problems.map((p) => `server ${s.id}: ${p}`)),
     ...datastores.problems,
+    ...compute.flatMap(clusterProblems),
   ];
   return {
     lab: lab.id || "(yours)",
@@ -84,6 +89,7 @@ export async function labStatus(lab: LabLayout = readLabLayout() ?? labLayout())
     sites,
     servers,
     datastores: datastores.reports,
+    compute,
   };
 }
 

@@ -12,6 +12,9 @@ import { doctor, formatDoctor } from "./doctor";
 import { ensureControlPlane, refreshControlPlaneRevocations } from "./controlplane";
 import type { ServerResult } from "./converge";
 import { runChild } from "./child";
+import { waitForDesiredStatesApplied } from "./desired-applied";
+import { DATASTORE_HEALTH_TIMEOUT_MS, formatUnhealthy, waitForDatastores } from "./datastore-health";
+import { bundleLabTools, labToolsDir } from "../server/tools";
 import { ensureLabImages } from "./image";
 import { labLayout, mgmtNs, REPO_ROOT, type LabLayout } from "./layout";
 import { ensureLabCrls, ensureLabPki, ensureLabSigners } from "./pki";
@@ -52,7 +55,7 @@ export class NotConvergedError extends LabError {
 }
 
 export async function labUp(
-  opts: { serversPerDc?: number; log?: (m: string) => void } = {},
+  opts: { serversPerDc?: number; log?: (m: string) => void; datastoreTimeoutMs?: number } = {},
 ): Promise<LabLayout> {
   const log = opts.log ?? ((m: string) => process.stdout.write(`${m}\n`));
   const d = doctor();
@@ -88,6 +91,8 @@ export async function labUp(
     step(`decommissioning ${extra.length} server(s) the lab no longer has: ${extra.join(", ")}`);
     await powerOff(lab, extra, step);
   }
+  // the BMC hooks and the installer as bundles: tsx's start is most of an install's CPU (lab/server/tools.ts)
+  await bundleLabTools(labToolsDir(lab.dir));
   writeNetbootFiles(lab, rootPath);
   await ensureBmcs(lab);
   step(`BMCs: ${servers.length} ipmi_sim instances on the management networks`);
@@ -160,5 +165,13 @@ export async function labUp(
     if (r.converged && r.acted.length > 0) step(`${r.id}: converged after ${r.acted.join("; ")}`);
   if (converged.some((r) => !r.converged)) throw new NotConvergedError(converged);
   step(`every data center deployed; ${converged.length} servers read as running and ready`);
+  const notApplied = await waitForDesiredStatesApplied(lab, step);
+  if (notApplied.length > 0)
+    throw new LabError(
+      `desired state not applied in time:\n  ${notApplied.join("\n  ")}\n(run \`zeroroot lab status\`)`,
+    );
+  const timeout = opts.datastoreTimeoutMs ?? DATASTORE_HEALTH_TIMEOUT_MS;
+  const unhealthy = await waitForDatastores(lab, Object.values(stacks.dataCenters), step, timeout);
+  if (unhealthy.length > 0) throw new LabError(formatUnhealthy(unhealthy, timeout));
   return lab;
 }

@@ -29,6 +29,13 @@ export interface RoleImage {
 /** PostgreSQL's port (releases/manifests/postgresql-*.json, docs/datastores.md). */
 export const POSTGRESQL_PORT = 5432;
 
+/**
+ * The TCP ports Dask schedulers and workers of users' clusters may listen on (docs/compute.md): 64
+ * ports from Dask's usual scheduler port, open in the compute image's default-deny firewall, so that
+ * a cluster's ports need no image change and nothing else on a compute server is reachable.
+ */
+export const COMPUTE_PORTS = { first: 8786, last: 8849 } as const;
+
 export const ROLE_IMAGES: Readonly<Record<ServerRole, RoleImage>> = {
   storage: {
     // perl: postgresql-common's cluster tools and mariadb-server's scripts are Perl (the base keeps
@@ -61,9 +68,26 @@ export const ROLE_IMAGES: Readonly<Record<ServerRole, RoleImage>> = {
       "/root/.ssh",
     ],
   },
-  // Dask (python3-distributed, python3-sklearn) comes with issue #12, with its release: adding it
-  // now would only grow the lab's build (docs/hardening.md, "Role images").
-  compute: { packages: [], tcpPorts: [], udpPorts: [], removedPaths: [] },
+  // Dask from Debian for users' clusters (docs/compute.md): numpy and pandas for the analytics,
+  // psycopg2 and pymysql for jobs that read and write the datastores. Not scikit-learn: bookworm's
+  // python3-scipy depends on python3-pythran, which depends on a C++ compiler (forbidden.ts).
+  compute: {
+    packages: [
+      "python3-distributed",
+      "python3-numpy",
+      "python3-pandas",
+      "python3-psycopg2",
+      "python3-pymysql",
+    ],
+    unwantedPackages: ["systemd"],
+    // schedulers and workers of users' clusters listen only here (lib/fleet/clusters.ts checks it)
+    tcpPorts: Array.from(
+      { length: COMPUTE_PORTS.last - COMPUTE_PORTS.first + 1 },
+      (_, i) => COMPUTE_PORTS.first + i,
+    ),
+    udpPorts: [],
+    removedPaths: [],
+  },
   backup: { packages: ["rsync"], tcpPorts: [], udpPorts: [], removedPaths: [] },
 };
 

@@ -73,9 +73,30 @@ export function identityHost(kind: LeafKind, zone: string): string {
 }
 
 /**
+ * User names the datastores keep for themselves. PostgreSQL maps a certificate's CN, not its identity
+ * URI, to a role of the same name (docs/datastores.md): a user certificate named like one of these
+ * would reach the platform's own role (`replicator`, PostgreSQL's built-in and reserved names). `zr-`
+ * is the prefix of the platform's OS users (a partition user `zr-p<NNN>` is its instance's database
+ * superuser), `pg_` PostgreSQL's. (MariaDB accounts are whole identities, `dc1/user/alice`, so
+ * no CN alone names one; etcd's `root` user is a real user certificate and stays allowed.)
+ */
+export const RESERVED_USER_NAMES: readonly string[] = [
+  "replicator",
+  "postgres",
+  "public",
+  "none",
+  "current_user",
+  "session_user",
+  "current_role",
+];
+const RESERVED_USER_PREFIXES: readonly string[] = ["zr-", "pg_"];
+
+/**
  * Why `name` may not be the name of a `kind` certificate of data center `dataCenter` (zone `zone`,
  * when known), or undefined when it may. Computers are named `<dc>-...`; a service name with a dot is
- * a DNS name and must lie in the data center's zone.
+ * a DNS name and must lie in the data center's zone. A user name has no dot, so it can never equal
+ * a service's DNS name (the replica's, which PostgreSQL maps to `replicator`), and is none of the
+ * datastores' own names (RESERVED_USER_NAMES).
  */
 export function leafNameProblem(
   kind: LeafKind,
@@ -86,6 +107,13 @@ export function leafNameProblem(
   const shown = escapeForMessage(name.length > 80 ? `${name.slice(0, 80)}…` : name);
   if (name.length === 0 || name.length > NAME_MAX_LENGTH || !PLAIN_NAME.test(name))
     return `name "${shown}" (${name.length} characters) is not a plain name; allowed: 1-${NAME_MAX_LENGTH} of a-z 0-9 . _ -, starting and ending with a letter or digit`;
+  if (kind === "user" && name.includes("."))
+    return `user name "${shown}" has a dot; user names have none, so that no user certificate is named like a service (whose names are DNS names); use "-" or "_" instead`;
+  if (
+    kind === "user" &&
+    (RESERVED_USER_NAMES.includes(name) || RESERVED_USER_PREFIXES.some((p) => name.startsWith(p)))
+  )
+    return `user name "${shown}" is reserved for the platform's own database and system users (${RESERVED_USER_NAMES.join(", ")}, and names starting with ${RESERVED_USER_PREFIXES.join(" or ")}); choose another name`;
   if (kind === "computer" && !name.startsWith(`${dataCenter}-`))
     return `computer name "${shown}" is not of data center ${dataCenter}; computers of ${dataCenter} are named "${dataCenter}-<id>"`;
   if (kind === "service" && zone !== undefined && name.includes(".") && !dnsInZone(name, zone))

@@ -13,13 +13,21 @@ import { labPackageVersion } from "../../orchestrate/image-spec";
 import { labPaths } from "../../orchestrate/layout";
 import type { LabRelease } from "../../orchestrate/releases";
 import type { DatastoreStackConfig } from "../../orchestrate/stacks";
+import {
+  copyDataSets,
+  labDatastoreTopology,
+  storageServerOf,
+  type DatastoreEntries,
+  type DatastoreTopology,
+  type DataSet,
+} from "../../orchestrate/stack-datastores";
 import { galeraManifest, galeraReleaseSources, GALERA_RELEASE_NAME } from "./release";
 
 export const GALERA_SERVICE = "galera";
 export const GALERA_CLUSTER = "zeroroot-lab";
 
 /** The lab's data sets on Galera: alice (dc1) writes shop, bob (dc2) reads it, dave (dc3) owns inventory. */
-export const GALERA_DATA_ACCESS = [
+export const GALERA_DATA_ACCESS: readonly DataSet[] = [
   {
     service: GALERA_SERVICE,
     database: "shop",
@@ -33,7 +41,7 @@ export const GALERA_DATA_ACCESS = [
     database: "inventory",
     grants: [{ user: "dc3/user/dave", access: "readwrite" }],
   },
-] as const;
+];
 
 export function galeraLabRelease(): LabRelease {
   const { name, version, ...rest } = galeraManifest("", (p) => labPackageVersion("storage", p));
@@ -57,33 +65,50 @@ export function galeraMembers(
   });
 }
 
-export const galeraStack: DatastoreStackConfig = ({ plan, dc, isStorage, releaseRef }) => {
-  const members = galeraMembers(plan, isStorage);
-  const here = members.find((m) => m.dc.id === dc.id);
+/**
+ * The Galera entries of data center `dcId`'s stack (the lab's and the examples', stack-datastores.ts):
+ * one member on its first storage server, every data center's member as peers, dc1's as the one
+ * that may found the cluster; nothing with fewer than three members.
+ */
+export function galeraServices(
+  t: DatastoreTopology,
+  dcId: string,
+  releaseRef: string,
+  dataSets: readonly DataSet[] = GALERA_DATA_ACCESS,
+  cluster = GALERA_CLUSTER,
+): DatastoreEntries {
+  const members = t.dataCenters.flatMap((d) => storageServerOf(t, d.id) ?? []);
+  const here = storageServerOf(t, dcId);
   if (!here || members.length < 3) return { services: [], dataAccess: [] };
-  const pki = labPaths().pki;
   const parameters = galeraParameters({
-    cluster: GALERA_CLUSTER,
-    peers: members.map((m) => m.server.dataAddress),
-    bootstrap: members[0].server.dataAddress,
-    userIssuers: Object.fromEntries(
-      plan.dataCenters.map((d) => [
-        d.id,
-        mariadbDn(new X509Certificate(readFileSync(join(pki, d.id, "ca.pem"))).subject),
-      ]),
-    ),
+    cluster,
+    peers: members.map((m) => m.address),
+    bootstrap: members[0].address,
+    userIssuers: t.userIssuers ?? {},
   });
   return {
     services: [
       {
         name: GALERA_SERVICE,
         release: releaseRef,
-        placement: { servers: [here.server.id] },
+        placement: { servers: [here.id] },
         holdsData: true,
-        minimumPersistence: "1h",
+        minimumPersistence: t.minimumPersistence,
         parameters,
       },
     ],
-    dataAccess: GALERA_DATA_ACCESS.map((e) => ({ ...e, grants: e.grants.map((g) => ({ ...g })) })),
+    dataAccess: copyDataSets(dataSets),
   };
+}
+
+/** The lab's: the issuers of user certificates are the lab ceremony's data-center CAs. */
+export const galeraStack: DatastoreStackConfig = ({ plan, dc, isStorage, releaseRef }) => {
+  const pki = labPaths().pki;
+  const userIssuers = Object.fromEntries(
+    plan.dataCenters.map((d) => [
+      d.id,
+      mariadbDn(new X509Certificate(readFileSync(join(pki, d.id, "ca.pem"))).subject),
+    ]),
+  );
+  return galeraServices(labDatastoreTopology(plan, isStorage, userIssuers), dc.id, releaseRef);
 };

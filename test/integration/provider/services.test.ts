@@ -84,7 +84,7 @@ describe("provider plugin over gRPC: SoftwareRelease and DesiredState", function
 
   describe("SoftwareRelease", function () {
     const signed = JSON.parse(
-      readFileSync(join(ROOT, "releases/postgresql-15.8.0.signed.json"), "utf8"),
+      readFileSync(join(ROOT, "releases/postgresql-15.20.2.signed.json"), "utf8"),
     ) as SignedRelease;
 
     it("accepts the example release against the example offline root", async () => {

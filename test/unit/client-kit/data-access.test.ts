@@ -38,7 +38,7 @@ describe("zeroroot:dataAccess (lib/fleet/data-access.ts)", () => {
       "a service that does not exist",
       (v) => (v[KEY][0].service = "postgres"),
       `${KEY}[0].service`,
-      /a datastore service of zeroroot:services \(postgresql\)/,
+      /a datastore service of zeroroot:services \(postgresql, galera\)/,
     ],
     [
       "a service that is not a datastore",
@@ -78,7 +78,7 @@ describe("zeroroot:dataAccess (lib/fleet/data-access.ts)", () => {
     ],
     [
       "the same database twice",
-      (v) => v[KEY].push(structuredClone(v[KEY][0])),
+      (v) => v[KEY].splice(1, 0, structuredClone(v[KEY][0])),
       `${KEY}[1].database`,
       /listed once/,
     ],

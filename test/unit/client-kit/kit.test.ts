@@ -52,6 +52,11 @@ describe("zeroroot client kit (two steps: key and CSR here, then the signed cert
   before(async () => {
     h = hierarchy("kit test");
     stacks = stackDir(h.rootPem);
+    // dc2 runs the replica of dc1's PostgreSQL primary: alice's analytics becomes one multi-host string
+    fs.copyFileSync(
+      path.join(__dirname, "../../../stacks/Pulumi.dc2.yaml"),
+      path.join(stacks, "Pulumi.dc2.yaml"),
+    );
     work = tempDir("work");
     rootFile = write("root.pem", h.rootPem);
     chain = {
@@ -154,7 +159,7 @@ describe("zeroroot client kit (two steps: key and CSR here, then the signed cert
       const text = fs.readFileSync(path.join(kit, "connections.txt"), "utf8");
       assert.match(
         text,
-        /host=s01\.dc1\.zeroroot\.example,s02\.dc1\.zeroroot\.example,s03\.dc1\.zeroroot\.example port=5432,5432,5432 dbname=analytics user=alice sslmode=verify-full/,
+        /host=s01\.dc1\.zeroroot\.example,s01\.dc2\.zeroroot\.example port=5432,5432 dbname=analytics user=alice sslmode=verify-full/,
       );
       assert.match(text, new RegExp(`sslkey=${path.join(kit, "alice.key").replace(/[.]/g, "\\.")}`));
       assert.match(text, /target_session_attrs=read-write/);

@@ -14,6 +14,7 @@ import {
   specHash,
   type HardenedImageArgs,
 } from "../../../lib/hardening";
+import { COMPUTE_PORTS } from "../../../lib/hardening/roles";
 
 describe("role images", () => {
   it("storage carries the datastores and their state-transfer tools; compute carries no database", () => {
@@ -30,7 +31,7 @@ describe("role images", () => {
       assert.ok(storage.packages.includes(p), p);
     const compute = resolveHardenedImageSpec({ role: "compute" });
     assert.deepEqual(
-      compute.packages.filter((p) => /postgres|mariadb|galera|mysql/.test(p)),
+      compute.packages.filter((p) => /^(postgres|mariadb|galera|mysql)/.test(p)), // clients such as python3-pymysql are not databases
       [],
     );
     for (const p of BASE_PACKAGES) assert.ok(compute.packages.includes(p), p);
@@ -41,7 +42,13 @@ describe("role images", () => {
     assert.equal(storage.firewall.inputPolicy, "drop");
     assert.ok(storage.firewall.allowedTcpPorts.includes(POSTGRESQL_PORT));
     assert.ok(!storage.firewall.allowedTcpPorts.includes(22));
-    assert.deepEqual(resolveHardenedImageSpec({ role: "compute" }).firewall.allowedTcpPorts, []);
+    // compute: only the ports users' Dask schedulers and workers may listen on
+    const compute = resolveHardenedImageSpec({ role: "compute" }).firewall.allowedTcpPorts;
+    assert.deepEqual(
+      [compute[0], compute[compute.length - 1], compute.length],
+      [COMPUTE_PORTS.first, COMPUTE_PORTS.last, 64],
+    );
+    assert.ok(!compute.includes(22) && !compute.includes(POSTGRESQL_PORT));
   });
 
   it("gives every role its own spec hash (its own cached image), different from the base", () => {

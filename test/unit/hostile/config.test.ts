@@ -135,7 +135,8 @@ const CASES: Case[] = [
         '"parameters":{',
         '"parameters":{"__proto__":"x",',
       )),
-    path: "zeroroot:services[1].parameters.__proto__",
+    // the first service with parameters: dc1's PostgreSQL primary
+    path: "zeroroot:services[0].parameters.__proto__",
     expect: /the key "__proto__"/,
   },
   {

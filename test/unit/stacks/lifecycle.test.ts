@@ -46,13 +46,14 @@ describe("stack lifecycle: a server is powered off only by an explicit decommiss
     const file = join(STACKS, "Pulumi.dc1.yaml");
     const e = await evaluateStack(file, { stackOutputs: outputsOf(GLOBAL) });
     const all = servers(file);
-    // postgresql (holdsData: true) is placed on role storage; dask (holdsData: false) on compute.
-    assert.ok(all.some((s) => s.roles.includes("storage")) && all.some((s) => !s.roles.includes("storage")));
+    // dc1-s01 runs the PostgreSQL primary and a Galera member (holdsData: true); dask (holdsData:
+    // false) runs on the compute servers; the other storage servers run nothing.
+    assert.ok(all.some((s) => s.id === "dc1-s01") && all.some((s) => s.id !== "dc1-s01"));
     for (const s of all) {
       const b = bmcOf(e.resources, s.id);
       assert.deepEqual(
         b.options,
-        { protect: s.roles.includes("storage"), retainOnDelete: true },
+        { protect: s.id === "dc1-s01", retainOnDelete: true },
         `options of ${s.id} (${s.roles.join(",")})`,
       );
       assert.equal(b.inputs.power, "on");
@@ -74,23 +75,24 @@ describe("stack lifecycle: a server is powered off only by an explicit decommiss
       (r) => r.type === "zeroroot:desired-state:DesiredState" && r.inputs.computerId === "dc1-s01",
     );
     assert.deepEqual(state?.inputs.instances, []);
-    // The other storage servers keep their protection.
-    const other = servers(file).find((s) => s.id !== "dc1-s01" && s.roles.includes("storage"))!;
-    assert.deepEqual(bmcOf(e.resources, other.id).options, { protect: true, retainOnDelete: true });
+    // The other servers keep theirs: retained (none of them holds data).
+    for (const other of servers(file).filter((s) => s.id !== "dc1-s01"))
+      assert.deepEqual(bmcOf(e.resources, other.id).options, { protect: false, retainOnDelete: true });
   });
 
   it("refuses a decommission flag that is not a boolean, at its key path", async () => {
+    // on dc1-s02, where no service is placed by name (dc1-s01's would be reported too)
     const file = edited("Pulumi.dc1.yaml", (t) =>
       t.replace(
-        '        macs: ["52:54:00:01:01:11"]\n',
-        '        macs: ["52:54:00:01:01:11"]\n        decommission: "yes"\n',
+        '        macs: ["52:54:00:01:01:12"]\n',
+        '        macs: ["52:54:00:01:01:12"]\n        decommission: "yes"\n',
       ),
     );
     await assert.rejects(evaluateStack(file, { stackOutputs: outputsOf(GLOBAL) }), (err: unknown) => {
       assert.ok(err instanceof ConfigValidationError);
       assert.deepEqual(
         err.issues.map((i) => i.path),
-        ["zeroroot:dataCenter.servers[0].decommission"],
+        ["zeroroot:dataCenter.servers[1].decommission"],
       );
       assert.match(err.issues[0].allowed, /true to power the server off/);
       return true;
