@@ -1,142 +1,184 @@
 /**
- * `npm run bench -- agent` (root; etcd and supervisor installed): the node agent on a computer running
- * 100 instances (100 partitions, each with its own supervisord as its own uid), with the agent's
- * production intervals. Prints the agent's resident memory and idle CPU, and the time from a
- * desired-state change to the program running next to the time supervisord itself takes to start the
- * same program (conf.d file + reloadConfig/addProcessGroup over its socket), measured in this run.
+ * `npm run bench -- agent` (root; etcd and supervisor installed): the platform's own memory on one
+ * computer - the image's PID 1 (agents/init/zr-init.py), the bundled node agent and the partitions'
+ * supervisords, PSS from /proc/<pid>/smaps_rollup - at 0, 10 and 100 instances, against the
+ * targets (< 60 MB base, < 12 MB per busy partition) and against the design it replaces (a
+ * supervisord per pre-created partition whether it holds an instance or not, from the idle
+ * supervisord measured here). Then the agent alone under each set of Node flags, restarted at 100
+ * instances, and the time from a desired-state change to the program running in an empty partition
+ * (its supervisord started by PID 1 on the way).
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
-import { partitionName, partitionPaths } from "../lib/hardening";
-import { Supervisor } from "../agents/node/supervisor";
+import { AGENT_NODE_FLAGS } from "../agents/node/bundle";
 import { AgentLab, canRunLab, partitionPrograms, sleep, waitFor } from "../test/lab/agent/harness";
+import { hostProcesses, partitionSupervisords } from "../test/lab/agent/helpers";
 
 const INSTANCES = 100;
+const PARTITIONS = INSTANCES + 1;
 const ROUNDS = 5;
-const IDLE_SECONDS = 30;
+const SETTLE_MS = 20_000;
+const FLAG_SETS: readonly (readonly string[])[] = [[], ["--max-semi-space-size=1"], AGENT_NODE_FLAGS];
 
-function procCpuTicks(pid: number): number {
-  const s = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-  return Number(f[11]) + Number(f[12]);
-}
-const rssKb = (pid: number) =>
-  Number(/^VmRSS:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
-
-/** The agent's node process: the setpriv/ip netns exec chain exec()s, so it is the spawned pid. */
+const pssKb = (pid: number | undefined): number => {
+  if (!pid) return 0;
+  try {
+    return Number(/^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+};
+const rssKb = (pid: number | undefined): number => {
+  if (!pid) return 0;
+  try {
+    return Number(/^VmRSS:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+};
+const mb = (kb: number) => (kb / 1024).toFixed(1);
 const running = (lab: AgentLab, i: number, n: number) =>
   partitionPrograms(lab, i).some((p) => p.cmdline === `/bin/sleep 99999.${n}`);
+
+interface Footprint {
+  readonly init: number;
+  readonly agent: number;
+  readonly supervisords: number[];
+  /** The agent's resident set: on a server it is the only Node process, so its PSS nears this. */
+  readonly agentRss: number;
+}
+
+function footprint(lab: AgentLab): Footprint {
+  const procs = hostProcesses();
+  const sups = Array.from({ length: PARTITIONS }, (_, i) => partitionSupervisords(lab, i, procs)).flat();
+  return {
+    init: pssKb(lab.init?.hostPid()),
+    agent: pssKb(lab.agent?.pid),
+    supervisords: sups.map(pssKb),
+    agentRss: rssKb(lab.agent?.pid),
+  };
+}
+
+const total = (f: Footprint) => f.init + f.agent + f.supervisords.reduce((a, b) => a + b, 0);
+
+function line(n: number, f: Footprint, base?: Footprint): string {
+  const sup = f.supervisords.reduce((a, b) => a + b, 0);
+  const per = base && n > 0 ? ` - ${mb((total(f) - total(base)) / n)} MB per busy partition` : "";
+  return `${String(n).padStart(3)} instances: ${mb(total(f))} MB = PID 1 ${mb(f.init)} + agent ${mb(f.agent)} (RSS ${mb(f.agentRss)}) + ${f.supervisords.length} supervisord(s) ${mb(sup)}${per}`;
+}
 
 export async function run(): Promise<void> {
   if (!canRunLab()) {
     console.log("bench agent: needs root, /usr/bin/etcd and /usr/bin/supervisord; skipped");
     return;
   }
+  console.log(
+    `load average at start: ${fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`,
+  );
   const lab = new AgentLab({
-    partitions: INSTANCES + 1,
+    partitions: PARTITIONS,
+    init: true,
     intervals: { reportSeconds: 15, sampleSeconds: 5, resyncSeconds: 30 },
-    // what the image's agent command should pass: a small young generation keeps RSS down
-    nodeFlags: ["--max-semi-space-size=1", "--max-old-space-size=64"],
+    nodeFlags: AGENT_NODE_FLAGS,
   });
   try {
-    let t = Date.now();
     await lab.start();
-    console.log(
-      `set-up: etcd x3 and ${INSTANCES + 1} partition supervisords in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+    const base = await lab.publishRelease(
+      lab.makeRelease(
+        "idle",
+        "1.0.0",
+        0,
+        {
+          ports: [],
+          programs: [
+            {
+              name: "main",
+              command: "{{release.dir}}/bin/serve {{parameters.n}}",
+              user: "{{partition.user}}",
+            },
+          ],
+        },
+        `#!/bin/sh\n# idle\nexec /bin/sleep "99999.$1"\n`,
+      ),
     );
-    const idle = (n: string) => `#!/bin/sh\n# ${n}\nexec /bin/sleep "99999.$1"\n`;
-    const rel = (n: string) =>
-      lab.publishRelease(
-        lab.makeRelease(
-          n,
-          "1.0.0",
-          0,
-          {
-            ports: [],
-            programs: [
-              {
-                name: "main",
-                command: "{{release.dir}}/bin/serve {{parameters.n}}",
-                user: "{{partition.user}}",
-              },
-            ],
-          },
-          idle(n),
-        ),
-      );
-    const base = await rel("idle");
     const instances = Array.from({ length: INSTANCES }, (_, i) =>
       lab.instance(`idle-${i}`, base, i, { parameters: { n: String(i) } }),
     );
-    await lab.putDesired(instances);
-    const agent = lab.startAgent();
-    t = Date.now();
-    await waitFor(() => instances.every((_, i) => running(lab, i, i)), 300_000, "100 instances running", 250);
+    lab.startAgent();
+    await waitFor(async () => (await lab.status()) !== undefined, 60_000, "the agent's first report", 250);
+    await sleep(SETTLE_MS);
     console.log(
-      `deploy: ${INSTANCES} instances running ${((Date.now() - t) / 1000).toFixed(1)} s after the agent started`,
+      `platform memory (PSS; node ${AGENT_NODE_FLAGS.join(" ")}), after ${SETTLE_MS / 1000} s idle:`,
     );
-
-    await sleep(10_000);
-    const pid = agent.pid as number;
-    const c0 = procCpuTicks(pid);
-    const w0 = Date.now();
-    let peakRss = 0;
-    for (let s = 0; s < IDLE_SECONDS; s++) {
-      await sleep(1000);
-      peakRss = Math.max(peakRss, rssKb(pid));
+    const f0 = footprint(lab);
+    console.log(line(0, f0));
+    let f10: Footprint | undefined;
+    for (const n of [10, INSTANCES]) {
+      await lab.putDesired(instances.slice(0, n));
+      const t = Date.now();
+      await waitFor(
+        () => instances.slice(0, n).every((_, i) => running(lab, i, i)),
+        600_000,
+        `${n} running`,
+        500,
+      );
+      const took = ((Date.now() - t) / 1000).toFixed(1);
+      await sleep(SETTLE_MS);
+      const f = footprint(lab);
+      if (n === 10) f10 = f;
+      console.log(`${line(n, f, f0)} (all running ${took} s after the change)`);
     }
-    const cpuPct = ((procCpuTicks(pid) - c0) / 100 / ((Date.now() - w0) / 1000)) * 100;
+    const idleSup = f10 ? f10.supervisords.reduce((a, b) => a + b, 0) / f10.supervisords.length : 0;
+    const f100 = footprint(lab);
+    const before = f0.init + f0.agent + PARTITIONS * idleSup;
     console.log(
-      `idle (${INSTANCES} instances, sample 5 s, report 15 s, node --max-semi-space-size=1): agent RSS ${(rssKb(pid) / 1024).toFixed(1)} MB (peak ${(peakRss / 1024).toFixed(1)} MB), CPU ${cpuPct.toFixed(2)} % of one core over ${IDLE_SECONDS} s`,
+      `targets: base < 60 MB (${mb(total(f0))} MB), per busy partition < 12 MB (${mb((total(f100) - total(f0)) / INSTANCES)} MB)`,
+    );
+    console.log(
+      `a supervisord per pre-created partition (the design replaced) at 0 instances: ~${mb(before)} MB ` +
+        `(${PARTITIONS} x ${mb(idleSup)} MB); ratio now/then at 0 instances ${(total(f0) / before).toFixed(3)}`,
     );
 
-    // change -> running, through etcd and the agent, in the spare partition
+    // the agent alone, restarted at 100 instances under each set of Node flags
+    for (const flags of FLAG_SETS) {
+      await lab.stopAgent();
+      lab.startAgent(flags);
+      await waitFor(async () => (await lab.status()) !== undefined, 60_000, "a report", 250);
+      await sleep(SETTLE_MS);
+      let peak = 0;
+      for (let s = 0; s < 10; s++) {
+        peak = Math.max(peak, rssKb(lab.agent?.pid));
+        await sleep(1000);
+      }
+      console.log(
+        `agent at ${INSTANCES} instances, node ${flags.join(" ") || "(no flags)"}: PSS ${mb(pssKb(lab.agent?.pid))} MB, RSS ${mb(rssKb(lab.agent?.pid))} MB (peak RSS ${mb(peak)} MB over 10 s)`,
+      );
+    }
+
+    // change -> running in an empty partition: PID 1 starts its supervisord on the way
     const spare = INSTANCES;
-    const agentMs: number[] = [];
-    const putMs: number[] = [];
+    const ms: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
-      const name = `change-${r}`;
       const t0 = performance.now();
       await lab.putDesired([
         ...instances,
-        lab.instance(name, base, spare, { parameters: { n: String(1000 + r) } }),
+        lab.instance(`change-${r}`, base, spare, { parameters: { n: String(1000 + r) } }),
       ]);
-      putMs.push(performance.now() - t0);
-      await waitFor(() => running(lab, spare, 1000 + r), 30_000, `${name} running`, 5);
-      agentMs.push(performance.now() - t0);
+      await waitFor(() => running(lab, spare, 1000 + r), 60_000, `change-${r} running`, 5);
+      ms.push(performance.now() - t0);
       await lab.putDesired(instances);
-      await waitFor(() => partitionPrograms(lab, spare).length === 0, 30_000, `${name} removed`, 20);
-      // the destroy ends with the partition's wipe program; the next change would queue behind it
-      await sleep(2500);
-    }
-    await sleep(3000); // let the agent finish the last destroy (its wipe program) before touching the partition
-    // baseline: supervisord alone starts the same program from a conf.d file
-    const p = partitionPaths(partitionName(spare), lab.partitionsRoot);
-    const sup = new Supervisor(p.socket);
-    const supMs: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      const name = `direct-${r}`;
-      const conf = path.join(p.confD, "bench.conf");
-      const t0 = performance.now();
-      fs.writeFileSync(
-        conf,
-        `[program:main]\ncommand=${lab.releasesDir}/idle@1.0.0/bin/serve ${2000 + r}\ndirectory=${p.instanceDir}\nautostart=true\nstartsecs=1\n`,
+      await waitFor(
+        () => partitionSupervisords(lab, spare).length === 0,
+        60_000,
+        `change-${r} partition stopped`,
+        50,
       );
-      await sup.update();
-      await waitFor(() => running(lab, spare, 2000 + r), 30_000, `${name} running`, 5);
-      supMs.push(performance.now() - t0);
-      fs.unlinkSync(conf);
-      await sup.update();
-      await sleep(300);
     }
-    const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-    const ag = med(agentMs);
-    const sd = med(supMs);
+    const med = [...ms].sort((x, y) => x - y)[Math.floor(ms.length / 2)];
     console.log(
-      `change -> running (median of ${ROUNDS}): agent path ${ag.toFixed(0)} ms (of which etcdctl put ${med(putMs).toFixed(0)} ms), supervisord alone ${sd.toFixed(0)} ms`,
+      `change -> running in an empty partition (median of ${ROUNDS}, supervisord start included): ${med.toFixed(0)} ms`,
     );
     console.log(
-      `ratio agent/supervisord ${(ag / sd).toFixed(2)}x; agent overhead beyond supervisord's own start ${(ag - sd).toFixed(0)} ms (target < 1000 ms); RSS target < 60 MB`,
+      `load average at end: ${fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`,
     );
   } finally {
     await lab.close();

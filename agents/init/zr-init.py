@@ -7,15 +7,35 @@ platform user, each as that user with no capabilities and no new privileges (set
 every child (orphans included), restarts a supervisord that dies, and on SIGTERM or SIGINT stops
 the supervisords, kills what is left in its PID namespace and exits 0.
 
-Reads /etc/zeroroot/init.json (rendered by lib/hardening renderInitConfig). Logs to stderr,
-which is the machine's console.
+A supervisor marked onDemand (a partition's) is not started at boot: the node agent, which has no
+privilege, asks for it over PID 1's request socket while the partition holds an instance and asks
+for its stop once the partition is empty (init_requests.py: one request per connection, from the
+agent's uid only, a known on-demand partition only, at a bounded rate).
+
+Reads /etc/zeroroot/init.json (rendered by lib/hardening renderInitConfig), or the file given as
+its one argument (tests). Logs to stderr, which is the machine's console.
 """
 import json
 import os
+import selectors
 import signal
 import subprocess
 import sys
 import time
+
+# init_requests.py ships next to this file in the repository and in /usr/local/lib/zeroroot in the image
+# (python3 -I puts neither directory on the path by itself).
+HERE = os.path.dirname(os.path.realpath(__file__))
+sys.path[:0] = [HERE, "/usr/local/lib/zeroroot"]
+from init_requests import RequestServer  # noqa: E402
+
+# A stand-in for the pkg_resources supervisord imports (pyshim/pkg_resources.py says why): ~7 MB
+# and half the start-up CPU of each supervisord. Without it, supervisord loads setuptools' own.
+PYSHIM = next(
+    (d for d in (os.path.join(HERE, "pyshim"), "/usr/local/lib/zeroroot/pyshim")
+     if os.path.isfile(os.path.join(d, "pkg_resources.py"))),
+    None,
+)
 
 CONFIG = "/etc/zeroroot/init.json"
 SIGNALS = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT}
@@ -80,7 +100,9 @@ def spawn(sup):
         "/usr/bin/setpriv",
         f"--reuid={sup['uid']}",
         f"--regid={sup['gid']}",
-        "--init-groups",
+        # A partition's processes keep only the partition's own group (its users are in no other);
+        # a platform user's supervisord gets its groups from /etc/group (zr-agent: the partitions').
+        "--clear-groups" if sup.get("onDemand") else "--init-groups",
         "--no-new-privs",
         "--inh-caps=-all",
         "--bounding-set=-all",
@@ -96,6 +118,7 @@ def spawn(sup):
         "LOGNAME": sup["user"],
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8",
+        **({"PYTHONPATH": PYSHIM} if PYSHIM else {}),
     }
     pid = os.fork()
     if pid == 0:
@@ -184,49 +207,123 @@ def stop(running, timeout):
             break
 
 
-def main():
-    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
-    # A handler (not SIG_DFL) so that signals sent from outside the PID namespace are delivered.
-    for s in (signal.SIGTERM, signal.SIGINT):
+class Supervisors:
+    """Which supervisords should run (`wanted`), which do (`running`), and restarts with back-off."""
+
+    def __init__(self, config):
+        self.by_user = {s["user"]: s for s in config["supervisors"]}
+        self.on_demand = frozenset(u for u, s in self.by_user.items() if s.get("onDemand"))
+        self.wanted = {u for u in self.by_user if u not in self.on_demand}
+        self.running, self.backoff, self.due = {}, {}, {}
+
+    def start_wanted(self):
+        for user in sorted(self.wanted):
+            self.running[user] = spawn(self.by_user[user])
+
+    def handle(self, op, user):
+        """A validated request of the agent (init_requests.RequestServer); returns the answer."""
+        if op == "list":
+            return "running " + " ".join(sorted(u for u in self.running if u in self.on_demand))
+        if op == "start":
+            self.wanted.add(user)
+            if user in self.running:
+                return f"running {user} pid {self.running[user]}"
+            if user in self.due:
+                return f"restarting {user} in {max(0.0, self.due[user] - time.monotonic()):.0f}s"
+            self.running[user] = spawn(self.by_user[user])
+            return f"started {user} pid {self.running[user]}"
+        self.wanted.discard(user)
+        self.due.pop(user, None)
+        self.backoff.pop(user, None)
+        pid = self.running.get(user)
+        if pid is None:
+            return f"not running {user}"
+        log(f"stopping supervisord of {user} (pid {pid}): its partition is empty")
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        return f"stopping {user} pid {pid}"
+
+    def reap_and_restart(self):
+        for user in reap(self.running):
+            if user not in self.wanted:
+                continue
+            self.backoff[user] = min(self.backoff.get(user, 0.5) * 2, 30.0)
+            self.due[user] = time.monotonic() + self.backoff[user]
+            log(f"restarting supervisord of {user} in {self.backoff[user]:.0f}s")
+        for user in [u for u, t in self.due.items() if t <= time.monotonic()]:
+            del self.due[user]
+            self.running[user] = spawn(self.by_user[user])
+
+
+def wakeup_pipe(sel):
+    """Signals wake the loop through a pipe (signal.set_wakeup_fd), next to the request socket."""
+    rfd, wfd = os.pipe()
+    os.set_blocking(rfd, False)
+    os.set_blocking(wfd, False)
+    signal.set_wakeup_fd(wfd)
+    for s in SIGNALS:
+        # A handler (not SIG_DFL) so that signals sent from outside the PID namespace are delivered.
         signal.signal(s, lambda *_: None)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+    sel.register(rfd, selectors.EVENT_READ, "signal")
+    return rfd
+
+
+def main(argv):
+    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     mount_basics()
-    config = json.load(open(CONFIG, encoding="utf-8"))
+    config = json.load(open(argv[1] if len(argv) > 1 else CONFIG, encoding="utf-8"))
     apply_sysctl(config["sysctl"])
     failure = apply_firewall(config["nftables"])
-    running, backoff, due = {}, {}, {}
+    sups = Supervisors(config)
+    sel = selectors.DefaultSelector()
+    signal_fd = wakeup_pipe(sel)
+    requests = None
     if failure:
         log(f"{failure}; starting no service (fail closed)")
         write_marker(config["readyMarker"].rsplit("/", 1)[0] + "/failed", failure + "\n")
     else:
-        for sup in config["supervisors"]:
-            running[sup["user"]] = spawn(sup)
-        write_marker(config["readyMarker"], json.dumps({"supervisors": running}) + "\n")
-        log("ready")
+        sups.start_wanted()
+        if config.get("requests"):
+            requests = RequestServer(config["requests"], sups.on_demand, sups.handle, log)
+            requests.register(sel)
+        write_marker(config["readyMarker"], json.dumps({"supervisors": sups.running}) + "\n")
+        log(f"ready ({len(sups.on_demand)} partition supervisords on demand)")
     run_dir = config["readyMarker"].rsplit("/", 1)[0]
     if not failure:
         list_ruleset(run_dir, "nftables.applied.json")
     next_list = time.monotonic()
-    by_user = {s["user"]: s for s in config["supervisors"]}
     while True:
         now = time.monotonic()
         if now >= next_list:
             list_ruleset(run_dir, "nftables.json")
             next_list = now + NFT_LIST_SECONDS
-        timeout = max(0.05, min([due[u] - now for u in due] + [5.0]))
-        info = signal.sigtimedwait(SIGNALS, timeout)
-        if info is not None and info.si_signo in (signal.SIGTERM, signal.SIGINT):
-            log(f"signal {signal.Signals(info.si_signo).name}: shutting down")
-            stop(running, config.get("stopTimeoutSeconds", 15))
+        deadlines = [t - now for t in sups.due.values()] + [next_list - now]
+        if requests and requests.next_deadline() is not None:
+            deadlines.append(requests.next_deadline() - now)
+        got = set()
+        for key, _ in sel.select(max(0.05, min(deadlines))):
+            if key.data == "signal":
+                try:
+                    got.update(os.read(signal_fd, 512))
+                except BlockingIOError:
+                    pass
+            else:
+                requests.on_event(key)
+        if requests:
+            requests.expire()
+        if got & {signal.SIGTERM, signal.SIGINT}:
+            log(f"signal {signal.Signals(max(got & {signal.SIGTERM, signal.SIGINT})).name}: shutting down")
+            signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)  # stop() waits for SIGCHLD itself
+            if requests:
+                requests.close()
+            stop(sups.running, config.get("stopTimeoutSeconds", 15))
             log("stopped")
             return 0
-        for user in reap(running):
-            backoff[user] = min(backoff.get(user, 0.5) * 2, 30.0)
-            due[user] = time.monotonic() + backoff[user]
-            log(f"restarting supervisord of {user} in {backoff[user]:.0f}s")
-        for user in [u for u, t in due.items() if t <= time.monotonic()]:
-            del due[user]
-            running[user] = spawn(by_user[user])
+        sups.reap_and_restart()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))

@@ -52,6 +52,11 @@ export class NodeAgent {
     const cfg = this.ctx.cfg;
     // Before anything is verified: the site's current CRLs (offline, the bundle held on disk stays).
     await this.ctx.siteCrls.refreshAtStart();
+    // a partition's supervisord runs only while it holds an instance: stop those a previous run left
+    const holding = new Set(Object.values(this.ctx.state.instances).map((r) => r.partition.user));
+    await this.ctx.partitions
+      .sweep(holding)
+      .catch((e: unknown) => this.deps.log(`partition supervisords not swept: ${(e as Error).message}`));
     if (this.ctx.state.desired?.signed !== undefined) {
       this.deps.log(
         `re-applying the last verified desired state (version ${this.ctx.state.desired.version}), verified again as read from disk`,
@@ -254,6 +259,10 @@ export class NodeAgent {
       now: new Date(),
     });
     ctx.specs = new Map(doc.instances.map((s) => [s.name, s]));
+    // the partitions' supervisords that must run, started together rather than one per action
+    await ctx.partitions.ensureUpAll(
+      actions.flatMap((a) => (a.kind === "apply" ? [a.spec.partition.user] : [])),
+    );
     for (const a of actions) {
       try {
         await executeAction(ctx, a);

@@ -35,6 +35,7 @@ export async function executeAction(ctx: AgentContext, a: Action): Promise<void>
     case "keep-stopped":
       return;
     case "retain":
+      await ctx.partitions.ensureUp(a.record.partition.user);
       ctx.setRecord(a.record.name, { ...a.record, phase: "retained" });
       ctx.alert(`persist:${a.record.name}`, {
         kind: "persistence-refused",
@@ -96,6 +97,7 @@ async function applyInstance(
     instanceCrls(ctx, p.instanceDir);
   }
   const confFile = join(p.confD, CONF_FILE);
+  await ctx.partitions.ensureUp(spec.partition.user);
   if (!prev || prev.renderDigest !== r.digest || !existsSync(confFile)) {
     for (const f of r.files) writeFileAtomic(join(p.instanceDir, f.path), f.content, f.mode);
     writeFileAtomic(confFile, r.conf, 0o640);
@@ -156,12 +158,16 @@ function instanceCrls(ctx: AgentContext, instanceDir: string): void {
 async function destroyInstance(ctx: AgentContext, rec: InstanceRecord): Promise<void> {
   const p = ctx.paths(rec.partition.user);
   const sup = new Supervisor(p.socket);
+  // the wipe runs in the partition's own supervisord: up again if the node restarted since
+  await ctx.partitions.ensureUp(rec.partition.user);
   rmSync(join(p.confD, CONF_FILE), { force: true });
   await sup.update();
   rmSync(join(p.instanceDir, "tls"), { recursive: true, force: true });
   await wipeAsPartitionUser(sup, p.confD, p.instanceDir);
   ctx.detector.forget(rec.name);
   ctx.setRecord(rec.name, undefined);
+  if (!Object.values(ctx.state.instances).some((r) => r.partition.user === rec.partition.user))
+    await ctx.partitions.release(rec.partition.user);
   ctx.log(`instance ${rec.name} destroyed (partition ${rec.partition.user} wiped)`);
   ctx.alert(`destroyed:${rec.name}:${rec.createdAt}`, {
     kind: "instance-destroyed",

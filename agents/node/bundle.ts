@@ -9,6 +9,13 @@
 import { cpSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 
+/**
+ * Node flags of the agent's command line (the image's agentCommand): a 1 MB young generation and
+ * V8's lite mode (no optimising compiler, feedback allocated lazily) keep the mostly idle agent's
+ * memory down; `npm run bench -- agent` measures each (docs/agent.md, "Footprint").
+ */
+export const AGENT_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1", "--lite-mode"];
+
 export interface AgentBundle {
   readonly entry: string;
   readonly protoDir: string;

@@ -9,6 +9,7 @@ import type { AuthorisationList } from "../../lib/release";
 import { AnomalyDetector, type PartitionUsage, type Thresholds } from "../../lib/agent/anomaly";
 import type { AgentConfig } from "../../lib/agent/config";
 import { nodeIdentity } from "../../lib/agent/identity";
+import { PartitionSupervisors } from "./partitions";
 import type { StoredTrust } from "../../lib/agent/local-state";
 import type { AgentState, InstanceRecord } from "../../lib/agent/state";
 import { knownCas } from "../../lib/agent/crl-screen";
@@ -48,6 +49,8 @@ export class AgentContext {
   readonly alerts: AlertQueue;
   /** trust.json's CRL files and the site's screened bundle (crls.ts). */
   readonly siteCrls: SiteCrls;
+  /** The partitions' supervisords, started and stopped by PID 1 at the agent's request. */
+  readonly partitions: PartitionSupervisors;
   /**
    * The last freshness statement accepted (kept in memory: after a restart the first statement read
    * sets it again). Its issuedAt refuses replays of older ones; its expiresAt tells an offline node
@@ -73,6 +76,11 @@ export class AgentContext {
       log: deps.log,
     });
     this.state = readVerifiedState(this.store, this.trust(), (k, a) => this.alert(k, a));
+    this.partitions = new PartitionSupervisors(
+      this.cfg.paths.initSocket,
+      (user) => this.paths(user).socket,
+      deps.log,
+    );
   }
 
   /** What a signed document, from the control plane or from disk, is verified against now. */

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { IpmitoolBmcClient, spawnRunner } from "../../lib/ipmi";
 import { runningSimPid, startBmcSim, stopBmcSim } from "../bmc";
 import { inNamespace, isLabNamespace, labNetDown, listNamespaces } from "../net";
-import { haltServer, labServerCommand, serverStatus } from "../server";
+import { haltServer, serverStatus } from "../server";
+import { labToolCommands, labToolsDir } from "../server/tools";
 import { runChild } from "./child";
 import { RESULT_MARK, type ServerResult } from "./converge";
 import { labPrefixOf } from "./lab-id";
@@ -36,8 +37,7 @@ export function writeNetbootFiles(lab: LabLayout, rootPath: string): void {
   for (const s of planServers(lab)) {
     const dc = lab.plan.dataCenters.find((x) => x.id === s.dc)!;
     const command = [
-      TSX,
-      join(REPO_ROOT, "agents/installer/main.ts"),
+      ...labToolCommands(labToolsDir(lab.dir)).installer,
       "--site-url",
       `https://${dc.managementServer.dataAddress}:${SITE_PORT}`,
       "--server-name",
@@ -53,7 +53,7 @@ export function writeNetbootFiles(lab: LabLayout, rootPath: string): void {
 
 /** One ipmi_sim per server on its data center's BMC network; its hooks act on this lab's folder only. */
 export async function ensureBmcs(lab: LabLayout): Promise<void> {
-  const server = labServerCommand();
+  const server = labToolCommands(labToolsDir(lab.dir)).server;
   await Promise.all(
     planServers(lab).map((s) =>
       startBmcSim({

@@ -10,6 +10,7 @@
  */
 import { parseAuthorisationList, type AuthorisationList } from "../release";
 import { MAX_PARTITIONS } from "../hardening/partitions";
+import { IMAGE_PATHS } from "../hardening/spec";
 
 export class AgentConfigError extends Error {
   constructor(message: string) {
@@ -48,6 +49,8 @@ export interface AgentConfig {
     readonly supervisorctl: string;
     /** dpkg status file, to check a release's packages. @default "/var/lib/dpkg/status" */
     readonly dpkgStatus: string;
+    /** PID 1's request socket, to have a partition's supervisord started and stopped. @default "/run/zeroroot/init.sock" */
+    readonly initSocket: string;
   };
   /** Pre-created partitions zr-p000… (uids from 2100). @default 0 */
   readonly partitions: number;
@@ -140,6 +143,7 @@ export function parseAgentConfig(data: unknown, where = "/etc/zeroroot/agent.jso
       releasesDir: path("releasesDir", "/opt/zeroroot/releases"),
       supervisorctl: path("supervisorctl", "/usr/bin/supervisorctl"),
       dpkgStatus: path("dpkgStatus", "/var/lib/dpkg/status"),
+      initSocket: path("initSocket", IMAGE_PATHS.initSocket),
     },
     partitions: Math.floor(num(o, "", "partitions", 0, 0, MAX_PARTITIONS)),
     intervals: {

@@ -2,7 +2,14 @@
  * Files rendered from the spec into the image: the nftables ruleset, one supervisord config per
  * platform user, and the configuration PID 1 reads.
  */
-import { IMAGE_PATHS, HardenedFirewall, HardenedImageSpec, PlatformUser, supervisorDir } from "./spec";
+import {
+  AGENT_USER,
+  IMAGE_PATHS,
+  HardenedFirewall,
+  HardenedImageSpec,
+  PlatformUser,
+  supervisorDir,
+} from "./spec";
 import { REMOTE_LOGIN_PORTS } from "./spec";
 
 /**
@@ -113,12 +120,21 @@ export interface InitConfig {
   readonly sysctl: string;
   readonly readyMarker: string;
   readonly stopTimeoutSeconds: number;
+  /** PID 1's request socket (agents/init/init_requests.py): only `uid` may ask, at most `maxPerMinute`. */
+  readonly requests: {
+    readonly socket: string;
+    readonly uid: number;
+    readonly gid: number;
+    readonly maxPerMinute: number;
+  };
   readonly supervisors: readonly {
     readonly user: string;
     readonly uid: number;
     readonly gid: number;
     readonly home: string;
     readonly config: string;
+    /** A partition's: started only when the agent asks (while the partition holds an instance). */
+    readonly onDemand: boolean;
   }[];
 }
 
@@ -128,12 +144,14 @@ export function renderInitConfig(spec: HardenedImageSpec): InitConfig {
     sysctl: IMAGE_PATHS.sysctl,
     readyMarker: IMAGE_PATHS.readyMarker,
     stopTimeoutSeconds: 15,
+    requests: { socket: IMAGE_PATHS.initSocket, uid: AGENT_USER.uid, gid: AGENT_USER.uid, maxPerMinute: 120 },
     supervisors: spec.users.map((u) => ({
       user: u.name,
       uid: u.uid,
       gid: u.uid,
       home: u.home,
       config: `${supervisorDir(u)}/supervisord.conf`,
+      onDemand: u.partition === true,
     })),
   };
 }

@@ -20,6 +20,12 @@ export const IMAGE_PATHS = {
   init: "/usr/local/sbin/zr-init",
   initConfig: "/etc/zeroroot/init.json",
   placeholderAgent: "/usr/local/lib/zeroroot/placeholder-agent",
+  /** PID 1's request handling (agents/init/init_requests.py), imported by zr-init. */
+  initRequests: "/usr/local/lib/zeroroot/init_requests.py",
+  /** supervisord's pkg_resources stand-in (agents/init/pyshim), put on its path by PID 1. */
+  initPyshim: "/usr/local/lib/zeroroot/pyshim/pkg_resources.py",
+  /** Where the node agent asks PID 1 for a partition's supervisord (tmpfs; root:zr-agent 0660). */
+  initSocket: "/run/zeroroot/init.sock",
   nftables: "/etc/nftables.conf",
   sysctl: "/etc/sysctl.d/90-zeroroot.conf",
   modprobe: "/etc/modprobe.d/zeroroot.conf",
@@ -41,8 +47,20 @@ export const SHIPPED_FILES: readonly ShippedFile[] = [
   {
     path: IMAGE_PATHS.init,
     source: "agents/init/zr-init.py",
-    sha256: "b4b49ec745f42f99eb7780a7de8c1b6b9e58e14140767064b72459267acb950e",
+    sha256: "4a390ee6727ec0cbca601808218425828ed735999455612f636a3da968b8a104",
     mode: 0o755,
+  },
+  {
+    path: IMAGE_PATHS.initRequests,
+    source: "agents/init/init_requests.py",
+    sha256: "6ff572f1d14b05f740ba3913b2fbd444587ce537b61cd8f16d02f598c1591518",
+    mode: 0o644,
+  },
+  {
+    path: IMAGE_PATHS.initPyshim,
+    source: "agents/init/pyshim/pkg_resources.py",
+    sha256: "aaa91ae41c8df3089d1ee7367898d2f9e39183bfa3c7383e15bab81864ca95b9",
+    mode: 0o644,
   },
   {
     path: IMAGE_PATHS.placeholderAgent,

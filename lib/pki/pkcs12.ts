@@ -7,7 +7,12 @@
  */
 import * as crypto from "node:crypto";
 import * as asn1js from "asn1js";
-import forge from "node-forge";
+import type * as Forge from "node-forge";
+
+/** node-forge, loaded at the first PKCS#12 file: it is ~10 MB of a process's memory, and most
+ * processes that import lib/pki (the node agent) never make one. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadForge = (): typeof Forge => require("node-forge") as typeof Forge;
 import { ContentInfo, id_data } from "@peculiar/asn1-cms";
 import {
   AuthenticatedSafe,
@@ -144,6 +149,7 @@ function pfx(safes: SafeContents[], password: string, iterations: number): Buffe
     new AuthenticatedSafe(safes.map((s) => dataInfo(AsnConvert.serialize(s)))),
   );
   const salt = crypto.randomBytes(16);
+  const forge = loadForge();
   const key = forge.pkcs12.generateKey(
     password,
     forge.util.createBuffer(salt.toString("binary")),

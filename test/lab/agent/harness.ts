@@ -32,7 +32,9 @@ import {
   type ReportedStatus,
 } from "./control-plane-fixture";
 import { sleep } from "./helpers";
+import { INIT_ROOT_BASE, startInit, stopInit, writeInitConfig, type InitFixture } from "./init-fixture";
 import {
+  AGENT_UID,
   makePartitions,
   spawnAgent,
   spawnSupervisords,
@@ -56,6 +58,12 @@ export interface AgentLabOptions {
   readonly nodeFlags?: readonly string[];
   /** agent.json controlPlane.requireFreshness. @default false */
   readonly requireFreshness?: boolean;
+  /**
+   * Run the image's PID 1 (agents/init/zr-init.py) for the partitions: their supervisords then run
+   * only while they hold an instance, started and stopped at the agent's request. @default false -
+   * every partition's supervisord is started by the fixture and runs throughout
+   */
+  readonly init?: boolean;
 }
 
 export class AgentLab {
@@ -74,12 +82,14 @@ export class AgentLab {
   probe!: Probe;
   namespace!: string;
   agent?: ChildProcess;
+  init?: InitFixture;
   private supervisords: ChildProcess[] = [];
   private version = 0;
   private bundle?: string;
 
   constructor(readonly opts: AgentLabOptions) {
-    this.root = fs.mkdtempSync(path.join(os.tmpdir(), "zr-agent-lab-"));
+    // PID 1 mounts its own /tmp: a lab that runs it keeps its files elsewhere
+    this.root = fs.mkdtempSync(path.join(opts.init ? INIT_ROOT_BASE : os.tmpdir(), "zr-agent-lab-"));
     fs.chmodSync(this.root, 0o755);
     const h = makeHierarchy();
     this.rootPem = h.rootPem;
@@ -116,9 +126,14 @@ export class AgentLab {
     await this.probe.connect("s1", this.cp.endpoints, this.computerId);
     await this.probe.connect("s2", this.cp.endpoints, this.otherComputer);
     makePartitions(this.partitionsRoot, this.opts.partitions);
-    // kept before waiting, so that close() stops them even if one never comes up
-    this.supervisords = spawnSupervisords(this.namespace, this.partitionsRoot, this.opts.partitions);
-    await waitForSupervisords(this.partitionsRoot, this.opts.partitions);
+    if (this.opts.init) {
+      const config = writeInitConfig(this.root, this.partitionsRoot, this.opts.partitions, AGENT_UID);
+      this.init = await startInit(this.root, config, this.namespace);
+    } else {
+      // kept before waiting, so that close() stops them even if one never comes up
+      this.supervisords = spawnSupervisords(this.namespace, this.partitionsRoot, this.opts.partitions);
+      await waitForSupervisords(this.partitionsRoot, this.opts.partitions);
+    }
     writeAgentConfig({
       configDir: this.configDir,
       agentStateDir: path.join(this.root, "agent-state"),
@@ -131,19 +146,21 @@ export class AgentLab {
       intervals: this.opts.intervals,
       anomaly: this.opts.anomaly,
       requireFreshness: this.opts.requireFreshness,
+      // without PID 1, a socket that does not exist: the fixture's supervisords run throughout
+      initSocket: path.join(this.root, this.opts.init ? "init.sock" : "no-init.sock"),
     });
     this.bundle = (await bundleAgent(path.join(this.root, "bundle"))).entry;
   }
 
   /** Starts the bundled agent as uid 2000 with the partitions' groups, in the computer's namespace. */
-  startAgent(): ChildProcess {
+  startAgent(nodeFlags = this.opts.nodeFlags): ChildProcess {
     this.agent = spawnAgent({
       namespace: this.namespace,
       partitions: this.opts.partitions,
       bundle: this.bundle as string,
       configDir: this.configDir,
       logFile: this.agentLog,
-      nodeFlags: this.opts.nodeFlags,
+      nodeFlags,
     });
     return this.agent;
   }
@@ -218,8 +235,10 @@ export class AgentLab {
     await this.stopAgent();
     await this.probe?.stop();
     for (const s of this.supervisords) if (s.exitCode === null) s.kill("SIGTERM");
+    await stopInit(this.init);
     await sleep(500);
     if (fs.existsSync(this.stateDir)) await stopControlPlane(this.stateDir, { removeState: true });
     destroyTestNet();
+    if (this.opts.init) fs.rmSync(this.root, { recursive: true, force: true });
   }
 }

@@ -38,28 +38,50 @@ export interface ProgramProcess {
   readonly cmdline: string;
 }
 
-/** Processes of partition `index` started by its supervisord (children of the pid in its pid file). */
-export function partitionPrograms(lab: { readonly partitionsRoot: string }, index: number): ProgramProcess[] {
-  const p = partitionPaths(partitionName(index), lab.partitionsRoot);
-  let sup: number;
-  try {
-    sup = Number(fs.readFileSync(p.pidFile, "utf8").trim());
-  } catch {
-    return [];
-  }
-  const out: ProgramProcess[] = [];
+interface ProcEntry {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly uid: number;
+  readonly startTicks: number;
+  readonly cmdline: string;
+}
+
+/** Every process of the host (pids as the host sees them, whatever PID namespace they run in). */
+export function hostProcesses(): ProcEntry[] {
+  const out: ProcEntry[] = [];
   for (const d of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(f[1]) !== sup) continue;
       const uid = Number(/^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${d}/status`, "utf8"))?.[1]);
       const cmdline = fs.readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0").join(" ").trim();
-      out.push({ pid: Number(d), uid, ppid: sup, startTicks: Number(f[19]), cmdline });
+      out.push({ pid: Number(d), ppid: Number(f[1]), uid, startTicks: Number(f[19]), cmdline });
     } catch {
       // gone
     }
   }
   return out;
+}
+
+/** Host pids of partition `index`'s supervisord (found by its configuration file: its pid file holds
+ * the pid of its own PID namespace when the image's PID 1 started it). */
+export function partitionSupervisords(
+  lab: { readonly partitionsRoot: string },
+  index: number,
+  procs: readonly ProcEntry[] = hostProcesses(),
+): number[] {
+  const conf = `${partitionPaths(partitionName(index), lab.partitionsRoot).supervisorDir}/supervisord.conf`;
+  return procs
+    .filter(
+      (p) => p.cmdline.startsWith("/usr/bin/python3 /usr/bin/supervisord") && p.cmdline.endsWith(` ${conf}`),
+    )
+    .map((p) => p.pid);
+}
+
+/** Processes of partition `index` started by its supervisord. */
+export function partitionPrograms(lab: { readonly partitionsRoot: string }, index: number): ProgramProcess[] {
+  const procs = hostProcesses();
+  const sups = new Set(partitionSupervisords(lab, index, procs));
+  return procs.filter((p) => sups.has(p.ppid));
 }

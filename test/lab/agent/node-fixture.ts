@@ -100,6 +100,8 @@ export interface AgentConfigFiles {
   readonly anomaly?: Record<string, number>;
   /** agent.json controlPlane.requireFreshness. @default false */
   readonly requireFreshness?: boolean;
+  /** agent.json paths.initSocket. */
+  readonly initSocket: string;
 }
 
 /** /etc/zeroroot as the installer would write it, owned by zr-agent, and the agent's state directory. */
@@ -125,7 +127,12 @@ export function writeAgentConfig(c: AgentConfigFiles): void {
         timeoutMs: 2000,
         requireFreshness: c.requireFreshness ?? false,
       },
-      paths: { stateDir: c.agentStateDir, partitionsRoot: c.partitionsRoot, releasesDir: c.releasesDir },
+      paths: {
+        stateDir: c.agentStateDir,
+        partitionsRoot: c.partitionsRoot,
+        releasesDir: c.releasesDir,
+        initSocket: c.initSocket,
+      },
       partitions: c.partitions,
       intervals: { reportSeconds: 1, sampleSeconds: 1, resyncSeconds: 2, readySeconds: 3600, ...c.intervals },
       anomaly: c.anomaly ?? {},

@@ -254,6 +254,24 @@ describe("supervisord and init configuration", () => {
       ],
     );
   });
+
+  it("starts partition supervisords only on the agent's request, a socket only zr-agent may use", () => {
+    const init = renderInitConfig(resolveHardenedImageSpec({ partitions: 2 }));
+    assert.deepEqual(
+      init.supervisors.map((s) => [s.user, s.onDemand]),
+      [
+        ["zr-agent", false],
+        ["zr-p000", true],
+        ["zr-p001", true],
+      ],
+    );
+    assert.deepEqual(init.requests, {
+      socket: "/run/zeroroot/init.sock",
+      uid: 2000,
+      gid: 2000,
+      maxPerMinute: 120,
+    });
+  });
 });
 
 describe("login.defs", () => {
