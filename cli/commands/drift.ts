@@ -28,6 +28,10 @@ interface DriftOptions {
   key?: string;
   ca?: string;
   probes: boolean;
+  bmc: boolean;
+  releases?: string;
+  state?: string;
+  bmcNetns?: string;
 }
 
 const FORMATS = ["text", "json", "sarif", "html"];
@@ -41,6 +45,14 @@ export function register(program: Command): void {
     .option("--stack <name>", "one data-center stack (stacks/Pulumi.<name>.yaml)")
     .option("--all", "every stack of the project")
     .option("--dir <path>", "the stack config directory (default: stackConfigDir of the nearest Pulumi.yaml)")
+    .option(
+      "--releases <dir>",
+      "the signed releases the stacks name (default: releases/ of this checkout) [env ZEROROOT_RELEASES_DIR]",
+    )
+    .option(
+      "--state <dir>",
+      "each stack's deployment state as <stack>.json (`pulumi stack export`): the managed BMC logins [env ZEROROOT_DRIFT_STATE_DIR]",
+    )
     .option("--format <format>", "text, json, sarif or html", "text")
     .option("--out <file>", "write the report there instead of standard output")
     .option("--html <file>", "also write the HTML report there (the scheduled run keeps both)")
@@ -58,6 +70,11 @@ export function register(program: Command): void {
     )
     .option("--key <file>", "its private key (PKCS#8 PEM) [env ZEROROOT_OPERATOR_KEY]")
     .option("--ca <file>", "trust anchors (PEM; default: the global stack's offline root certificate)")
+    .option(
+      "--bmc-netns <dc=ns,...>",
+      "run ipmitool for a data center's BMCs in that network namespace [env ZEROROOT_DRIFT_BMC_NETNS]",
+    )
+    .option("--no-bmc", "do not observe the BMCs (no login to them is read)")
     .option(
       "--no-probes",
       "skip the live probes (when the management network does not reach the data network)",
@@ -101,7 +118,10 @@ async function runDrift(opts: DriftOptions): Promise<number> {
   } catch (e) {
     throw e instanceof UserError ? fail(e.message) : e;
   }
-  const { desired, stackFiles } = await desiredOf(selected, drift);
+  const releases = opts.releases ?? process.env.ZEROROOT_RELEASES_DIR;
+  if (releases !== undefined && !existsSync(releases))
+    throw fail(`--releases ${releases}: no such directory (the signed releases the stacks name)`);
+  const { desired, stackFiles } = await desiredOf(selected, drift, releases);
   const observed = opts.observed
     ? readObserved(opts.observed, drift)
     : await observeLive(desired, stackFiles, opts);
@@ -142,8 +162,9 @@ type Drift = typeof import("../../lib/drift");
 async function desiredOf(
   sel: ReturnType<typeof select>,
   drift: Drift,
+  releasesDir: string | undefined,
 ): Promise<{ desired: DesiredServer[]; stackFiles: Map<string, string> }> {
-  const { evaluated, configErrors } = await evaluateStacks(sel.targets, sel.files);
+  const { evaluated, configErrors } = await evaluateStacks(sel.targets, sel.files, releasesDir);
   if (configErrors.length > 0)
     throw fail(
       configErrors.map((e) => `${relative(process.cwd(), e.file) || e.file}: ${e.message}`).join("\n"),

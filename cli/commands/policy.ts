@@ -106,6 +106,8 @@ export interface EvaluatedStack {
 export async function evaluateStacks(
   targets: readonly string[],
   files: readonly string[],
+  /** Where the signed releases are (`zeroroot drift --releases`). @default - releases/ of this checkout */
+  releasesDir?: string,
 ): Promise<{ evaluated: EvaluatedStack[]; configErrors: CheckResult["configErrors"] }> {
   const { evaluateStack } = load<typeof import("../../lab/stack-eval")>("../../lab/stack-eval");
   const configErrors: CheckResult["configErrors"] = [];
@@ -113,7 +115,13 @@ export async function evaluateStacks(
   let globalEval: Evaluation | undefined;
   const evaluate = async (file: string, stackOutputs?: Record<string, Record<string, unknown>>) => {
     try {
-      return await evaluateStack(file, { stackOutputs, stackOptions: { plainSecrets: "leave-to-policy" } });
+      return await evaluateStack(file, {
+        stackOutputs,
+        stackOptions: {
+          plainSecrets: "leave-to-policy",
+          ...(releasesDir !== undefined ? { releasesDir } : {}),
+        },
+      });
     } catch (e) {
       if (!(e instanceof ConfigValidationError)) throw e;
       configErrors.push({ file, message: formatIssues(e.issues) });

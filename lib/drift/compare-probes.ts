@@ -1,11 +1,13 @@
 /**
  * The live probes against the desired state: an SSH server that answered, TLS endpoints that do
  * not demand a client certificate (and their certificates' expiry), ports the firewall does not allow.
+ * TLS endpoints on ports the firewall drops are not probed (targets.ts): only an answer there counts.
  */
 import { DRIFT_CHECKS as C } from "./checks";
 import { expiry, lined, type Add } from "./compare-shared";
 import type { DesiredServer } from "./desired";
 import type { ProbeObservation } from "./observed";
+import { admittedTcpPorts } from "./targets";
 
 export function compareProbes(d: DesiredServer, p: ProbeObservation, now: number, add: Add): void {
   for (const s of p.ssh)
@@ -19,6 +21,10 @@ export function compareProbes(d: DesiredServer, p: ProbeObservation, now: number
   const endpointAt = (port: number) =>
     d.instances.flatMap((i) => i.endpoints).find((e) => e.port === port)?.location;
   for (const t of p.tls) {
+    // Nothing listens (the host reset the connection): whether the instance runs is the report's to say.
+    if (t.listening === false) continue;
+    // It admits only listed peers and admitted nothing from here: no client without a certificate got in.
+    if (t.closesOnProber) continue;
     const where = endpointAt(t.port);
     if (t.error) {
       add(C.sourceUnreadable, {
@@ -30,7 +36,8 @@ export function compareProbes(d: DesiredServer, p: ProbeObservation, now: number
       });
       continue;
     }
-    if (!t.demandsClientCertificate)
+    // A database that starts TLS in its protocol demands the certificate at login, out of a probe's reach.
+    if (!t.demandsClientCertificate && !t.upgrade)
       add(C.tlsClientCertificate, {
         subject: `port ${t.port}`,
         message: `the TLS endpoint on port ${t.port} accepted a client without a certificate`,
@@ -44,10 +51,14 @@ export function compareProbes(d: DesiredServer, p: ProbeObservation, now: number
     if (t.notAfter) expiry(d, subject, t.notAfter, now, add, where);
   }
   if (d.firewall) {
-    const allowed = new Set([
-      ...d.firewall.allowedTcpPorts,
-      ...d.instances.flatMap((i) => i.endpoints.map((e) => e.port)),
-    ]);
+    // A default-deny firewall admits its allowed ports only: an endpoint it does not admit must
+    // not answer from the management network either (the ruleset was changed, or is not applied).
+    const allowed = new Set(
+      admittedTcpPorts(d.firewall) ?? [
+        ...d.firewall.allowedTcpPorts,
+        ...d.instances.flatMap((i) => i.endpoints.map((e) => e.port)),
+      ],
+    );
     for (const port of p.openTcpPorts)
       if (!allowed.has(port))
         add(C.unexpectedPort, {

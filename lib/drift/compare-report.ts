@@ -95,7 +95,7 @@ export function compareReport(
       location: lined(d.imageLocation, d.location),
       urn: d.imageUrn,
     });
-  for (const a of r.alerts)
+  for (const a of currentAlerts(r, d.drift.alertWindowSeconds))
     add(C.agentAlert, {
       subject: `alert ${a.kind}`,
       message: `the agent raised ${a.severity} alert ${a.kind} at ${a.at}: ${a.detail}`,
@@ -103,6 +103,23 @@ export function compareReport(
       desired: "no alert",
     });
   hostRules(d, r, add);
+}
+
+/**
+ * The report's alerts that are still current: raised at most `windowSeconds` before the report was
+ * written, both times by the agent's own clock (no skew with the machine drift runs on). An alert
+ * whose time is unreadable or later than the report's stays current: a timestamp never hides one.
+ * Once the agent stops reporting, its last alerts stay current (and report-stale says why).
+ */
+export function currentAlerts(
+  r: Pick<AgentReportObservation, "at" | "alerts">,
+  windowSeconds: number,
+): AgentReportObservation["alerts"] {
+  const written = Date.parse(r.at);
+  return r.alerts.filter((a) => {
+    const age = (written - Date.parse(a.at)) / 1000;
+    return !(Number.isFinite(age) && age > windowSeconds);
+  });
 }
 
 /** The rule book's host rules on the host the agent reports: the same rules the pack runs (invariant 8). */

@@ -4,6 +4,7 @@
  *   zeroroot:drift:
  *     staleReportSeconds: 900        # an agent report older than this is a finding
  *     certificateWarningDays: 14     # a certificate expiring within this is a finding
+ *     alertWindowSeconds: 3600       # an agent alert is a finding this long after it was raised
  *     fence: [ssh-accepted, zero-root] # findings that power the server off through its BMC
  *
  * Fencing powers a server off: it is never a default, and only checks whose findings need a human
@@ -21,11 +22,21 @@ export interface DriftConfig {
   readonly staleReportSeconds: number;
   /** @default 14 (agents renew service certificates 30 days before expiry) */
   readonly certificateWarningDays: number;
+  /**
+   * How long after it was raised an agent's alert is a finding (docs/drift.md "Agent alerts").
+   * @default 3600 (four runs of the default 15-minute schedule see it)
+   */
+  readonly alertWindowSeconds: number;
   /** Check names whose findings fence the server (power off through its BMC). @default - [] (never) */
   readonly fence: readonly string[];
 }
 
-export const DRIFT_DEFAULTS: DriftConfig = { staleReportSeconds: 900, certificateWarningDays: 14, fence: [] };
+export const DRIFT_DEFAULTS: DriftConfig = {
+  staleReportSeconds: 900,
+  certificateWarningDays: 14,
+  alertWindowSeconds: 3600,
+  fence: [],
+};
 
 const schema = z
   .object({
@@ -36,6 +47,12 @@ const schema = z
       .max(7 * 86_400)
       .optional(),
     certificateWarningDays: z.number().int().min(1).max(365).optional(),
+    alertWindowSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 86_400)
+      .optional(),
     fence: z
       .array(z.string().max(64))
       .max(32)
@@ -47,6 +64,7 @@ const schema = z
 const ALLOWED: Record<string, string> = {
   staleReportSeconds: "an integer from 60 to 604800 (seconds)",
   certificateWarningDays: "an integer from 1 to 365 (days)",
+  alertWindowSeconds: "an integer from 60 to 2592000 (seconds)",
   fence: `a list of check names that need a human: ${FENCEABLE.join(", ")}`,
 };
 
@@ -70,6 +88,7 @@ export function resolveDriftConfig(
     return {
       staleReportSeconds: parsed.data.staleReportSeconds ?? DRIFT_DEFAULTS.staleReportSeconds,
       certificateWarningDays: parsed.data.certificateWarningDays ?? DRIFT_DEFAULTS.certificateWarningDays,
+      alertWindowSeconds: parsed.data.alertWindowSeconds ?? DRIFT_DEFAULTS.alertWindowSeconds,
       fence: parsed.data.fence ?? DRIFT_DEFAULTS.fence,
     };
   const issues: ConfigIssue[] = parsed.error.issues.map((issue) => {

@@ -4,7 +4,8 @@
  * SDK's mocks) and from the stack file itself (the line of each config key, so a finding points at
  * the key that causes it). Pure: the caller evaluates the stack and hands the resources over.
  */
-import { RESOURCE_TYPES } from "../contracts/resources";
+import { RESOURCE_TYPES, SERVER_ROLES, type FirewallSpec, type ServerRole } from "../contracts/resources";
+import { ROLE_IMAGES } from "../hardening/roles";
 import type { BmcServerInputs, DesiredStateInputs, HardenedImageInputs } from "../contracts/resources";
 import { joinPath } from "../fleet/issues";
 import type { StackFile } from "../fleet/stack-file";
@@ -154,12 +155,7 @@ export function desiredServersOf(
       urn: r.urn,
       ...(state ? { desiredStateUrn: state.urn } : {}),
       ...(image ? { imageUrn: image.urn } : {}),
-      bmc: {
-        address: inputs.bmc.address,
-        port: inputs.bmc.port,
-        username: String(plain(inputs.bmc.username)),
-        cipherSuite: inputs.bmc.cipherSuite,
-      },
+      bmc: bmcOf(inputs.bmc),
       controlPlaneEndpoints: stringsOf(
         (state?.inputs as { controlPlaneEndpoints?: unknown } | undefined)?.controlPlaneEndpoints,
       ),
@@ -184,7 +180,7 @@ export function desiredServersOf(
           releaseLocation: at([...svc, "release"]),
         };
       }),
-      ...(imageInputs?.firewall ? { firewall: imageInputs.firewall } : {}),
+      ...(imageInputs?.firewall ? { firewall: roleFirewall(imageInputs.firewall, servers[i]) } : {}),
       ...(imageInputs?.packages ? { packages: imageInputs.packages } : {}),
       drift,
       location: at(base),
@@ -193,6 +189,39 @@ export function desiredServersOf(
     });
   }
   return out;
+}
+
+/**
+ * The firewall a server is installed with: the data center's image plus what each of its roles
+ * opens (lib/hardening ROLE_IMAGES: a storage server's image admits its datastores' ports). The
+ * stack registers the base image; the server boots the image of its role.
+ */
+function roleFirewall(base: FirewallSpec, server: unknown): FirewallSpec {
+  const roles = (server as { roles?: unknown } | undefined)?.roles;
+  const mine = (Array.isArray(roles) ? roles : []).filter((r): r is ServerRole =>
+    (SERVER_ROLES as readonly unknown[]).includes(r),
+  );
+  const union = (own: readonly number[], of: (r: ServerRole) => readonly number[]) =>
+    [...new Set([...own, ...mine.flatMap(of)])].sort((a, b) => a - b);
+  return {
+    inputPolicy: base.inputPolicy,
+    allowedTcpPorts: union(base.allowedTcpPorts, (r) => ROLE_IMAGES[r].tcpPorts),
+    allowedUdpPorts: union(base.allowedUdpPorts, (r) => ROLE_IMAGES[r].udpPorts),
+  };
+}
+
+/**
+ * Where the BMC is. The component hands `bmc` over as one secret when its password is one, so the
+ * mocks capture the wrapper: its fields are read inside it (the password is never kept here).
+ */
+function bmcOf(raw: unknown): DesiredServer["bmc"] {
+  const b = (plain(raw) ?? {}) as Partial<Record<keyof BmcServerInputs["bmc"], unknown>>;
+  return {
+    address: String(plain(b.address)),
+    port: Number(plain(b.port)),
+    username: String(plain(b.username)),
+    cipherSuite: Number(plain(b.cipherSuite)),
+  };
 }
 
 const addressOf = (s: unknown): string =>

@@ -68,6 +68,18 @@ export interface TlsProbe {
   readonly notAfter?: string;
   /** The server refused a handshake without a client certificate. */
   readonly demandsClientCertificate: boolean;
+  /**
+   * TLS started inside the application protocol (observe/starttls.ts); such a server demands the
+   * client certificate at its login step, which a probe without a login does not reach.
+   */
+  readonly upgrade?: "postgresql" | "mysql";
+  /** false: the port refused the connection (nothing listens); judged from the agent's report. */
+  readonly listening?: false;
+  /**
+   * The server accepted the TCP connection and closed it without a byte, however TLS was started:
+   * it admits only listed peers (Galera's wsrep_allowlist) and admitted nothing from the probe.
+   */
+  readonly closesOnProber?: true;
   readonly error?: string;
 }
 

@@ -71,8 +71,13 @@ export async function observeServer(t: ObserveTarget, opts: ObserveOptions = {})
   const now = opts.now ?? (() => new Date());
   const tm = opts.timeouts ?? {};
   const bmc = t.bmc
-    ? observeBmc((opts.bmcClient ?? ((ep) => new IpmitoolBmcClient(ep)))(t.bmc), tm.bmcMs ?? 20_000)
-    : Promise.resolve(unread("no BMC endpoint is known for this server"));
+    ? Promise.resolve(t.bmc)
+        .then((ep) =>
+          observeBmc((opts.bmcClient ?? ((e) => new IpmitoolBmcClient(e)))(ep), tm.bmcMs ?? 20_000),
+        )
+        // a client refused at construction (a bad endpoint in the stack) is this server's finding
+        .catch((e: unknown) => unread(reasonOf(e)))
+    : Promise.resolve(unread("no BMC login is known for this server (see docs/drift.md, Credentials)"));
   const report = opts.controlPlane
     ? observeReport(opts.controlPlane, t.server, tm.reportMs ?? 10_000, now)
     : Promise.resolve({ report: unread("no control-plane client: the agent's report was not read") });

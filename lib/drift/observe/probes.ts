@@ -18,6 +18,7 @@ import { connect as tlsConnect } from "node:tls";
 import { Client as SshClient } from "ssh2";
 import type { ObservationError, ProbeObservation, SshProbe, TlsProbe } from "../observed";
 import { mapBounded, reasonOf } from "./bounded";
+import { isMysqlGreeting, mysqlTls, postgresqlTls, UPGRADE_CLOSED, type TlsUpgrade } from "./starttls";
 
 export const COMMON_HIGH_PORTS = [
   1080, 1433, 1521, 2049, 2222, 2375, 2376, 2379, 3000, 3306, 3389, 4444, 5000, 5432, 5900, 5984, 6379, 6443,
@@ -44,33 +45,50 @@ export interface ProbeOptions {
 }
 
 /** Whether a TCP connection to address:port completes within the timeout. */
-export function tcpOpen(address: string, port: number, timeoutMs: number): Promise<boolean> {
+export async function tcpOpen(address: string, port: number, timeoutMs: number): Promise<boolean> {
+  return (await tcpState(address, port, timeoutMs)) === "open";
+}
+
+/**
+ * A TCP connect's outcome: "open", "refused" (the host answered with a reset: nothing listens, the
+ * firewall let the attempt through) or "filtered" (no answer: dropped on the way, or a dead host).
+ */
+export function tcpState(
+  address: string,
+  port: number,
+  timeoutMs: number,
+): Promise<"open" | "refused" | "filtered"> {
   return new Promise((resolve) => {
     const s: Socket = tcpConnect({ host: address, port });
-    const done = (open: boolean) => {
+    const done = (state: "open" | "refused" | "filtered") => {
       clearTimeout(t);
       s.destroy();
-      resolve(open);
+      resolve(state);
     };
-    const t = setTimeout(() => done(false), timeoutMs);
-    s.once("connect", () => done(true));
-    s.on("error", () => done(false));
+    const t = setTimeout(() => done("filtered"), timeoutMs);
+    s.once("connect", () => done("open"));
+    s.on("error", (e: NodeJS.ErrnoException) => done(e.code === "ECONNREFUSED" ? "refused" : "filtered"));
   });
 }
 
 /** The first bytes a server sends unasked (SSH servers send their banner first), or "" after the wait. */
-export function banner(address: string, port: number, timeoutMs: number): Promise<string> {
+export async function banner(address: string, port: number, timeoutMs: number): Promise<string> {
+  return (await firstBytes(address, port, timeoutMs)).subarray(0, 64).toString("latin1");
+}
+
+/** The first bytes (at most one read) a server sends unasked, or none after the wait. */
+function firstBytes(address: string, port: number, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve) => {
     const s = tcpConnect({ host: address, port });
-    const done = (text: string) => {
+    const done = (b: Buffer) => {
       clearTimeout(t);
       s.destroy();
-      resolve(text);
+      resolve(b);
     };
-    const t = setTimeout(() => done(""), timeoutMs);
-    s.once("data", (b: Buffer) => done(b.subarray(0, 64).toString("latin1")));
-    s.on("error", () => done(""));
-    s.once("end", () => done(""));
+    const t = setTimeout(() => done(Buffer.alloc(0)), timeoutMs);
+    s.once("data", (b: Buffer) => done(b.subarray(0, 512)));
+    s.on("error", () => done(Buffer.alloc(0)));
+    s.once("end", () => done(Buffer.alloc(0)));
   });
 }
 
@@ -128,19 +146,23 @@ export function tlsProbe(
   port: number,
   timeoutMs: number,
   settleMs = 1500,
+  /** A connection already brought to where the server starts TLS (starttls.ts), and how. */
+  upgraded?: { socket: Socket; upgrade: TlsUpgrade },
 ): Promise<TlsProbe> {
   return new Promise((resolve) => {
     let cert: { subject?: string; notAfter?: string } = {};
     let secure = false;
     let settled = false;
     // Not verified here: the probe records what is served; the report's certificates are checked by expiry.
-    const s = tlsConnect({ host: address, port, rejectUnauthorized: false });
+    const s = upgraded
+      ? tlsConnect({ socket: upgraded.socket, rejectUnauthorized: false })
+      : tlsConnect({ host: address, port, rejectUnauthorized: false });
     const done = (p: Omit<TlsProbe, "port">) => {
       if (settled) return;
       settled = true;
       clearTimeout(t);
       s.destroy();
-      resolve({ port, ...cert, ...p });
+      resolve({ port, ...(upgraded ? { upgrade: upgraded.upgrade } : {}), ...cert, ...p });
     };
     const t = setTimeout(
       () =>
@@ -171,9 +193,7 @@ export function tlsProbe(
       done({ demandsClientCertificate: false, error: reasonOf(e) });
     });
     s.once("end", () =>
-      secure
-        ? refused()
-        : done({ demandsClientCertificate: false, error: "closed before the TLS handshake" }),
+      secure ? refused() : done({ demandsClientCertificate: false, error: CLOSED_SILENTLY }),
     );
   });
 }
@@ -207,16 +227,49 @@ export async function probeServer(
         : Promise.resolve<SshProbe>({ port: p, outcome: "closed", detail: "no TCP connection" }),
     );
     const tlsResults = await mapBounded([...tls], 8, (p) =>
-      open.includes(p)
-        ? tlsProbe(address, p, handshakeMs)
-        : Promise.resolve<TlsProbe>({
-            port: p,
-            demandsClientCertificate: false,
-            error: "no TCP connection (closed or filtered)",
-          }),
+      open.includes(p) ? tlsEndpointProbe(address, p, handshakeMs) : notOpen(address, p, connectMs),
     );
     return { address, openTcpPorts: open, ssh, tls: tlsResults };
   } catch (e) {
     return { error: `probes of ${address} failed: ${reasonOf(e)}` };
   }
+}
+
+/** A declared TLS port that did not connect in the sweep: nothing listening, or no way through. */
+async function notOpen(address: string, port: number, connectMs: number): Promise<TlsProbe> {
+  const state = await tcpState(address, port, connectMs * 2);
+  if (state === "refused") return { port, demandsClientCertificate: false, listening: false };
+  if (state === "open") return tlsEndpointProbe(address, port, connectMs * 6);
+  return { port, demandsClientCertificate: false, error: "no TCP connection (filtered or no answer)" };
+}
+
+const CLOSED_SILENTLY = "closed before the TLS handshake";
+
+/** Not TLS from the first byte: the server answered, then failed or closed before any handshake. */
+const NOT_DIRECT_TLS =
+  /wrong version number|packet length too long|unknown protocol|closed before the TLS handshake|ECONNRESET|socket hang up/i;
+
+/**
+ * A TLS endpoint: a direct TLS handshake, or — for a server that greets first (MySQL) or rejects a
+ * direct handshake (PostgreSQL) — the protocol's own TLS upgrade, then the same handshake.
+ */
+export async function tlsEndpointProbe(address: string, port: number, timeoutMs: number): Promise<TlsProbe> {
+  const viaUpgrade = async (upgrade: TlsUpgrade): Promise<TlsProbe> => {
+    try {
+      const socket = await (upgrade === "mysql" ? mysqlTls : postgresqlTls)(address, port, timeoutMs);
+      return await tlsProbe(address, port, timeoutMs, 1500, { socket, upgrade });
+    } catch (e) {
+      return { port, demandsClientCertificate: false, error: `no TLS: ${reasonOf(e)}` };
+    }
+  };
+  if (isMysqlGreeting(await firstBytes(address, port, 700))) return viaUpgrade("mysql");
+  const direct = await tlsProbe(address, port, timeoutMs);
+  if (!direct.error || !NOT_DIRECT_TLS.test(direct.error)) return direct;
+  const pg = await viaUpgrade("postgresql");
+  if (!pg.error) return pg;
+  // Silent close on every way in (no byte, not even an alert): the server admits only listed peers
+  // (Galera's wsrep_allowlist) and accepted nothing from the probe — no client got in, nothing to read.
+  if (direct.error === CLOSED_SILENTLY && pg.error === `no TLS: ${UPGRADE_CLOSED}`)
+    return { port, demandsClientCertificate: true, closesOnProber: true };
+  return { ...direct, error: `${direct.error}; ${pg.error}` };
 }

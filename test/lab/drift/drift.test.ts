@@ -6,8 +6,11 @@
  * device, stopped instance, certificate near expiry) and leave an SSH daemon alone, escalating it;
  * and the provider's BmcServer `read` (pulumi refresh) sees the same boot-device change as drift.
  *
- * The judgement runs in a helper inside each data center's management namespace (in-namespace.ts
- * `drift`): the same observers, targets, comparison and remediation `zeroroot drift` uses.
+ * Every judgement is the real `zeroroot drift` binary, run as an operator runs it from the
+ * management network with its inputs from the environment (cli-run.ts): clean lab → exit 0 and no
+ * finding; each injected drift → exit 2 naming the check and the server; SARIF that Microsoft's
+ * validator accepts; a control plane out of reach → exit 1. The observers alone (in-namespace.ts
+ * `observe`) show what was seen where a test asserts on the observation itself.
  */
 import { strict as assert } from "node:assert";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -24,54 +27,46 @@ import { mgmtNs, REPO_ROOT, type LabLayout } from "../../../lab/orchestrate/layo
 import { labUp } from "../../../lab/orchestrate/up";
 import { execInServer, serverStatus } from "../../../lab/server";
 import { Supervisor } from "../../../agents/node/supervisor";
-import type { AgentReportObservation, ObservedServer, ProbeObservation } from "../../../lib/drift/observed";
-import { bmcInputOf, providerReadIn, stackFileOf, until } from "./fixture";
+import type { AgentReportObservation, ProbeObservation } from "../../../lib/drift/observed";
+import { prepareSarifValidator, validateSarif } from "../../helpers/sarif-validate";
+import { driftCli, outcomesOf, type Outcome } from "./cli-run";
+import { bmcInputOf, observeIn, providerReadIn, stackFileOf, targetsOf, until } from "./fixture";
 
 const TSX = join(REPO_ROOT, "node_modules/.bin/tsx");
-const HELPER = join(__dirname, "in-namespace.ts");
 const AGENT_HOME = "/var/lib/zeroroot/zr-agent";
+const ALERT_WINDOW = "alertWindowSeconds: 120";
 
+/** One `zeroroot drift --stack <dc> --format json` run: its findings and --remediate's outcomes. */
 interface Judged {
+  readonly dc: string;
   readonly findings: { server: string; check: string; subject: string; message: string }[];
-  readonly outcomes: {
-    step: { action: string; server: string; instance?: string; certificate?: string };
-    ok: boolean;
-    error?: string;
-  }[];
-  readonly observed: ObservedServer[];
+  readonly outcomes: Outcome[];
 }
 
 describe("drift detection on the lab (observers, judgement, remediation)", function () {
   this.timeout(40 * 60_000);
   let lab: LabLayout;
-  let signerEnv: Record<string, string>;
   const started: ChildProcess[] = [];
   let scratch: string | undefined;
 
+  /** `zeroroot drift --stack <dc> --format json [--remediate]`; exit 0 exactly when it found nothing. */
   const judge = (dc: string, remediate = false): Judged => {
-    const r = spawnSync("ip", ["netns", "exec", mgmtNs(dc), TSX, HELPER, "drift"], {
-      input: JSON.stringify({ dc, remediate }),
-      encoding: "utf8",
-      timeout: 300_000,
-      env: { ...process.env, ...signerEnv },
-    });
-    const line = r.stdout.trim().split("\n").pop() ?? "";
-    assert.ok(line.startsWith("{"), `drift helper in ${dc}: ${r.stdout} ${r.stderr}`);
-    const out = JSON.parse(line) as { ok: boolean; value: Judged; message?: string };
-    assert.ok(out.ok, out.message);
-    return out.value;
+    const r = driftCli(lab, ["--stack", dc, "--format", "json", ...(remediate ? ["--remediate"] : [])]);
+    assert.ok(r.code === 0 || r.code === 2, `drift --stack ${dc} exited ${r.code}: ${r.err}`);
+    const doc = JSON.parse(r.out) as { findings: Judged["findings"] };
+    assert.equal(r.code, doc.findings.length > 0 ? 2 : 0, `exit code of drift --stack ${dc}: ${r.err}`);
+    return { dc, findings: doc.findings, outcomes: outcomesOf(r.err) };
   };
   /** Findings of the clean lab per data center: an injected drift is judged by what it adds to them. */
   const baseline = new Map<string, Set<string>>();
   const keyOf = (f: Judged["findings"][number]) => `${f.server} ${f.check} ${f.subject}`;
   /** The checks found on `server` beyond the clean lab's (all of them, when the clean lab had none). */
   const checksOn = (j: Judged, server: string) =>
-    j.findings
-      .filter((f) => f.server === server && !baseline.get(j.observed[0]?.dataCenter ?? "")?.has(keyOf(f)))
-      .map((f) => f.check);
-  const clean = (j: Judged) => j.observed.every((o) => checksOn(j, o.server).length === 0);
-  const report = (j: Judged, server: string) =>
-    j.observed.find((o) => o.server === server)?.report as AgentReportObservation;
+    j.findings.filter((f) => f.server === server && !baseline.get(j.dc)?.has(keyOf(f))).map((f) => f.check);
+  const clean = (j: Judged) => j.findings.every((f) => baseline.get(j.dc)?.has(keyOf(f)));
+  /** What the observers see of the server of `dc` (the agent's report, BMC, probes), from its management network. */
+  const observe = (dc: string) => observeIn(lab, dc, targetsOf(lab, dc, { tcp: [], tls: [] }))[0];
+  const report = (dc: string) => observe(dc).report as AgentReportObservation;
   const show = (j: Judged) => JSON.stringify(j.findings, null, 1);
   /** Judges `dc` until `ok` holds (the agent reports every 15 s, PID 1 lists nftables every 10 s). */
   const judgeUntil = (what: string, dc: string, ok: (j: Judged) => boolean, ms = 120_000) =>
@@ -127,10 +122,12 @@ describe("drift detection on the lab (observers, judgement, remediation)", funct
     } catch (e) {
       throw new Error(`${(e as Error).message}\nlab up said (last 40 lines):\n${said.slice(-40).join("\n")}`);
     }
-    signerEnv = {
-      ZEROROOT_STATE_SIGNER_CERT: join(lab.dir, "signers", "lab-state-signer.crt"),
-      ZEROROOT_STATE_SIGNER_KEY: join(lab.dir, "signers", "lab-state-signer.key"),
-    };
+    prepareSarifValidator();
+    // Alerts the agents raised while `lab up` converged them (a desired state not applied yet, a
+    // release refused before its files were there) are current for the stack's alert window: two
+    // minutes here, so the clean lab is clean once they are past (docs/drift.md, Agent alerts).
+    for (const d of lab.plan.dataCenters)
+      appendFileSync(stackFileOf(lab, d.id), `  zeroroot:drift:\n    ${ALERT_WINDOW}\n`);
     scratch = mkdtempSync(join(tmpdir(), "zr-drift-lab-"));
   });
   after(async () => {
@@ -139,14 +136,36 @@ describe("drift detection on the lab (observers, judgement, remediation)", funct
     await labDown({ log: () => undefined });
   });
 
+  it("`zeroroot drift --all` on the clean lab: exit 0, a findings table with none (once lab up's alerts are past)", async () => {
+    const r = await until(
+      "a clean `drift --all`",
+      () => driftCli(lab, ["--all"]),
+      (x) => x.code === 0,
+      300_000,
+    );
+    assert.equal(r.code, 0, `${r.out}\n${r.err}`);
+    assert.match(r.out, /dc1, dc2, dc3: 3 server\(s\), 0 finding\(s\)/, r.out);
+    assert.match(r.out, /OK: no drift/);
+    assert.doesNotMatch(r.out, /SEVERITY/, "no table rows: nothing found");
+  });
+
+  it("`zeroroot drift` exits 1 with a clear message where the control plane cannot be reached", () => {
+    // This machine's own namespace reaches no lab network: the operator ran it from the wrong place.
+    const r = driftCli(lab, ["--all"], "host");
+    assert.equal(r.code, 1, `${r.out}\n${r.err}`);
+    assert.match(r.err, /the control plane \(https:\/\/etcd\.dc1\.[^)]*\) cannot be read: /);
+    assert.doesNotMatch(r.err, /at .*\.ts:\d+/, "no stack trace for an operator's mistake");
+    assert.equal(r.out, "", "no report: the fleet was not judged");
+  });
+
   it("finds no drift on a clean lab, from every source of every server", () => {
     for (const d of lab.plan.dataCenters) {
       const j = judge(d.id);
       baseline.set(d.id, new Set(j.findings.map(keyOf)));
       assert.deepEqual(j.findings, [], `${d.id}: ${show(j)}`);
-      const o = j.observed[0];
+      const o = observe(d.id);
       assert.deepEqual(o.bmc, { power: "on", bootDevice: "disk" });
-      const r = report(j, o.server);
+      const r = o.report as AgentReportObservation;
       assert.ok(r.ageSeconds < 60, `report age ${r.ageSeconds}`);
       assert.deepEqual(
         r.host.processes?.filter((p) => p.uid === 0).map((p) => p.pid),
@@ -175,8 +194,34 @@ describe("drift detection on the lab (observers, judgement, remediation)", funct
       "refresh puts what is true now in the input field, so the next update converges it",
     );
     const j = judge("dc1");
-    assert.equal((j.observed[0].bmc as { bootDevice: string }).bootDevice, props.observedBootDevice);
+    assert.equal((observe("dc1").bmc as { bootDevice: string }).bootDevice, props.observedBootDevice);
     assert.deepEqual(checksOn(j, serverOf("dc1")), ["boot-device"], show(j));
+
+    // As an operator sees it: the whole fleet, one finding, exit 2, the table names rule and server.
+    const all = driftCli(lab, ["--all"]);
+    assert.equal(all.code, 2, `${all.out}\n${all.err}`);
+    assert.match(all.out, /3 server\(s\), 1 finding\(s\)/, all.out);
+    const row = all.out.split("\n").find((l) => /\bboot-device\b/.test(l) && /\bZR2002\b/.test(l));
+    assert.ok(row, all.out);
+    assert.match(row, /\bdc1\s+dc1-s1\b/);
+    assert.match(row, /\bpxe\s+disk\b/, "observed pxe, desired disk");
+
+    const sarif = join(scratch as string, "drift.sarif");
+    const s = driftCli(lab, ["--all", "--format", "sarif", "--out", sarif]);
+    assert.equal(s.code, 2, s.err);
+    const log = JSON.parse(readFileSync(sarif, "utf8")) as {
+      runs: {
+        results: { ruleId: string; locations: { physicalLocation: { region: { startLine: number } } }[] }[];
+      }[];
+    };
+    assert.deepEqual(
+      log.runs[0].results.map((x) => x.ruleId),
+      ["ZR2002"],
+    );
+    assert.ok(log.runs[0].results[0].locations[0].physicalLocation.region.startLine > 1);
+    const v = validateSarif(sarif);
+    assert.deepEqual(v.problems, [], v.all);
+    assert.equal(v.status, 0, v.all);
   });
 
   it("sees an instance stopped by hand", async () => {
@@ -228,16 +273,15 @@ describe("drift detection on the lab (observers, judgement, remediation)", funct
     ];
     for (const [dc, step] of expected) {
       const j = judge(dc, true);
-      const name = (o: Judged["outcomes"][number]) =>
-        [o.step.action, o.step.instance ?? o.step.certificate].filter(Boolean).join(" ");
+      const name = (o: Outcome) => [o.step.action, o.step.target].filter(Boolean).join(" ");
       const done = j.outcomes.find((o) => name(o) === step);
       assert.ok(done, `${dc}: no ${step} step among ${JSON.stringify(j.outcomes)}; findings ${show(j)}`);
       assert.ok(done.ok, `${dc}: ${step} failed: ${done.error}`);
     }
     await judgeUntil("dc1 clean", "dc1", (x) => clean(x));
     await judgeUntil("dc2 clean", "dc2", (x) => clean(x));
-    const j3 = await judgeUntil("dc3 clean", "dc3", (x) => clean(x));
-    const cert = report(j3, serverOf("dc3")).certificates.find((c) => c.name === "service:echo")!;
+    await judgeUntil("dc3 clean", "dc3", (x) => clean(x));
+    const cert = report("dc3").certificates.find((c) => c.name === "service:echo")!;
     assert.ok(Date.parse(cert.notAfter) - Date.now() > 80 * 86_400_000, `renewed: ${cert.notAfter}`);
   });
 
@@ -322,7 +366,11 @@ describe("drift detection on the lab (observers, judgement, remediation)", funct
   it("sees a stale agent report", async () => {
     const id = serverOf("dc2");
     // The stack's own setting (zeroroot:drift.staleReportSeconds, at least 60), so the test waits a minute, not 15.
-    appendFileSync(stackFileOf(lab, "dc2"), "  zeroroot:drift:\n    staleReportSeconds: 60\n");
+    const file = stackFileOf(lab, "dc2");
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace(ALERT_WINDOW, `${ALERT_WINDOW}\n    staleReportSeconds: 60`),
+    );
     await supervisorOn("dc2", AGENT_HOME).call("supervisor.stopAllProcesses", true);
     const j = await judgeUntil(
       "report-stale on dc2",

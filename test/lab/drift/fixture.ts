@@ -1,8 +1,7 @@
 /**
  * What the drift lab tests need around a running lab: each server's observe target (its BMC
  * credential as the stack's state holds it, decrypted with the lab's stack passphrase), the
- * observers and the provider's `read` run from the data center's management namespace, and the
- * drift judgement of lib/drift on the lab's own stacks.
+ * observers and the provider's `read` run from the data center's management namespace.
  */
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
@@ -10,10 +9,6 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ObserveTarget } from "../../../lib/drift/observe";
 import type { ObservedServer } from "../../../lib/drift/observed";
-import { compareServer } from "../../../lib/drift/compare";
-import { desiredServersOf, type DesiredServer } from "../../../lib/drift/desired";
-import { evaluateStack } from "../../../lab/stack-eval";
-import { labReleasesDir } from "../../../lab/orchestrate/releases";
 import { readStackFile } from "../../../lib/fleet";
 import { PassphraseCrypter } from "../../../lab/pulumi-passphrase";
 import { controlPlaneEndpoints } from "../../../lab/orchestrate/controlplane";
@@ -121,32 +116,4 @@ export async function until<T>(
     last = probe();
   }
   return last;
-}
-
-/** What the lab's stack of `dc` wants of its servers, evaluated as `lab up` evaluates it (lib/drift's desired side). */
-export async function desiredOf(lab: LabLayout, dc: string): Promise<DesiredServer[]> {
-  const file = stackFileOf(lab, dc);
-  // keyed by StackReference name, as `lab up` hands it to deploy-cli.ts --outputs-in
-  const outputs = JSON.parse(readFileSync(join(lab.paths.state, "global-outputs.json"), "utf8")) as Record<
-    string,
-    Record<string, unknown>
-  >;
-  const ev = await evaluateStack(file, {
-    stackOutputs: outputs,
-    stackOptions: { releasesDir: labReleasesDir(lab) },
-  });
-  return desiredServersOf(readStackFile(file), ev.resources);
-}
-
-/** The checks lib/drift finds for each server of `dc`, judged on `observed` (the rule book included). */
-export function findingsOf(desired: DesiredServer[], observed: ObservedServer[]): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const d of desired) {
-    const o = observed.find((x) => x.server === d.server);
-    out.set(
-      d.server,
-      compareServer(d, o, Date.now()).map((f) => `${f.check}: ${f.subject}: ${f.message}`),
-    );
-  }
-  return out;
 }

@@ -15,6 +15,19 @@ import { runCli } from "../../helpers/cli";
 import { copyExampleStacks } from "../../helpers/cli-process";
 import { cleanObserved } from "./fixtures";
 
+/** Where a live run reads its inputs from (docs/drift.md): cleared, so each case sees only its own. */
+const INPUT_ENV = [
+  "ZEROROOT_OPERATOR_CERT",
+  "ZEROROOT_OPERATOR_KEY",
+  "PULUMI_CONFIG_PASSPHRASE",
+  "PULUMI_CONFIG_PASSPHRASE_FILE",
+  "ZEROROOT_DRIFT_STATE_DIR",
+  "ZEROROOT_DRIFT_BMC_NETNS",
+  "ZEROROOT_RELEASES_DIR",
+];
+/** A live run's certificate options (the files are read only after every other local input). */
+const LIVE = ["--cert", "/nonexistent/operator.crt", "--key", "/nonexistent/operator.key"];
+
 describe("zeroroot drift (observations from a file)", function () {
   this.timeout(120_000);
   let dir: string;
@@ -42,18 +55,19 @@ describe("zeroroot drift (observations from a file)", function () {
       desired.map((d) => d.server),
       ["dc1-s01", "dc1-s02", "dc1-s03", "dc1-c01", "dc1-c02"],
     );
-    const s02 = desired[1];
+    // dc1-s01 runs the PostgreSQL primary and dc1's Galera member
+    const s01 = desired[0];
     const lines = readFileSync(join(dir, "Pulumi.dc1.yaml"), "utf8").split("\n");
-    assert.equal(lines[s02.location.line! - 1].trim(), "- id: dc1-s02");
-    assert.equal(s02.power, "on");
-    assert.equal(s02.bootDevice, "disk");
+    assert.equal(lines[s01.location.line! - 1].trim(), "- id: dc1-s01");
+    assert.equal(s01.power, "on");
+    assert.equal(s01.bootDevice, "disk");
     assert.deepEqual(
-      s02.instances.map((i) => `${i.name} ${i.release.name}@${i.release.version}`),
-      ["postgresql postgresql@15.8.0"],
+      s01.instances.map((i) => `${i.name} ${i.release.name}`),
+      ["postgresql postgresql", "galera mariadb-galera"],
     );
-    assert.match(lines[s02.instances[0].endpoints[0].location.line! - 1], /port: 5432/);
-    assert.equal(s02.firewall?.inputPolicy, "drop");
-    assert.ok(s02.controlPlaneEndpoints.length >= 1);
+    assert.match(lines[s01.instances[0].endpoints[0].location.line! - 1], /port: 5432/);
+    assert.equal(s01.firewall?.inputPolicy, "drop");
+    assert.ok(s01.controlPlaneEndpoints.length >= 1);
   });
 
   it("exits 0 with 'OK: no drift' when every server is as its stack wants", async () => {
@@ -175,6 +189,32 @@ describe("zeroroot drift (observations from a file)", function () {
       /\.servers\[0\]\.\w+: .*allowed: \{ "servers"/,
     ],
     ["no operator certificate for a live run", () => ["--stack", "dc1"], /give --cert and --key/],
+    // A live run names each missing local input before it asks anything of the network.
+    [
+      "stacks whose BMC passwords are secrets and no stack passphrase",
+      () => ["--stack", "dc1", ...LIVE],
+      /Pulumi\.dc1\.yaml: its BMC passwords are secrets: set PULUMI_CONFIG_PASSPHRASE_FILE .* or give --no-bmc/,
+    ],
+    [
+      "a --state directory that does not exist",
+      () => ["--stack", "dc1", ...LIVE, "--state", "/nonexistent/state"],
+      /--state \/nonexistent\/state: no such directory/,
+    ],
+    [
+      "a --bmc-netns that is not <data center>=<namespace>",
+      () => ["--stack", "dc1", ...LIVE, "--no-bmc", "--bmc-netns", "dc1"],
+      /--bmc-netns "dc1": not <data center>=<namespace>; allowed: /,
+    ],
+    [
+      "a --bmc-netns naming something that is not a namespace",
+      () => ["--stack", "dc1", ...LIVE, "--no-bmc", "--bmc-netns", "dc1=../../x"],
+      /--bmc-netns "dc1=..\/..\/x": not a namespace name/,
+    ],
+    [
+      "a --releases directory that does not exist",
+      () => ["--stack", "dc1", "--releases", "/nonexistent/releases"],
+      /--releases \/nonexistent\/releases: no such directory/,
+    ],
   ];
   function textFile(text: string): string {
     const f = join(tmp(), "observed.json");
@@ -183,17 +223,15 @@ describe("zeroroot drift (observations from a file)", function () {
   }
   for (const [name, args, message] of errors)
     it(`exits 1 (never 2, which means drift) on ${name}`, async () => {
-      const saved = { cert: process.env.ZEROROOT_OPERATOR_CERT, key: process.env.ZEROROOT_OPERATOR_KEY };
-      delete process.env.ZEROROOT_OPERATOR_CERT;
-      delete process.env.ZEROROOT_OPERATOR_KEY;
+      const saved = Object.fromEntries(INPUT_ENV.map((k) => [k, process.env[k]]));
+      for (const k of INPUT_ENV) delete process.env[k];
       try {
         const r = await drift(args());
         assert.equal(r.code, 1, r.out + r.err);
         assert.match(r.err, message);
         assert.doesNotMatch(r.err, /\n\s+at \S+ \(/, "no stack trace");
       } finally {
-        if (saved.cert !== undefined) process.env.ZEROROOT_OPERATOR_CERT = saved.cert;
-        if (saved.key !== undefined) process.env.ZEROROOT_OPERATOR_KEY = saved.key;
+        for (const k of INPUT_ENV) if (saved[k] !== undefined) process.env[k] = saved[k];
       }
     });
 

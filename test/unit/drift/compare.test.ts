@@ -165,6 +165,15 @@ describe("drift comparison: one change to a clean server, one finding", () => {
       expect: ["source-unreadable tls port 5432"],
     },
     {
+      name: "a TLS endpoint that admits only its listed peers (closed silently on the probe) is no finding",
+      observed: () =>
+        withProbes(d, (p) => ({
+          ...p,
+          tls: [{ port: 5432, demandsClientCertificate: true, closesOnProber: true as const }],
+        })),
+      expect: [],
+    },
+    {
       name: "an unreadable BMC",
       observed: () => ({ ...cleanObserved(d), bmc: { error: "no answer from 10.77.1.111:623" } }),
       expect: ["source-unreadable bmc"],

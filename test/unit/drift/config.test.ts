@@ -17,11 +17,12 @@ describe("zeroroot:drift stack settings", () => {
 
   it("reads thresholds and the checks that fence", () => {
     const f = stack(
-      "    staleReportSeconds: 600\n    certificateWarningDays: 21\n    fence: [ssh-accepted, zero-root]\n",
+      "    staleReportSeconds: 600\n    certificateWarningDays: 21\n    alertWindowSeconds: 7200\n    fence: [ssh-accepted, zero-root]\n",
     );
     assert.deepEqual(resolveDriftConfig(f, f.file), {
       staleReportSeconds: 600,
       certificateWarningDays: 21,
+      alertWindowSeconds: 7200,
       fence: ["ssh-accepted", "zero-root"],
     });
   });
@@ -36,6 +37,11 @@ describe("zeroroot:drift stack settings", () => {
       "a threshold out of range",
       "    staleReportSeconds: 5\n",
       /zeroroot:drift\.staleReportSeconds[\s\S]*received: 5[\s\S]*60 to 604800/,
+    ],
+    [
+      "an alert window shorter than a minute (an alert would vanish before a run sees it)",
+      "    alertWindowSeconds: 30\n",
+      /zeroroot:drift\.alertWindowSeconds[\s\S]*received: 30[\s\S]*60 to 2592000/,
     ],
     ["an unknown key", "    fenceOn: [ssh-accepted]\n", /received: an unknown key "fenceOn"/],
   ];

@@ -90,7 +90,7 @@ describe("live probes from the management network", function () {
     assert.equal(r.error, undefined);
   });
 
-  it("reports a declared TLS port that does not answer as an error, not as compliant", async () => {
+  it("reports a declared TLS port where the host resets the connection as not listening (the report judges it)", async () => {
     const r = await probeServer(LO, {
       ports: [],
       declaredTcpPorts: [closed],
@@ -98,7 +98,47 @@ describe("live probes from the management network", function () {
       connectTimeoutMs: 500,
     });
     assert.ok(!isObservationError(r));
-    assert.match(r.tls[0].error ?? "", /no TCP connection/);
+    assert.deepEqual(r.tls, [{ port: closed, demandsClientCertificate: false, listening: false }]);
+  });
+
+  it("reports a declared TLS port that accepts but never speaks TLS as an error, not as compliant", async () => {
+    const silent = createServer(() => undefined).listen(0, LO);
+    await new Promise((r) => silent.once("listening", r));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const r = await probeServer(LO, {
+        ports: [],
+        declaredTcpPorts: [port],
+        tlsPorts: [port],
+        connectTimeoutMs: 300,
+        handshakeTimeoutMs: 800,
+      });
+      assert.ok(!isObservationError(r));
+      assert.match(r.tls[0].error ?? "", /no TLS handshake within 800 ms/);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it("records a port that closes silently on every way of starting TLS as admitting only its peers, not as an error", async () => {
+    // Galera's wsrep_allowlist: an address not listed is accepted by TCP and closed without a byte.
+    const peersOnly = createServer((c) => c.end()).listen(0, LO);
+    await new Promise((r) => peersOnly.once("listening", r));
+    try {
+      const port = (peersOnly.address() as AddressInfo).port;
+      const r = await probeServer(LO, { ports: [], declaredTcpPorts: [port], tlsPorts: [port] });
+      assert.ok(!isObservationError(r));
+      assert.deepEqual(r.tls, [{ port, demandsClientCertificate: true, closesOnProber: true }]);
+    } finally {
+      peersOnly.close();
+    }
+  });
+
+  it("still reports a port that answers bytes that are not TLS as an error", async () => {
+    const r = await probeServer(LO, { ports: [], declaredTcpPorts: [plain], tlsPorts: [plain] });
+    assert.ok(!isObservationError(r));
+    assert.equal(r.tls[0].closesOnProber, undefined);
+    assert.ok(r.tls[0].error, JSON.stringify(r.tls[0]));
   });
 
   it("finds the SSH server on a port other than 22 by its banner, in one sweep", async () => {
