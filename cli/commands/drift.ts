@@ -95,6 +95,10 @@ export function register(program: Command): void {
     .option("--cert <file>", "operator certificate chain the unit loads as a credential")
     .option("--key <file>", "operator key the unit loads as a credential")
     .option("--passphrase-file <file>", "stack secrets passphrase file, loaded as a credential")
+    .option(
+      "--state <dir>",
+      "the stacks' exported deployment state (managed BMC logins); needs --passphrase-file",
+    )
     .action((o: ScheduleCliOptions) => schedule(o));
 }
 
@@ -245,6 +249,7 @@ interface ScheduleCliOptions {
   cert?: string;
   key?: string;
   passphraseFile?: string;
+  state?: string;
 }
 
 function schedule(o: ScheduleCliOptions): void {
@@ -261,6 +266,7 @@ function schedule(o: ScheduleCliOptions): void {
       certificate: o.cert,
       key: o.key,
       passphraseFile: o.passphraseFile,
+      stateDir: o.state,
     });
   } catch (e) {
     throw fail((e as Error).message);

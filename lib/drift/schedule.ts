@@ -20,6 +20,12 @@ export interface ScheduleOptions {
   readonly key?: string;
   /** File holding the stack's secrets passphrase (BMC passwords), as a credential. @default - none */
   readonly passphraseFile?: string;
+  /**
+   * Directory of the stacks' exported deployment state (`<stack>.json`, `pulumi stack export`): the
+   * managed BMC logins come from there (docs/drift.md). Its secrets need the passphrase file.
+   * @default - none: the stack files' initial BMC logins, refused once the credentials rotated
+   */
+  readonly stateDir?: string;
 }
 
 export interface ScheduleUnits {
@@ -57,6 +63,11 @@ export function renderSchedule(opts: ScheduleOptions = {}): ScheduleUnits {
   const pass = opts.passphraseFile
     ? check("--passphrase-file", opts.passphraseFile, SAFE_PATH, path)
     : undefined;
+  const state = opts.stateDir ? check("--state", opts.stateDir, SAFE_PATH, path) : undefined;
+  if (state && !pass)
+    throw new Error(
+      `--state: received ${JSON.stringify(state)} without --passphrase-file; allowed: --state together with --passphrase-file (the managed BMC logins in the state are secrets)`,
+    );
   const service = `# Rendered by \`zeroroot drift schedule --render\`; see docs/drift.md.
 [Unit]
 Description=zeroroot drift detection (desired state against the live fleet)
@@ -76,7 +87,7 @@ LoadCredential=operator.key:${key}
 ${pass ? `LoadCredential=passphrase:${pass}\nEnvironment=PULUMI_CONFIG_PASSPHRASE_FILE=%d/passphrase\n` : ""}Environment=ZEROROOT_OPERATOR_CERT=%d/operator.crt ZEROROOT_OPERATOR_KEY=%d/operator.key
 StateDirectory=${SCHEDULE_UNIT}
 StateDirectoryMode=0700
-ExecStart=${checkout}/bin/zeroroot drift --all --history \${STATE_DIRECTORY}/history --format sarif --out \${STATE_DIRECTORY}/drift.sarif --html \${STATE_DIRECTORY}/drift.html
+ExecStart=${checkout}/bin/zeroroot drift --all${state ? ` --state ${state}` : ""} --history \${STATE_DIRECTORY}/history --format sarif --out \${STATE_DIRECTORY}/drift.sarif --html \${STATE_DIRECTORY}/drift.html
 # 2 = drift found (reported); 1 = the run could not judge the fleet (fails the unit).
 SuccessExitStatus=2
 TimeoutStartSec=30min

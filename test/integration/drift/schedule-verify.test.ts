@@ -30,8 +30,12 @@ describe("drift schedule units under systemd-analyze verify", function () {
     if (!existsSync(ANALYZE)) throw new Error(`${ANALYZE} is not installed (Debian package systemd)`);
   });
 
-  it("the service and the timer have no unknown or malformed key", () => {
-    const { service, timer } = renderSchedule({ checkout: REPO_ROOT });
+  it("the service (with the deployment state and its passphrase) and the timer have no unknown or malformed key", () => {
+    const { service, timer } = renderSchedule({
+      checkout: REPO_ROOT,
+      stateDir: "/srv/zeroroot/state",
+      passphraseFile: "/etc/zeroroot/passphrase",
+    });
     const r = verify(service, timer);
     assert.equal(r.stderr.trim(), "", r.stderr);
     assert.equal(r.status, 0);

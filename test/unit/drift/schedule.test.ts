@@ -22,6 +22,19 @@ describe("drift schedule (systemd service + timer)", () => {
     assert.match(timer, /^Persistent=true$/m);
   });
 
+  it("reads the managed BMC logins from the deployment state with the passphrase as a credential", () => {
+    const { service } = renderSchedule({
+      stateDir: "/srv/zeroroot/state",
+      passphraseFile: "/etc/zeroroot/pass",
+    });
+    assert.match(
+      service,
+      /^ExecStart=\/opt\/zeroroot\/bin\/zeroroot drift --all --state \/srv\/zeroroot\/state /m,
+    );
+    assert.ok(service.split("\n").includes("LoadCredential=passphrase:/etc/zeroroot/pass"));
+    assert.ok(service.split("\n").includes("Environment=PULUMI_CONFIG_PASSPHRASE_FILE=%d/passphrase"));
+  });
+
   const hostile: [string, Record<string, string>][] = [
     ["a newline in the user (a unit line injected)", { user: "zr\nExecStartPre=/bin/sh" }],
     ["a relative checkout path", { checkout: "opt/zeroroot" }],
@@ -29,6 +42,11 @@ describe("drift schedule (systemd service + timer)", () => {
     ["a path escaping with ..", { checkout: "/opt/../etc" }],
     ["an interval that is not a time span", { interval: "15min\nOnCalendar=*" }],
     ["a key path with a space", { key: "/etc/zeroroot/operator key" }],
+    [
+      "a state directory with a unit line injected",
+      { stateDir: "/srv/state\nExecStartPre=/bin/sh", passphraseFile: "/etc/p" },
+    ],
+    ["a state directory without the passphrase that opens its secrets", { stateDir: "/srv/zeroroot/state" }],
   ];
   for (const [name, opts] of hostile)
     it(`refuses ${name}`, () => {
