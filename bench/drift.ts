@@ -5,6 +5,10 @@
  * in ten has drift. Measured at 100 and 1,000 hosts (linearity), with a day of history (96 runs)
  * for noise control, against two baselines measured in the same run: JSON-parsing the same reports
  * (what reading them costs at least) and running only the rule book's host rules on them.
+ *
+ * Live half: with `ZEROROOT_BENCH_DRIFT_LAB=<lab id>` naming a lab that is up, the real
+ * `zeroroot drift --all` runs from its dc1 management namespace (as test/lab/drift does) and its
+ * wall time is printed in seconds and per host, next to the simulated judgement's share of it.
  */
 import { formatDriftSarif, formatHtml, formatText, judgeFleet, recordOf } from "../lib/drift";
 import type { DesiredServer } from "../lib/drift/desired";
@@ -12,6 +16,9 @@ import type { RunRecord } from "../lib/drift/noise";
 import type { AgentReportObservation, ObservedServer } from "../lib/drift/observed";
 import { HOST_RULES, hostViewFromObserved, runRule } from "../lib/rules";
 import { cleanObserved, desiredServer } from "../test/unit/drift/fixtures";
+import { driftCli } from "../test/lab/drift/cli-run";
+import { labDirOf } from "../lab/orchestrate/lab-id";
+import { labLayout, savedServersPerDc } from "../lab/orchestrate/layout";
 
 const SIZES = [100, 1_000];
 const HISTORY_RUNS = 96;
@@ -146,4 +153,42 @@ export async function run(): Promise<void> {
     `linearity: per-host cost at ${SIZES[1]} / at ${SIZES[0]} = ${(perHost[1] / perHost[0]).toFixed(2)} (1.00 = linear); ` +
       `target ${SIZES[1]} hosts < 10 s: ${perHost[1] * SIZES[1] < 10_000 ? "met" : "MISSED"}`,
   );
+  liveSweep(perHost[0]);
+}
+
+/** `zeroroot drift --all` over a running lab's live hosts, when one is named. */
+function liveSweep(judgeMsPerHost: number): void {
+  const id = process.env.ZEROROOT_BENCH_DRIFT_LAB;
+  if (!id) {
+    console.log(
+      "live: set ZEROROOT_BENCH_DRIFT_LAB=<lab id> of a lab that is up to time the real command on it",
+    );
+    return;
+  }
+  const dir = labDirOf(id);
+  if (savedServersPerDc(dir) === undefined) {
+    console.log(`live: no lab ${JSON.stringify(id)} in ${dir}; bring it up first (zeroroot lab up)`);
+    return;
+  }
+  process.env.ZEROROOT_LAB_ID = id;
+  const lab = labLayout(undefined, dir);
+  const hosts = lab.plan.dataCenters.reduce((n, d) => n + d.servers.length, 0);
+  const t0 = performance.now();
+  const r = driftCli(lab, ["--all", "--format", "json"]);
+  const ms = performance.now() - t0;
+  const findings = (() => {
+    try {
+      return String((JSON.parse(r.out) as { findings?: unknown[] }).findings?.length ?? "?");
+    } catch {
+      return "?";
+    }
+  })();
+  console.log(
+    `live: zeroroot drift --all on lab ${id}: ${hosts} hosts in ${(ms / 1000).toFixed(1)} s = ` +
+      `${(ms / hosts / 1000).toFixed(2)} s/host (exit ${r.code}, ${findings} finding(s)); the judgement ` +
+      `(${judgeMsPerHost.toFixed(2)} ms/host above) is ${((judgeMsPerHost * hosts * 100) / ms).toFixed(2)} % of it — the rest is ` +
+      `observing: BMC sessions, reading reports, probing ports`,
+  );
+  if (r.code !== 0 && r.code !== 2)
+    console.log(`live: the command failed: ${r.err.split("\n").slice(-5).join(" | ")}`);
 }
