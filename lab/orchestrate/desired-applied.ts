@@ -44,8 +44,9 @@ export function desiredAppliedProblems(
     const applied = typeof report.desired?.version === "number" ? report.desired.version : undefined;
     if (applied !== published)
       return [`${id}: applied desired state version ${applied ?? "none"}, published ${published}`];
-    const notRunning = (report.instances ?? []).filter((i) => i.phase !== "running");
-    return notRunning.map((i) => `${id}: instance ${String(i.name)} is ${String(i.phase)}`);
+    // "retained": removed from the desired state and kept for its persistence window, as wanted.
+    const wrong = (report.instances ?? []).filter((i) => i.phase !== "running" && i.phase !== "retained");
+    return wrong.map((i) => `${id}: instance ${String(i.name)} is ${String(i.phase)}`);
   });
 }
 

@@ -51,6 +51,14 @@ describe("lab up: desired state applied by every agent", () => {
       want: ["s1: instance echo is stopped"],
     },
     {
+      name: "applied, an instance removed from the desired state and retained for its persistence window",
+      values: [
+        [keys.desired("s1"), published(2)],
+        [keys.status("s1"), report(2, [{ name: "old", phase: "retained" }])],
+      ],
+      want: [],
+    },
+    {
       name: "a report that is not JSON",
       values: [
         [keys.desired("s1"), published(1)],
