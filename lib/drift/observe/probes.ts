@@ -244,6 +244,9 @@ async function notOpen(address: string, port: number, connectMs: number): Promis
 }
 
 const CLOSED_SILENTLY = "closed before the TLS handshake";
+/** The server ended the connection (FIN or reset) before sending a byte; Galera's allowlist does either. */
+const closedSilently = (error?: string): boolean =>
+  error === CLOSED_SILENTLY || error === UPGRADE_CLOSED || error === "read ECONNRESET";
 
 /** Not TLS from the first byte: the server answered, then failed or closed before any handshake. */
 const NOT_DIRECT_TLS =
@@ -269,7 +272,7 @@ export async function tlsEndpointProbe(address: string, port: number, timeoutMs:
   if (!pg.error) return pg;
   // Silent close on every way in (no byte, not even an alert): the server admits only listed peers
   // (Galera's wsrep_allowlist) and accepted nothing from the probe — no client got in, nothing to read.
-  if (direct.error === CLOSED_SILENTLY && pg.error === `no TLS: ${UPGRADE_CLOSED}`)
+  if (closedSilently(direct.error) && closedSilently(pg.error?.replace(/^no TLS: /, "")))
     return { port, demandsClientCertificate: true, closesOnProber: true };
   return { ...direct, error: `${direct.error}; ${pg.error}` };
 }

@@ -134,6 +134,19 @@ describe("live probes from the management network", function () {
     }
   });
 
+  it("records a port that resets the connection silently (the other way Galera's allowlist ends it) the same", async () => {
+    const resets = createServer((c) => c.once("data", () => c.resetAndDestroy())).listen(0, LO);
+    await new Promise((r) => resets.once("listening", r));
+    try {
+      const port = (resets.address() as AddressInfo).port;
+      const r = await probeServer(LO, { ports: [], declaredTcpPorts: [port], tlsPorts: [port] });
+      assert.ok(!isObservationError(r));
+      assert.deepEqual(r.tls, [{ port, demandsClientCertificate: true, closesOnProber: true }]);
+    } finally {
+      resets.close();
+    }
+  });
+
   it("still reports a port that answers bytes that are not TLS as an error", async () => {
     const r = await probeServer(LO, { ports: [], declaredTcpPorts: [plain], tlsPorts: [plain] });
     assert.ok(!isObservationError(r));
