@@ -6,13 +6,14 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildAccessPlan } from "../../lib/controlplane";
+import { applyAccessPlan, buildAccessPlan } from "../../lib/controlplane";
 import { openCa, parseIdentity, type Identity } from "../../lib/pki";
 import {
   controlPlaneHealth,
   layoutFromNetPlan,
   memberProgram,
   readClusterState,
+  rootEtcdctl,
   publishRevocations,
   startControlPlane,
   stopControlPlane,
@@ -46,11 +47,24 @@ export async function ensureControlPlane(
   const supervised = existsSync(join(controlPlaneDir(lab), "cluster.json"))
     ? readClusterState(controlPlaneDir(lab)).members.every((m) => supervisorPid(memberProgram(m).dir))
     : false;
+  const dcs = lab.plan.dataCenters.map((d) => d.id);
+  const plan = buildAccessPlan({
+    dataCenters: dcs,
+    computers: lab.plan.dataCenters.flatMap((d) => d.servers.map((s) => ({ id: s.id, dc: d.id }))),
+    // etcd knows users by CN only (docs/security.md): the operator's etcd user is its name.
+    operators: [(parseIdentity(LAB_OPERATOR) as Identity).name],
+    // Gives each site's timestamp identity its etcd user and role (desired-state freshness).
+    domain: DOMAIN,
+  });
   if (health.length === lab.plan.dataCenters.length && health.every((h) => h.healthy) && supervised) {
-    log(`control plane: ${health.length} etcd members healthy, each under its supervisor`);
+    // The servers may have changed since (grown or shrunk): a running control plane still gets the
+    // access plan of this lab, or a new server's agent could neither read its desired state nor report.
+    await applyAccessPlan(plan, rootEtcdctl(readClusterState(controlPlaneDir(lab))));
+    log(
+      `control plane: ${health.length} etcd members healthy, each under its supervisor; one role per computer`,
+    );
     return;
   }
-  const dcs = lab.plan.dataCenters.map((d) => d.id);
   const cp = await startControlPlane({
     members: layoutFromNetPlan(lab.plan, DOMAIN),
     pki: {
@@ -60,14 +74,7 @@ export async function ensureControlPlane(
       ),
       crls: crlFiles.map((f) => readFileSync(f, "utf8")),
     },
-    plan: buildAccessPlan({
-      dataCenters: dcs,
-      computers: lab.plan.dataCenters.flatMap((d) => d.servers.map((s) => ({ id: s.id, dc: d.id }))),
-      // etcd knows users by CN only (docs/security.md): the operator's etcd user is its name.
-      operators: [(parseIdentity(LAB_OPERATOR) as Identity).name],
-      // Gives each site's timestamp identity its etcd user and role (desired-state freshness).
-      domain: DOMAIN,
-    }),
+    plan,
     stateDir: controlPlaneDir(lab),
     clientNamespaces: dcs.map(mgmtNs),
   });
