@@ -8,8 +8,8 @@
  * names each server and what it reports.
  */
 import { keys } from "../../lib/controlplane/keys";
-import { readClusterState, rootEtcdctl } from "../controlplane";
-import { controlPlaneDir } from "./controlplane";
+import { appliedVersion, publishedVersion } from "../../lib/desired-state";
+import { readComputerKeys } from "./computer-keys";
 import type { LabLayout } from "./layout";
 
 const POLL_MS = 2_000;
@@ -17,7 +17,6 @@ const POLL_MS = 2_000;
 export const DESIRED_APPLIED_TIMEOUT_MS = 3 * 60_000;
 
 interface StatusReport {
-  desired?: { version?: unknown } | null;
   instances?: { name?: unknown; phase?: unknown }[];
 }
 
@@ -27,10 +26,7 @@ export function desiredAppliedProblems(
   values: ReadonlyMap<string, string>,
 ): string[] {
   return servers.flatMap((id) => {
-    const published = versionOf(
-      values.get(keys.desired(id)),
-      (v) => (v.document as { version?: unknown })?.version,
-    );
+    const published = publishedVersion(values.get(keys.desired(id)));
     if (published === undefined) return []; // no document published for it: nothing to apply
     const text = values.get(keys.status(id));
     if (text === undefined)
@@ -41,41 +37,13 @@ export function desiredAppliedProblems(
     } catch {
       return [`${id}: its agent's report is not JSON`];
     }
-    const applied = typeof report.desired?.version === "number" ? report.desired.version : undefined;
+    const applied = appliedVersion(text);
     if (applied !== published)
       return [`${id}: applied desired state version ${applied ?? "none"}, published ${published}`];
     // "retained": removed from the desired state and kept for its persistence window, as wanted.
     const wrong = (report.instances ?? []).filter((i) => i.phase !== "running" && i.phase !== "retained");
     return wrong.map((i) => `${id}: instance ${String(i.name)} is ${String(i.phase)}`);
   });
-}
-
-function versionOf(
-  text: string | undefined,
-  at: (v: Record<string, unknown>) => unknown,
-): number | undefined {
-  if (text === undefined) return undefined;
-  try {
-    const v = at(JSON.parse(text) as Record<string, unknown>);
-    return typeof v === "number" ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function readComputers(lab: LabLayout): Promise<Map<string, string>> {
-  const out = await rootEtcdctl(readClusterState(controlPlaneDir(lab)))([
-    "get",
-    "--prefix",
-    "/computers/",
-    "-w",
-    "json",
-    "--command-timeout=5s",
-  ]);
-  const kvs = (JSON.parse(out) as { kvs?: { key: string; value: string }[] }).kvs ?? [];
-  return new Map(
-    kvs.map((kv) => [Buffer.from(kv.key, "base64").toString(), Buffer.from(kv.value, "base64").toString()]),
-  );
 }
 
 /** Waits until every server applied its published document; returns what is still missing at the deadline. */
@@ -89,7 +57,7 @@ export async function waitForDesiredStatesApplied(
   let problems: string[] = [];
   for (;;) {
     try {
-      problems = desiredAppliedProblems(servers, await readComputers(lab));
+      problems = desiredAppliedProblems(servers, await readComputerKeys(lab, { timeoutSeconds: 5 }));
     } catch (e) {
       problems = [`the control plane cannot be read: ${(e as Error).message.split("\n")[0].slice(0, 200)}`];
     }

@@ -5,9 +5,8 @@
  */
 import { execFile } from "node:child_process";
 import { join } from "node:path";
-import { readClusterState, rootEtcdctl } from "../controlplane";
 import { programState, uidOf } from "../supervise";
-import { controlPlaneDir } from "./controlplane";
+import { readComputerKeys } from "./computer-keys";
 import { DOMAIN, mgmtNs, SITE_PORT, type LabLayout } from "./layout";
 import { sitePid, siteSupervisor } from "./sites";
 
@@ -84,22 +83,13 @@ export async function agentReportTimes(
   lab: LabLayout,
 ): Promise<{ readonly at: ReadonlyMap<string, string> } | { readonly error: string }> {
   try {
-    const out = await rootEtcdctl(readClusterState(controlPlaneDir(lab)))([
-      "get",
-      "--prefix",
-      "/computers/",
-      "--consistency=s",
-      "-w",
-      "json",
-      "--command-timeout=3s",
-    ]);
-    const kvs = (JSON.parse(out) as { kvs?: { key: string; value: string }[] }).kvs ?? [];
+    const values = await readComputerKeys(lab, { consistency: "s", timeoutSeconds: 3 });
     const at = new Map<string, string>();
-    for (const kv of kvs) {
-      const m = /^\/computers\/([^/]+)\/report\/status$/.exec(Buffer.from(kv.key, "base64").toString());
+    for (const [key, value] of values) {
+      const m = /^\/computers\/([^/]+)\/report\/status$/.exec(key);
       if (!m) continue;
       try {
-        const v = JSON.parse(Buffer.from(kv.value, "base64").toString()) as { at?: unknown };
+        const v = JSON.parse(value) as { at?: unknown };
         if (typeof v.at === "string" && !Number.isNaN(Date.parse(v.at))) at.set(m[1], v.at);
       } catch {
         /* not a report: no time */

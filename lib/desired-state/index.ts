@@ -41,3 +41,4 @@ export {
   type VerifyFreshnessOptions,
   type FreshnessArgs,
 } from "./freshness";
+export { publishedVersion, appliedVersion } from "./versions";

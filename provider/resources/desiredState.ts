@@ -12,8 +12,10 @@
 import { createPrivateKey } from "node:crypto";
 import { keys } from "../../lib/controlplane";
 import {
+  appliedVersion,
   buildDesiredState,
   desiredStateDigest,
+  publishedVersion,
   renewalDue,
   signDesiredState,
   validateDesiredState,
@@ -61,15 +63,6 @@ export function signedDocumentFor(
 const clientOf = (p: Props) =>
   operatorClient(p.controlPlaneEndpoints as string[], rootOf(p), Number(p.controlPlaneTimeoutSeconds) * 1000);
 
-const versionIn = (text: string | undefined, at: (v: Record<string, unknown>) => unknown): number => {
-  try {
-    return text ? Number(at(JSON.parse(text) as Record<string, unknown>)) || 0 : 0;
-  } catch {
-    return 0; // unreadable: the node refuses it anyway
-  }
-};
-const publishedVersion = (t?: string) =>
-  versionIn(t, (v) => (v as unknown as SignedDesiredState).document?.version);
 /** Whether the published document is in its renewal window (lib/desired-state renewalDue); unreadable: due. */
 const publishedRenewalDue = (t: string | undefined, now: Date): boolean => {
   try {
@@ -103,13 +96,11 @@ function importedDocument(text: string, computer: string): Props {
   };
 }
 
-const acknowledgedVersion = (t?: string) => versionIn(t, (v) => (v.desired as { version?: number })?.version);
-
 async function publish(p: Props, lastVersion: number): Promise<Props> {
   const client = clientOf(p);
   try {
     const key = keys.desired(String(p.computerId));
-    const stored = publishedVersion(await client.get(key));
+    const stored = publishedVersion(await client.get(key)) ?? 0;
     const signed = signedDocumentFor(p as unknown as DesiredStateInputs, Math.max(lastVersion, stored) + 1);
     await client.put(key, JSON.stringify(signed));
     const d = signed.document;
@@ -186,8 +177,8 @@ export const desiredState: Handler = {
       const text = await client.get(keys.desired(computer));
       // Nothing published for an import: nothing to import (an empty id tells the engine so).
       if (importing && text === undefined) return { id: "", props: {}, inputs: {} };
-      const published = publishedVersion(text);
-      const acknowledged = acknowledgedVersion(await client.get(keys.status(computer)));
+      const published = publishedVersion(text) ?? 0; // unreadable: the node refuses it anyway
+      const acknowledged = appliedVersion(await client.get(keys.status(computer))) ?? 0;
       const observed = {
         ...props,
         ...(importing ? importedDocument(String(text), computer) : {}),

@@ -18,7 +18,7 @@ import { connect as tlsConnect } from "node:tls";
 import { Client as SshClient } from "ssh2";
 import type { ObservationError, ProbeObservation, SshProbe, TlsProbe } from "../observed";
 import { mapBounded, reasonOf } from "./bounded";
-import { isMysqlGreeting, mysqlTls, postgresqlTls, UPGRADE_CLOSED, type TlsUpgrade } from "./starttls";
+import { ClosedBeforeUpgrade, isMysqlGreeting, mysqlTls, postgresqlTls, type TlsUpgrade } from "./starttls";
 
 export const COMMON_HIGH_PORTS = [
   1080, 1433, 1521, 2049, 2222, 2375, 2376, 2379, 3000, 3306, 3389, 4444, 5000, 5432, 5900, 5984, 6379, 6443,
@@ -141,7 +141,7 @@ export function sshProbe(address: string, port: number, timeoutMs: number): Prom
  * (TLS 1.2) or sends a "certificate required" alert right after it (TLS 1.3): both count; a server
  * that keeps the connection open for `settleMs` does not demand one.
  */
-export function tlsProbe(
+export async function tlsProbe(
   address: string,
   port: number,
   timeoutMs: number,
@@ -149,6 +149,22 @@ export function tlsProbe(
   /** A connection already brought to where the server starts TLS (starttls.ts), and how. */
   upgraded?: { socket: Socket; upgrade: TlsUpgrade },
 ): Promise<TlsProbe> {
+  return (await tlsHandshake(address, port, timeoutMs, settleMs, upgraded)).probe;
+}
+
+/** A TLS probe, and whether the server ended or reset the connection before the handshake began. */
+interface Handshake {
+  readonly probe: TlsProbe;
+  readonly closedSilently: boolean;
+}
+
+function tlsHandshake(
+  address: string,
+  port: number,
+  timeoutMs: number,
+  settleMs: number,
+  upgraded?: { socket: Socket; upgrade: TlsUpgrade },
+): Promise<Handshake> {
   return new Promise((resolve) => {
     let cert: { subject?: string; notAfter?: string } = {};
     let secure = false;
@@ -157,12 +173,15 @@ export function tlsProbe(
     const s = upgraded
       ? tlsConnect({ socket: upgraded.socket, rejectUnauthorized: false })
       : tlsConnect({ host: address, port, rejectUnauthorized: false });
-    const done = (p: Omit<TlsProbe, "port">) => {
+    const done = (p: Omit<TlsProbe, "port">, closedSilently = false) => {
       if (settled) return;
       settled = true;
       clearTimeout(t);
       s.destroy();
-      resolve({ port, ...(upgraded ? { upgrade: upgraded.upgrade } : {}), ...cert, ...p });
+      resolve({
+        probe: { port, ...(upgraded ? { upgrade: upgraded.upgrade } : {}), ...cert, ...p },
+        closedSilently,
+      });
     };
     const t = setTimeout(
       () =>
@@ -190,10 +209,12 @@ export function tlsProbe(
       // after the handshake any failure is the server's answer to a client without a certificate
       if (secure || /certificate|handshake failure|alert/i.test(`${e.code ?? ""} ${e.message}`))
         return refused();
-      done({ demandsClientCertificate: false, error: reasonOf(e) });
+      done({ demandsClientCertificate: false, error: reasonOf(e) }, e.code === "ECONNRESET");
     });
     s.once("end", () =>
-      secure ? refused() : done({ demandsClientCertificate: false, error: CLOSED_SILENTLY }),
+      secure
+        ? refused()
+        : done({ demandsClientCertificate: false, error: "closed before the TLS handshake" }, true),
     );
   });
 }
@@ -243,11 +264,6 @@ async function notOpen(address: string, port: number, connectMs: number): Promis
   return { port, demandsClientCertificate: false, error: "no TCP connection (filtered or no answer)" };
 }
 
-const CLOSED_SILENTLY = "closed before the TLS handshake";
-/** The server ended the connection (FIN or reset) before sending a byte; Galera's allowlist does either. */
-const closedSilently = (error?: string): boolean =>
-  error === CLOSED_SILENTLY || error === UPGRADE_CLOSED || error === "read ECONNRESET";
-
 /** Not TLS from the first byte: the server answered, then failed or closed before any handshake. */
 const NOT_DIRECT_TLS =
   /wrong version number|packet length too long|unknown protocol|closed before the TLS handshake|ECONNRESET|socket hang up/i;
@@ -257,22 +273,25 @@ const NOT_DIRECT_TLS =
  * direct handshake (PostgreSQL) — the protocol's own TLS upgrade, then the same handshake.
  */
 export async function tlsEndpointProbe(address: string, port: number, timeoutMs: number): Promise<TlsProbe> {
-  const viaUpgrade = async (upgrade: TlsUpgrade): Promise<TlsProbe> => {
+  const viaUpgrade = async (upgrade: TlsUpgrade): Promise<Handshake> => {
     try {
       const socket = await (upgrade === "mysql" ? mysqlTls : postgresqlTls)(address, port, timeoutMs);
-      return await tlsProbe(address, port, timeoutMs, 1500, { socket, upgrade });
+      return await tlsHandshake(address, port, timeoutMs, 1500, { socket, upgrade });
     } catch (e) {
-      return { port, demandsClientCertificate: false, error: `no TLS: ${reasonOf(e)}` };
+      return {
+        probe: { port, demandsClientCertificate: false, error: `no TLS: ${reasonOf(e)}` },
+        closedSilently: e instanceof ClosedBeforeUpgrade && e.silently,
+      };
     }
   };
-  if (isMysqlGreeting(await firstBytes(address, port, 700))) return viaUpgrade("mysql");
-  const direct = await tlsProbe(address, port, timeoutMs);
-  if (!direct.error || !NOT_DIRECT_TLS.test(direct.error)) return direct;
+  if (isMysqlGreeting(await firstBytes(address, port, 700))) return (await viaUpgrade("mysql")).probe;
+  const direct = await tlsHandshake(address, port, timeoutMs, 1500);
+  if (!direct.probe.error || !NOT_DIRECT_TLS.test(direct.probe.error)) return direct.probe;
   const pg = await viaUpgrade("postgresql");
-  if (!pg.error) return pg;
-  // Silent close on every way in (no byte, not even an alert): the server admits only listed peers
-  // (Galera's wsrep_allowlist) and accepted nothing from the probe — no client got in, nothing to read.
-  if (closedSilently(direct.error) && closedSilently(pg.error?.replace(/^no TLS: /, "")))
+  if (!pg.probe.error) return pg.probe;
+  // Closed (FIN or reset) before any byte on every way in, not even an alert: the server admits only
+  // listed peers (Galera's wsrep_allowlist) and accepted nothing from the probe — nothing to read.
+  if (direct.closedSilently && pg.closedSilently)
     return { port, demandsClientCertificate: true, closesOnProber: true };
-  return { ...direct, error: `${direct.error}; ${pg.error}` };
+  return { ...direct.probe, error: `${direct.probe.error}; ${pg.probe.error}` };
 }

@@ -58,10 +58,10 @@ function upgrade(
     const s = tcpConnect({ host: address, port });
     let got = Buffer.alloc(0);
     const t = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
-    const fail = (why: string) => {
+    const fail = (why: string | Error) => {
       clearTimeout(t);
       s.destroy();
-      reject(new Error(why));
+      reject(typeof why === "string" ? new Error(why) : why);
     };
     const onData = (b: Buffer) => {
       got = Buffer.concat([got, b]).subarray(0, 4096);
@@ -76,13 +76,22 @@ function upgrade(
     };
     s.once("connect", () => onConnect(s));
     s.on("data", onData);
-    s.on("error", (e) => fail(e.message));
-    s.once("end", () => fail(UPGRADE_CLOSED));
+    // Ended (FIN) or reset before a byte of the dialogue: the server shut the prober out.
+    const closed = () => fail(new ClosedBeforeUpgrade(got.length === 0));
+    s.on("error", (e: NodeJS.ErrnoException) => (e.code === "ECONNRESET" ? closed() : fail(e.message)));
+    s.once("end", closed);
   });
 }
 
-/** The server closed the connection before the dialogue said TLS may start. */
-export const UPGRADE_CLOSED = "the server closed the connection";
+/** The server closed or reset the connection before the dialogue said TLS may start. */
+export class ClosedBeforeUpgrade extends Error {
+  constructor(
+    /** Not one byte came first: the server shut the prober out unheard. */
+    readonly silently: boolean,
+  ) {
+    super("the server closed the connection");
+  }
+}
 
 /** A socket where the PostgreSQL server has agreed to start TLS ('S'); rejects on 'N' or anything else. */
 export function postgresqlTls(address: string, port: number, timeoutMs: number): Promise<Socket> {

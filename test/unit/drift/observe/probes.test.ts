@@ -147,6 +147,34 @@ describe("live probes from the management network", function () {
     }
   });
 
+  // Only a close before any byte on EVERY way in is "admits only its peers"; a server that said anything
+  // on one of them is a server to judge, and its answers are an error to report.
+  const notPeersOnly: [string, (c: import("node:net").Socket) => void][] = [
+    ["answers one byte, then closes", (c) => c.once("data", () => c.end("x"))],
+    [
+      "closes silently on a direct handshake but answers PostgreSQL's SSLRequest with N",
+      (c) => c.once("data", (b: Buffer) => (b.length === 8 && b[4] === 0x04 ? c.end("N") : c.end())),
+    ],
+    [
+      "resets after one byte",
+      (c) => c.once("data", () => (c.write("x"), setTimeout(() => c.resetAndDestroy(), 50))),
+    ],
+  ];
+  for (const [what, behave] of notPeersOnly)
+    it(`reports a port that ${what} as an error, not as admitting only its peers`, async () => {
+      const server = createServer(behave).listen(0, LO);
+      await new Promise((r) => server.once("listening", r));
+      try {
+        const port = (server.address() as AddressInfo).port;
+        const r = await probeServer(LO, { ports: [], declaredTcpPorts: [port], tlsPorts: [port] });
+        assert.ok(!isObservationError(r));
+        assert.equal(r.tls[0].closesOnProber, undefined, JSON.stringify(r.tls[0]));
+        assert.ok(r.tls[0].error, JSON.stringify(r.tls[0]));
+      } finally {
+        server.close();
+      }
+    });
+
   it("still reports a port that answers bytes that are not TLS as an error", async () => {
     const r = await probeServer(LO, { ports: [], declaredTcpPorts: [plain], tlsPorts: [plain] });
     assert.ok(!isObservationError(r));
