@@ -5,12 +5,14 @@
  * missing). `zeroroot drift schedule --render` prints the systemd service and timer.
  */
 import type { Command } from "commander";
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
 import { ConfigValidationError, formatIssues, readStackFile } from "../../lib/fleet";
 import type { DesiredServer } from "../../lib/drift/desired";
 import type { ObservedServer } from "../../lib/drift/observed";
 import { UserError } from "../errors";
+import { fail, load, writeAtomic } from "./drift-io";
+import { registerSchedule } from "./drift-schedule";
 import { evaluateStacks, select } from "./policy";
 
 interface DriftOptions {
@@ -82,28 +84,8 @@ export function register(program: Command): void {
     .action(async (opts: DriftOptions) => {
       process.exitCode = await runDrift(opts);
     });
-  drift
-    .command("schedule")
-    .description(
-      "Render the systemd service and timer that run `zeroroot drift --all` on a management server",
-    )
-    .option("--render", "print the units (or write them with --out-dir)")
-    .option("--out-dir <dir>", "write zeroroot-drift.service and zeroroot-drift.timer into this directory")
-    .option("--user <name>", "unprivileged account of the run", "zr-drift")
-    .option("--checkout <path>", "the zeroroot checkout on the management server", "/opt/zeroroot")
-    .option("--interval <span>", "systemd time span between runs", "15min")
-    .option("--cert <file>", "operator certificate chain the unit loads as a credential")
-    .option("--key <file>", "operator key the unit loads as a credential")
-    .option("--passphrase-file <file>", "stack secrets passphrase file, loaded as a credential")
-    .option(
-      "--state <dir>",
-      "the stacks' exported deployment state (managed BMC logins); needs --passphrase-file",
-    )
-    .action((o: ScheduleCliOptions) => schedule(o));
+  registerSchedule(drift);
 }
-
-/** A UserError with exit code 1: for drift, 2 means "drift found", never "bad input". */
-const fail = (message: string) => new UserError(message, 1);
 
 async function runDrift(opts: DriftOptions): Promise<number> {
   if (!FORMATS.includes(opts.format)) throw fail(`--format ${opts.format}: allowed: ${FORMATS.join(", ")}`);
@@ -238,65 +220,4 @@ async function remediate(run: import("../../lib/drift").DriftRun, desired: Desir
     process.stderr.write(
       `remediate: ${o.step.action} ${o.step.server}${"instance" in o.step ? ` ${o.step.instance}` : ""}${"certificate" in o.step ? ` ${o.step.certificate}` : ""}: ${o.ok ? "done" : `failed: ${o.error}`}\n`,
     );
-}
-
-interface ScheduleCliOptions {
-  render?: boolean;
-  outDir?: string;
-  user: string;
-  checkout: string;
-  interval: string;
-  cert?: string;
-  key?: string;
-  passphraseFile?: string;
-  state?: string;
-}
-
-function schedule(o: ScheduleCliOptions): void {
-  if (!o.render)
-    throw fail("give --render (the units are printed, or written with --out-dir; nothing is installed)");
-  const { renderSchedule, SCHEDULE_UNIT } =
-    load<typeof import("../../lib/drift/schedule")>("../../lib/drift/schedule");
-  let units: ReturnType<typeof renderSchedule>;
-  try {
-    units = renderSchedule({
-      user: o.user,
-      checkout: o.checkout,
-      interval: o.interval,
-      certificate: o.cert,
-      key: o.key,
-      passphraseFile: o.passphraseFile,
-      stateDir: o.state,
-    });
-  } catch (e) {
-    throw fail((e as Error).message);
-  }
-  if (!o.outDir) {
-    process.stdout.write(
-      `# ${SCHEDULE_UNIT}.service\n${units.service}\n# ${SCHEDULE_UNIT}.timer\n${units.timer}`,
-    );
-    return;
-  }
-  mkdirSync(o.outDir, { recursive: true });
-  writeAtomic(join(o.outDir, `${SCHEDULE_UNIT}.service`), units.service, 0o644);
-  writeAtomic(join(o.outDir, `${SCHEDULE_UNIT}.timer`), units.timer, 0o644);
-  process.stdout.write(
-    `wrote ${join(o.outDir, `${SCHEDULE_UNIT}.service`)} and ${join(o.outDir, `${SCHEDULE_UNIT}.timer`)}\n`,
-  );
-}
-
-function writeAtomic(file: string, text: string, mode = 0o600): void {
-  const tmp = join(dirname(file), `.${process.pid}.${Date.now()}.tmp`);
-  try {
-    writeFileSync(tmp, text, { mode });
-    renameSync(tmp, file);
-  } catch (e) {
-    throw fail(`${file}: cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-}
-
-/** Loaded when the command runs: the Pulumi SDK and the observers take a while to load. */
-function load<T>(path: string): T {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(path) as T;
 }
