@@ -1,6 +1,6 @@
 /**
- * What the drift command and its schedule sub-command share: their user-error exit code, atomic
- * writes of what they produce, and loading heavy modules only when a command runs.
+ * What the drift command and its schedule sub-command share: their user-error exit code and atomic
+ * writes of what they produce.
  */
 import { renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -17,10 +17,4 @@ export function writeAtomic(file: string, text: string, mode = 0o600): void {
   } catch (e) {
     throw fail(`${file}: cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-}
-
-/** Loaded when the command runs: the Pulumi SDK and the observers take a while to load. */
-export function load<T>(path: string): T {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(path) as T;
 }

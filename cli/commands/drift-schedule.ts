@@ -5,7 +5,8 @@
 import type { Command } from "commander";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { fail, load, writeAtomic } from "./drift-io";
+import { loadModule } from "../lazy";
+import { fail, writeAtomic } from "./drift-io";
 
 export function registerSchedule(drift: Command): void {
   drift
@@ -44,7 +45,7 @@ function schedule(o: ScheduleCliOptions): void {
   if (!o.render)
     throw fail("give --render (the units are printed, or written with --out-dir; nothing is installed)");
   const { renderSchedule, SCHEDULE_UNIT } =
-    load<typeof import("../../lib/drift/schedule")>("../../lib/drift/schedule");
+    loadModule<typeof import("../../lib/drift/schedule")>("lib/drift/schedule");
   let units: ReturnType<typeof renderSchedule>;
   try {
     units = renderSchedule({

@@ -11,7 +11,8 @@ import { ConfigValidationError, formatIssues, readStackFile } from "../../lib/fl
 import type { DesiredServer } from "../../lib/drift/desired";
 import type { ObservedServer } from "../../lib/drift/observed";
 import { UserError } from "../errors";
-import { fail, load, writeAtomic } from "./drift-io";
+import { loadModule } from "../lazy";
+import { fail, writeAtomic } from "./drift-io";
 import { registerSchedule } from "./drift-schedule";
 import { evaluateStacks, select } from "./policy";
 
@@ -91,7 +92,7 @@ async function runDrift(opts: DriftOptions): Promise<number> {
   if (!FORMATS.includes(opts.format)) throw fail(`--format ${opts.format}: allowed: ${FORMATS.join(", ")}`);
   if (!opts.stack && !opts.all) throw fail("give --stack <name> or --all");
   if (opts.stack && opts.all) throw fail("give either --stack <name> or --all, not both");
-  const drift = load<typeof import("../../lib/drift")>("../../lib/drift");
+  const drift = loadModule<typeof import("../../lib/drift")>("lib/drift");
   const now = Date.now();
   const since = opts.since !== undefined ? drift.parseSince(opts.since, now) : undefined;
   if (opts.since !== undefined && since === undefined)
@@ -116,7 +117,7 @@ async function runDrift(opts: DriftOptions): Promise<number> {
     opts.history === false ? undefined : (opts.history ?? join(root, ".zeroroot", "drift", "history"));
   const history = historyDir ? drift.loadHistory(historyDir) : [];
   const { EXEMPTIONS, findExemption } =
-    load<typeof import("../../policies/exemptions")>("../../policies/exemptions");
+    loadModule<typeof import("../../policies/exemptions")>("policies/exemptions");
   const stacks = [...new Set(desired.map((d) => d.stack))];
   const run = drift.judgeFleet(desired, observed, {
     now,
@@ -126,7 +127,7 @@ async function runDrift(opts: DriftOptions): Promise<number> {
   });
   if (historyDir)
     drift.appendHistory(historyDir, drift.recordOf(run, drift.HISTORY_LIMITS.maxFindingsPerRun));
-  const { repositoryUri: uriOf } = load<typeof import("../../lib/sarif/locate")>("../../lib/sarif/locate");
+  const { repositoryUri: uriOf } = loadModule<typeof import("../../lib/sarif/locate")>("lib/sarif/locate");
   const text =
     opts.format === "json"
       ? drift.formatJson(run, since)
@@ -203,7 +204,7 @@ async function observeLive(
   stackFiles: ReadonlyMap<string, string>,
   opts: DriftOptions,
 ): Promise<ObservedServer[]> {
-  const live = load<typeof import("./drift-live")>("./drift-live");
+  const live = loadModule<typeof import("./drift-live")>("cli/commands/drift-live");
   return live.observeLive(desired, stackFiles, opts, fail);
 }
 
@@ -213,7 +214,7 @@ async function remediate(run: import("../../lib/drift").DriftRun, desired: Desir
     process.stderr.write("remediate: nothing to do\n");
     return;
   }
-  const live = load<typeof import("./drift-live")>("./drift-live");
+  const live = loadModule<typeof import("./drift-live")>("cli/commands/drift-live");
   const actions = live.remediationActions(desired, fail);
   const outcomes = await drift.applyRemediation(steps, desired, run.findings, actions);
   for (const o of outcomes)

@@ -5,12 +5,7 @@
  */
 import { Command } from "commander";
 import { EnvironmentError, UsageError, UserError } from "../errors";
-
-/** Lazy, synchronous loading: the lab's modules are heavy and only `lab` commands need them. */
-function load<T>(path: string): T {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(path) as T;
-}
+import { loadModule } from "../lazy";
 
 function requireRoot(): void {
   if (process.getuid?.() !== 0)
@@ -33,9 +28,8 @@ export function register(program: Command): void {
   lab.hook("preAction", (cmd) => {
     const id = (cmd.opts() as { labId?: string }).labId;
     if (id === undefined) return;
-    const { checkLabId, LAB_ID_ENV } = load<typeof import("../../lab/orchestrate/lab-id")>(
-      "../../lab/orchestrate/lab-id",
-    );
+    const { checkLabId, LAB_ID_ENV } =
+      loadModule<typeof import("../../lab/orchestrate/lab-id")>("lab/orchestrate/lab-id");
     try {
       process.env[LAB_ID_ENV] = checkLabId(id, "--lab-id");
     } catch (err) {
@@ -59,10 +53,9 @@ export function register(program: Command): void {
         throw new UsageError(
           `--servers-per-dc ${JSON.stringify(opts.serversPerDc)}: give a whole number from 1 to 50`,
         );
-      const { labUp, LabError } = load<typeof import("../../lab/orchestrate/up")>("../../lab/orchestrate/up");
-      const { labStatus } = load<typeof import("../../lab/orchestrate/status")>(
-        "../../lab/orchestrate/status",
-      );
+      const { labUp, LabError } = loadModule<typeof import("../../lab/orchestrate/up")>("lab/orchestrate/up");
+      const { labStatus } =
+        loadModule<typeof import("../../lab/orchestrate/status")>("lab/orchestrate/status");
       try {
         const l = await labUp({ serversPerDc: n });
         printStatus(await labStatus(l));
@@ -80,12 +73,10 @@ export function register(program: Command): void {
     .option("--json", "machine-readable output")
     .action(async (opts: { json?: boolean }) => {
       requireRoot();
-      const { labStatus } = load<typeof import("../../lab/orchestrate/status")>(
-        "../../lab/orchestrate/status",
-      );
-      const { readLabLayout, labDir } = load<typeof import("../../lab/orchestrate/layout")>(
-        "../../lab/orchestrate/layout",
-      );
+      const { labStatus } =
+        loadModule<typeof import("../../lab/orchestrate/status")>("lab/orchestrate/status");
+      const { readLabLayout, labDir } =
+        loadModule<typeof import("../../lab/orchestrate/layout")>("lab/orchestrate/layout");
       if (!readLabLayout()) throw new UserError(`no lab in ${labDir()}: run \`zeroroot lab up\` first`);
       const report = await labStatus();
       if (opts.json) console.log(JSON.stringify(report, null, 2));
@@ -102,7 +93,7 @@ export function register(program: Command): void {
     .option("--purge", "also delete the lab directory (disks, certificates, deployment state)")
     .action(async (opts: { purge?: boolean }) => {
       requireRoot();
-      const { labDown } = load<typeof import("../../lab/orchestrate/down")>("../../lab/orchestrate/down");
+      const { labDown } = loadModule<typeof import("../../lab/orchestrate/down")>("lab/orchestrate/down");
       const r = await labDown({ purge: opts.purge });
       if (r.remainingNamespaces.length > 0)
         throw new UserError(`namespaces still present: ${r.remainingNamespaces.join(", ")}`);
@@ -112,9 +103,8 @@ export function register(program: Command): void {
     .command("doctor")
     .description("List what the lab needs from this machine and how to install what is missing.")
     .action(async () => {
-      const { doctor, formatDoctor } = load<typeof import("../../lab/orchestrate/doctor")>(
-        "../../lab/orchestrate/doctor",
-      );
+      const { doctor, formatDoctor } =
+        loadModule<typeof import("../../lab/orchestrate/doctor")>("lab/orchestrate/doctor");
       const r = doctor();
       console.log(formatDoctor(r));
       if (!r.root || r.missing.length > 0) process.exitCode = 3;
@@ -124,8 +114,8 @@ export function register(program: Command): void {
 function printStatus(
   report: Awaited<ReturnType<typeof import("../../lab/orchestrate/status").labStatus>>,
 ): void {
-  const { formatLabStatus } = load<typeof import("../../lab/orchestrate/status-format")>(
-    "../../lab/orchestrate/status-format",
+  const { formatLabStatus } = loadModule<typeof import("../../lab/orchestrate/status-format")>(
+    "lab/orchestrate/status-format",
   );
   console.log(formatLabStatus(report));
 }

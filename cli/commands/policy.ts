@@ -24,6 +24,7 @@ import type { Evaluation } from "../../lab/stack-eval";
 import type { CapturedResource, PackConfig, Violation } from "../../policies/policies";
 import type { StackReport } from "../../policies/report";
 import { UsageError, UserError } from "../errors";
+import { loadModule } from "../lazy";
 
 interface CheckOptions {
   stack?: string;
@@ -72,7 +73,7 @@ export function register(program: Command): void {
       );
       const result = await checkStacks(targets, files, config);
       const { formatJson, formatSarif, formatText, hasMandatory } =
-        load<typeof import("../../policies/report")>("../../policies/report");
+        loadModule<typeof import("../../policies/report")>("policies/report");
       for (const e of result.configErrors)
         process.stderr.write(`${relative(process.cwd(), e.file) || e.file}: ${e.message}\n`);
       const out =
@@ -109,7 +110,7 @@ export async function evaluateStacks(
   /** Where the signed releases are (`zeroroot drift --releases`). @default - releases/ of this checkout */
   releasesDir?: string,
 ): Promise<{ evaluated: EvaluatedStack[]; configErrors: CheckResult["configErrors"] }> {
-  const { evaluateStack } = load<typeof import("../../lab/stack-eval")>("../../lab/stack-eval");
+  const { evaluateStack } = loadModule<typeof import("../../lab/stack-eval")>("lab/stack-eval");
   const configErrors: CheckResult["configErrors"] = [];
   const globalFile = files.find((f) => isGlobal(f));
   let globalEval: Evaluation | undefined;
@@ -157,7 +158,7 @@ export async function checkStacks(
   files: readonly string[],
   config: PackConfig,
 ): Promise<CheckResult> {
-  const { evaluatePolicies } = load<typeof import("../../policies/policies")>("../../policies/policies");
+  const { evaluatePolicies } = loadModule<typeof import("../../policies/policies")>("policies/policies");
   const { evaluated, configErrors } = await evaluateStacks(targets, files);
   const reports: StackReport[] = [];
   const seen = new Set<string>();
@@ -181,7 +182,7 @@ export async function checkStacks(
 /** Each violation's stack file line (lib/sarif/locate.ts), paths relative to the repository root. */
 function violationLocatorOf(sources: CheckResult["sources"], root: string | undefined) {
   const { violationLocator, repositoryUri } =
-    load<typeof import("../../lib/sarif/locate")>("../../lib/sarif/locate");
+    loadModule<typeof import("../../lib/sarif/locate")>("lib/sarif/locate");
   const exemptionsFile = root ? join(root, "policies", "exemptions.ts") : undefined;
   const text =
     exemptionsFile && existsSync(exemptionsFile) ? readFileSync(exemptionsFile, "utf8") : undefined;
@@ -191,12 +192,6 @@ function violationLocatorOf(sources: CheckResult["sources"], root: string | unde
     (p) => readStackFile(p),
     exemptionsFile && text !== undefined ? { file: exemptionsFile, text } : undefined,
   );
-}
-
-/** Loaded when the command runs: the Pulumi SDK takes a second to load, other commands need not wait. */
-function load<T>(path: string): T {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(path) as T;
 }
 
 const keyOf = (v: Violation) => [v.policy, v.urn ?? "", v.path ?? "", v.message].join("\u0000");
@@ -254,8 +249,8 @@ function readPackConfig(file: string | undefined, given: boolean): PackConfig {
     throw new UserError(`${file}: not valid JSON (${(e as Error).message}); fix the policy pack config`);
   }
   const { packConfigOf, PackConfigError } =
-    load<typeof import("../../policies/config")>("../../policies/config");
-  const { policies } = load<typeof import("../../policies/policies")>("../../policies/policies");
+    loadModule<typeof import("../../policies/config")>("policies/config");
+  const { policies } = loadModule<typeof import("../../policies/policies")>("policies/policies");
   try {
     return packConfigOf(raw, file, policies);
   } catch (e) {

@@ -63,12 +63,16 @@ describe("a user's Dask cluster across two data centers (lab)", function () {
   const schedulerLog = () => logOf(scheduler());
 
   before(async () => {
-    lab = await labUp({ log: (m) => process.stderr.write(`      [lab] ${m}\n`) });
+    // The cluster needs a compute server in dc1 and dc2: two servers per data center (an earlier
+    // test file may have left the shared test lab at one).
+    lab = await labUp({ serversPerDc: 2, log: (m) => process.stderr.write(`      [lab] ${m}\n`) });
     dir = mkdtempSync(join(tmpdir(), "zr-dask-clients-"));
     // lab up returns once every agent applied its desired state; the workers register within seconds
     const end = Date.now() + 180_000;
     for (;;) {
       const st = await labStatus(lab);
+      if (st.compute.length === 0)
+        throw new Error("the lab reports no Dask cluster: it has no compute server");
       cluster = st.compute[0];
       const problems = st.problems.filter((p) => p.startsWith("dask cluster"));
       if (problems.length === 0 && cluster.registeredWorkers === LAB_CLUSTER.workers.count) break;
@@ -76,7 +80,9 @@ describe("a user's Dask cluster across two data centers (lab)", function () {
       await new Promise((r) => setTimeout(r, 3_000));
     }
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 
   it("runs the scheduler in dc1 and a worker in each of dc1 and dc2, each under its own partition user", () => {
     assert.deepEqual(
