@@ -11,6 +11,7 @@ import {
   exportPkcs8,
   kindsOfCa,
   generateKeyPair,
+  ONLINE_CA_PERMITTED_KINDS,
   issueFromCsr,
   loadCa,
   loadPrivateKey,
@@ -35,10 +36,11 @@ export const files = (stateDir: string) => ({
 });
 
 /**
- * What an online issuing CA may mint: computers and services. A site key is on a networked machine,
- * so the root must not give it users (operators) or software signers; its name constraints say so.
+ * What an online issuing CA may mint: computers, services and (for users' jobs, minutes long) job
+ * certificates. A site key is on a networked machine, so the root must not give it users
+ * (operators) or software signers; its name constraints say so (lib/pki ONLINE_CA_PERMITTED_KINDS).
  */
-export const SITE_CA_KINDS: readonly LeafKind[] = ["computer", "service"];
+export const SITE_CA_KINDS: readonly LeafKind[] = ONLINE_CA_PERMITTED_KINDS;
 
 /**
  * Why `info` cannot be this site's issuing CA, or undefined: it must speak for this data center's zone

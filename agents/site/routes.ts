@@ -29,6 +29,7 @@ import {
 import { files, type SiteIdentity } from "./ca";
 import { siteHostname, type ResolvedSiteConfig } from "./config";
 import { HttpError, quote } from "./http";
+import { jobCsrRoute } from "./job-route";
 import { BODY_LIMITS } from "./limits";
 import type { Registry } from "./registry";
 
@@ -289,5 +290,6 @@ export function siteRoutes(
       guard: "operator",
       handle: () => [200, registry.alerts()],
     },
+    jobCsrRoute(id, registry, log),
   ];
 }

@@ -125,8 +125,8 @@ export function ensureLabSigners(lab: LabLayout): Record<"release" | "state", La
 
 /**
  * The root signs a site's issuing CA CSR, constrained to the data center's zone and networks and to
- * the kinds an online CA may issue (computer, service): a stolen site key cannot mint an operator or a
- * software signer, because every verifier applies the name constraints.
+ * the kinds an online CA may issue (SITE_CA_KINDS: computer, service, job): a stolen site key cannot
+ * mint an operator or a software signer, because every verifier applies the name constraints.
  */
 export function signSiteCa(lab: LabLayout, dc: string, csrPem: string): string {
   const d = lab.plan.dataCenters.find((x) => x.id === dc);

@@ -20,7 +20,9 @@ import {
 import {
   LEAF_KINDS,
   profileFor,
+  resolveLifetimeSeconds,
   resolveValidityDays,
+  MAX_BACKDATE_MS,
   type LeafKind,
   type Profile,
   type ProfileName,
@@ -46,6 +48,11 @@ export interface Authorisation {
   };
   /** @default - the profile's validity; never beyond the CA's own notAfter */
   readonly validityDays?: number;
+  /**
+   * Only for short-lived profiles (job): lifetime in seconds, 60 to the profile's maxLifetimeSeconds.
+   * @default - the profile's maxLifetimeSeconds
+   */
+  readonly lifetimeSeconds?: number;
   readonly organization?: string;
 }
 
@@ -109,8 +116,12 @@ export function issueFromCsrWith(
   }
   const now = opts.now ?? new Date();
   const days = resolveValidityDays(authorisation.validityDays, profile);
-  const notBefore = new Date(now.getTime() - 300_000);
-  const notAfter = new Date(Math.min(now.getTime() + days * 86_400_000, ca.info.notAfter.getTime()));
+  const seconds = resolveLifetimeSeconds(authorisation.lifetimeSeconds, profile);
+  const lifetimeMs = seconds === undefined ? days * 86_400_000 : seconds * 1000;
+  // Backdated for clocks a few minutes behind; verifyIdentity allows a short-lived profile's span
+  // to exceed its maximum lifetime by exactly this.
+  const notBefore = new Date(now.getTime() - MAX_BACKDATE_MS);
+  const notAfter = new Date(Math.min(now.getTime() + lifetimeMs, ca.info.notAfter.getTime()));
   const serial = internals.serial ?? randomSerial();
   const subjectKeyId = keyIdentifierOfDer(csr);
   const cert = encodeCertificate(internals, ca, profile, {
@@ -198,6 +209,11 @@ function resolveNames(profile: Profile, csr: ReturnType<typeof parseCsr>, auth: 
     throw new PkiError(
       "name-not-authorised",
       `${profile.name} certificates carry no IP addresses (got "${ipAddresses[0]}")`,
+    );
+  if (profile.nodeBound && (dnsNames.length !== 1 || ipAddresses.length > 1))
+    throw new PkiError(
+      "name-not-authorised",
+      `${profile.name} certificates name one node: exactly one DNS name and at most one IP address (got ${dnsNames.length} and ${ipAddresses.length})`,
     );
   return { commonName, dnsNames, ipAddresses };
 }

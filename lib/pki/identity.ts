@@ -18,7 +18,7 @@
 import type { CertInfo } from "./cert";
 import { ekuOid } from "./oids";
 import { dnsInZone, uriHost } from "./names";
-import { LEAF_KINDS, PROFILES, type LeafKind } from "./profiles";
+import { LEAF_KINDS, MAX_BACKDATE_MS, PROFILES, type LeafKind } from "./profiles";
 
 export const IDENTITY_SCHEME = "zeroroot";
 /** ub-common-name of X.509 (RFC 5280 appendix A). */
@@ -116,9 +116,33 @@ export function leafNameProblem(
     return `user name "${shown}" is reserved for the platform's own database and system users (${RESERVED_USER_NAMES.join(", ")}, and names starting with ${RESERVED_USER_PREFIXES.join(" or ")}); choose another name`;
   if (kind === "computer" && !name.startsWith(`${dataCenter}-`))
     return `computer name "${shown}" is not of data center ${dataCenter}; computers of ${dataCenter} are named "${dataCenter}-<id>"`;
+  if (kind === "job") {
+    const owner = jobOwnerOf(name);
+    if (typeof owner === "string") return owner;
+  }
   if (kind === "service" && zone !== undefined && name.includes(".") && !dnsInZone(name, zone))
     return `service name "${shown}" is a DNS name outside ${zone}, the zone of data center ${dataCenter}`;
   return undefined;
+}
+
+/**
+ * The name of a job certificate acting for `owner` (a user): `<owner's data center>.<user name>`.
+ * The owner's data center is in the name because the certificate is issued by the worker's data
+ * center, which may be another; the dot, which no user name and no data center id holds, splits it
+ * unambiguously and keeps it apart from every user's CN (user names have no dot).
+ */
+export function jobName(owner: Identity): string {
+  return `${owner.dataCenter}.${owner.name}`;
+}
+
+/** The user a job certificate's name acts for, or why the name is not a job name. */
+export function jobOwnerOf(name: string): Identity | string {
+  const shown = escapeForMessage(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+  const m = /^([a-z][a-z0-9-]{0,62})\.([^.]+)$/.exec(name);
+  const problem = m ? leafNameProblem("user", m[2], m[1]) : "it is not <data center>.<user>";
+  if (!m || problem)
+    return `job name "${shown}" is not allowed (${problem ?? ""}); a job certificate is named "<owner's data center>.<user name>", e.g. "dc1.alice"`;
+  return { dataCenter: m[1], kind: "user", name: m[2] };
 }
 
 /**
@@ -216,6 +240,12 @@ export function identityOfPath(path: readonly CertInfo[]): IdentityResult {
     );
   const problem = leafNameProblem(kind, name, dc.dataCenter, dc.zone);
   if (problem) return refuse("wrong-name", problem);
+  const max = PROFILES[kind].maxLifetimeSeconds;
+  if (max !== undefined && leaf.notAfter.getTime() - leaf.notBefore.getTime() > max * 1000 + MAX_BACKDATE_MS)
+    return refuse(
+      "wrong-kind",
+      `"${escapeForMessage(name)}" is a ${kind} certificate valid for ${Math.round((leaf.notAfter.getTime() - leaf.notBefore.getTime()) / 1000)} s; ${kind} certificates live at most ${max} s`,
+    );
   const want = PROFILES[kind].extendedKeyUsage.map(ekuOid).sort();
   const have = [...leaf.extendedKeyUsage].sort();
   if (want.length !== have.length || want.some((o, i) => o !== have[i]))

@@ -6,9 +6,18 @@ import type { Eku } from "./asn";
 import { PkiError } from "./errors";
 import type { KeyKind } from "./keys";
 
-export type LeafKind = "user" | "computer" | "software" | "service";
+export type LeafKind = "user" | "computer" | "software" | "service" | "job";
 export type ProfileName = "root" | "issuing" | LeafKind;
-export const LEAF_KINDS: readonly LeafKind[] = ["user", "computer", "software", "service"];
+export const LEAF_KINDS: readonly LeafKind[] = ["user", "computer", "software", "service", "job"];
+
+/**
+ * The most a data center's online CA (the site, on a networked management server) may be allowed
+ * to issue; the root grants a subset (provider default: computer and service; `job` is an opt-in).
+ * Never users or software signers: a compromised site would then be any operator. `job` is a user's
+ * task acting for its owner for minutes, accepted only by datastores the owner has grants on, from
+ * the node the certificate names (docs/compute.md, "Job certificates").
+ */
+export const ONLINE_CA_PERMITTED_KINDS: readonly LeafKind[] = ["computer", "service", "job"];
 export const PROFILE_NAMES: readonly ProfileName[] = ["root", "issuing", ...LEAF_KINDS];
 
 export interface Profile {
@@ -24,7 +33,21 @@ export interface Profile {
   /** Whether DNS names / IP addresses may appear in the subjectAltName. */
   readonly allowDns: boolean;
   readonly allowIp: boolean;
+  /**
+   * For certificates that live minutes, not days: the longest lifetime in seconds, whatever
+   * validityDays says. Issuance caps notAfter at it and verifyIdentity refuses a longer one.
+   * @default - no cap below validityDays
+   */
+  readonly maxLifetimeSeconds?: number;
+  /**
+   * Names one node: exactly one DNS name (the node's host name) and at most one IP address.
+   * @default false
+   */
+  readonly nodeBound?: boolean;
 }
+
+/** Issuance backdates notBefore by this (clock skew); a lifetime cap is checked with it added. */
+export const MAX_BACKDATE_MS = 300_000;
 
 const ALL_KEYS: readonly KeyKind[] = ["ec-p256", "ec-p384", "rsa-3072", "rsa-4096"];
 
@@ -96,6 +119,22 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     allowDns: true,
     allowIp: true,
   },
+  // A job of a user on a worker node: names the owner (`<owner's dc>.<user>`) and the node (its
+  // computer id in O, its host name as the one DNS SAN, its address as IP SAN); minutes, renewed by
+  // the job's helper, never by a Pulumi resource. The DNS SAN is also what keeps verifiers (OpenSSL
+  // included) from reading the dotted CN as a host name against the CA's name constraints.
+  job: {
+    name: "job",
+    ca: false,
+    extendedKeyUsage: ["clientAuth"],
+    allowedKeys: ALL_KEYS,
+    validityDays: 1,
+    renewBeforeDays: 0,
+    allowDns: true,
+    allowIp: true,
+    maxLifetimeSeconds: 3600,
+    nodeBound: true,
+  },
 };
 
 export function profileFor(kind: string): Profile {
@@ -125,6 +164,28 @@ export function resolveValidityDays(asked: number | undefined, profile: Profile)
     throw new PkiError(
       "bad-input",
       `validityDays ${String(asked)} is not allowed for ${profile.name} certificates; allowed: a whole number from 1 to ${profile.validityDays}`,
+    );
+  return asked;
+}
+
+/**
+ * Lifetime in seconds of a profile with maxLifetimeSeconds: a whole number from 60 to that maximum;
+ * @default - the maximum. Undefined for profiles that live in days.
+ */
+export function resolveLifetimeSeconds(asked: number | undefined, profile: Profile): number | undefined {
+  const max = profile.maxLifetimeSeconds;
+  if (max === undefined) {
+    if (asked === undefined) return undefined;
+    throw new PkiError(
+      "bad-input",
+      `lifetimeSeconds is only for short-lived profiles; ${profile.name} certificates take validityDays`,
+    );
+  }
+  if (asked === undefined) return max;
+  if (!Number.isInteger(asked) || asked < 60 || asked > max)
+    throw new PkiError(
+      "bad-input",
+      `lifetimeSeconds ${String(asked)} is not allowed for ${profile.name} certificates; allowed: a whole number from 60 to ${max}`,
     );
   return asked;
 }

@@ -1,6 +1,6 @@
 /**
  * A real site service on loopback with a throw-away hierarchy: root, the site's issuing CA (key
- * made by the site, CSR signed by the root, limited to computer and service certificates), dc1's
+ * made by the site, CSR signed by the root, limited to SITE_CA_KINDS as the lab's are), dc1's
  * offline CA (users: the operator), dc2's CA, a foreign CA, and CRL files of the root and dc1's
  * offline CA named in the site config. Used by the site and installer tests.
  */
@@ -12,6 +12,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  SITE_CA_KINDS,
   initIssuingCa,
   installIssuingCertificate,
   loadSiteIdentity,
@@ -154,7 +155,7 @@ export async function startSite(limits: Partial<SiteLimits> = {}): Promise<SiteF
     nameScope: {
       dnsZones: ["dc1.zeroroot.test"],
       ipNetworks: ["127.0.0.0/8"],
-      kinds: ["computer", "service"],
+      kinds: SITE_CA_KINDS,
     },
   });
   const ca = installIssuingCertificate(config, issuing.certificatePem);

@@ -40,6 +40,13 @@ const NAMES: Record<pki.LeafKind, pki.Authorisation> = {
     dnsNames: ["pg.dc1.zeroroot.example", "db.dc1.zeroroot.example"],
     ipAddresses: ["10.77.1.9", "fd00:77::9"],
   },
+  // the node a job certificate is bound to: its address in O and as the IP SAN, its host name
+  job: {
+    commonName: "dc1.alice",
+    organization: "10.77.1.9",
+    dnsNames: ["c01.dc1.zeroroot.example"],
+    ipAddresses: ["10.77.1.9"],
+  },
 };
 
 describe("issuance fast path (DER walk of the CSR, pre-encoded certificate template)", function () {

@@ -12,12 +12,14 @@ const USE: Record<pki.LeafKind, pki.Eku> = {
   computer: "clientAuth",
   software: "codeSigning",
   service: "serverAuth",
+  job: "clientAuth",
 };
 const NAME: Record<pki.LeafKind, string> = {
   user: "alice",
   computer: "dc1-s01",
   software: "release-signer",
   service: "pg.dc1.zeroroot.example",
+  job: "dc1.alice",
 };
 
 /** The root, dc1's and dc2's CAs (every kind), and dc1's site CA (computer and service only). */
@@ -85,7 +87,9 @@ describe("identity: (issuing data center, kind, name) bound into every certifica
   describe("verifyIdentity", () => {
     for (const kind of pki.LEAF_KINDS) {
       it(`returns dc1/${kind}/${NAME[kind]} for a ${kind} certificate of dc1's CA`, () => {
-        const leaf = pki.issueFromCsr(h.dc1, kind, csrFor(NAME[kind]));
+        // a job certificate names its node (one DNS name); the others need no more than their CN
+        const node = kind === "job" ? { dnsNames: ["c01.dc1.zeroroot.example"] } : {};
+        const leaf = pki.issueFromCsr(h.dc1, kind, csrFor(NAME[kind]), node);
         const r = identify([leaf.certificatePem, h.dc1.certificatePem], USE[kind]);
         assert.ok(r.ok, r.ok ? "" : `${r.reason}: ${r.detail}`);
         assert.deepEqual(r.identity, { dataCenter: "dc1", kind, name: NAME[kind] });
