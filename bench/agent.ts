@@ -6,10 +6,12 @@
  * supervisord per pre-created partition whether it holds an instance or not, from the idle
  * supervisord measured here). Then the agent alone under each set of Node flags, restarted at 100
  * instances, and the time from a desired-state change to the program running in an empty partition
- * (its supervisord started by PID 1 on the way).
+ * (its supervisord started by PID 1 on the way). First, bench/agent-parts.ts: the bundle and a
+ * partition's supervisord each against the form it replaced.
  */
 import * as fs from "node:fs";
 import { AGENT_NODE_FLAGS } from "../agents/node/bundle";
+import { run as compareParts } from "./agent-parts";
 import { AgentLab, canRunLab, partitionPrograms, sleep, waitFor } from "../test/lab/agent/harness";
 import { hostProcesses, partitionSupervisords } from "../test/lab/agent/helpers";
 
@@ -17,7 +19,12 @@ const INSTANCES = 100;
 const PARTITIONS = INSTANCES + 1;
 const ROUNDS = 5;
 const SETTLE_MS = 20_000;
-const FLAG_SETS: readonly (readonly string[])[] = [[], ["--max-semi-space-size=1"], AGENT_NODE_FLAGS];
+const FLAG_SETS: readonly (readonly string[])[] = [
+  [],
+  ["--max-semi-space-size=1"],
+  ["--max-semi-space-size=1", "--lite-mode"],
+  AGENT_NODE_FLAGS,
+];
 
 const pssKb = (pid: number | undefined): number => {
   if (!pid) return 0;
@@ -74,6 +81,7 @@ export async function run(): Promise<void> {
   console.log(
     `load average at start: ${fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`,
   );
+  await compareParts();
   const lab = new AgentLab({
     partitions: PARTITIONS,
     init: true,

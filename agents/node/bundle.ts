@@ -10,11 +10,17 @@ import { cpSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 /**
- * Node flags of the agent's command line (the image's agentCommand): a 1 MB young generation and
- * V8's lite mode (no optimising compiler, feedback allocated lazily) keep the mostly idle agent's
- * memory down; `npm run bench -- agent` measures each (docs/agent.md, "Footprint").
+ * Node flags of the agent's command line (the image's agentCommand): a 1 MB young generation, V8's
+ * lite mode (no optimising compiler, feedback allocated lazily) and no V8 helper threads (the
+ * garbage collector and compiler work on the main thread, without per-thread allocator arenas)
+ * keep the mostly idle agent's memory down; `npm run bench -- agent` measures each (docs/agent.md,
+ * "Footprint").
  */
-export const AGENT_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1", "--lite-mode"];
+export const AGENT_NODE_FLAGS: readonly string[] = [
+  "--max-semi-space-size=1",
+  "--lite-mode",
+  "--single-threaded",
+];
 
 export interface AgentBundle {
   readonly entry: string;
@@ -22,7 +28,17 @@ export interface AgentBundle {
   readonly bytes: number;
 }
 
-export async function bundleAgent(outDir: string): Promise<AgentBundle> {
+export interface BundleOptions {
+  /**
+   * Whitespace and syntax minified, names kept (stack traces and error names stay readable). V8
+   * keeps a script's whole source in the heap and parses it at load: the plain bundle costs the
+   * agent ~10 MB more RSS (docs/agent.md, "Footprint"). @default true
+   */
+  readonly minify?: boolean;
+}
+
+export async function bundleAgent(outDir: string, opts: BundleOptions = {}): Promise<AgentBundle> {
+  const minify = opts.minify ?? true;
   // esbuild is a dependency of tsx; required lazily so the agent itself never needs it
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require("esbuild") as typeof import("esbuild");
@@ -35,7 +51,10 @@ export async function bundleAgent(outDir: string): Promise<AgentBundle> {
     platform: "node",
     target: "node18",
     format: "cjs",
-    minify: false,
+    minifyWhitespace: minify,
+    minifySyntax: minify,
+    minifyIdentifiers: false,
+    charset: "ascii",
     sourcemap: false,
     legalComments: "none",
     logLevel: "warning",
@@ -56,8 +75,23 @@ export async function bundleAgent(outDir: string): Promise<AgentBundle> {
       },
     ],
   });
+  if (minify) assertAscii(entry);
   const etcd3 = dirname(require.resolve("etcd3/package.json"));
   const protoDir = join(outDir, "proto");
   cpSync(join(etcd3, "proto"), protoDir, { recursive: true });
   return { entry, protoDir, bytes: statSync(entry).size };
+}
+
+/**
+ * One non-ASCII character (a comment in a dependency suffices) makes V8 hold the whole source as
+ * UTF-16, twice its size, for as long as the agent runs.
+ */
+function assertAscii(file: string): void {
+  const text = readFileSync(file, "latin1");
+  const at = text.search(/[\u0080-\u00ff]/); // read as latin1: one character per byte
+  if (at >= 0)
+    throw new Error(
+      `${file}: non-ASCII byte at offset ${at} (${JSON.stringify(text.slice(Math.max(0, at - 40), at + 10))}); ` +
+        "the agent's bundle must be ASCII so V8 keeps its source at one byte per character; find the dependency and escape it",
+    );
 }
