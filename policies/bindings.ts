@@ -21,6 +21,8 @@ import {
   resourceTypeViewOf,
   noSsh,
   persistence,
+  perUserEgress,
+  perUserEgressViewOfDesiredState,
   signedSoftware,
   spread,
   valuesViewOf,
@@ -76,6 +78,7 @@ export const RESOURCE_BINDINGS: readonly ResourceBinding[] = [
   { rule: pgHbaCertOnly, kinds: DATASTORE_KINDS, view: datastoresView },
   { rule: mariadbCertificateUsers, kinds: DATASTORE_KINDS, view: datastoresView },
   { rule: encryptionAtRest, kinds: DATASTORE_KINDS, view: datastoresView },
+  { rule: perUserEgress, kinds: ["DesiredState"], view: perUserEgressViewOfDesiredState },
 ];
 
 export const STACK_BINDINGS: readonly StackBinding[] = [

@@ -76,7 +76,12 @@ function defineDataCenter(
     active,
     [
       ...config.services,
-      ...clusterServices(config.clusters, { dataCenter: dc.name, domain: config.domain, servers: active }),
+      ...clusterServices(config.clusters, {
+        dataCenter: dc.name,
+        domain: config.domain,
+        servers: active,
+        grants: { dataAccess: config.dataAccess, services: config.services },
+      }),
     ],
     loaded.releases,
     dc.partitionsPerServer,

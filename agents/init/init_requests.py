@@ -7,7 +7,8 @@ so the agent asks PID 1, and PID 1 treats every request as hostile:
 - a unix stream socket, mode 0660, group of the agent: nobody else can connect;
 - the peer's uid (SO_PEERCRED, from the kernel) must be the agent's: a request from any other uid,
   root included, is refused before a byte is read;
-- one line of at most MAX_REQUEST_BYTES printable ASCII, `start NAME`, `stop NAME` or `list`; NAME
+- one line of at most MAX_REQUEST_BYTES printable ASCII, `start NAME`, `stop NAME`, `list`,
+  `egress NAME` or `egress-clear NAME` (init_egress.py: the partition's egress rules); NAME
   must be, byte for byte, an on-demand supervisor of init.json (no path, no pattern: a lookup);
 - at most `maxPerMinute` requests a minute (a token bucket); beyond, each is refused and the first
   refusal is logged once per minute, so a flood costs PID 1 neither time nor console;
@@ -24,7 +25,7 @@ import time
 MAX_REQUEST_BYTES = 64
 MAX_CONNECTIONS = 8
 CONNECTION_SECONDS = 1.0
-OPS = ("start", "stop", "list")
+OPS = ("start", "stop", "list", "egress", "egress-clear")
 
 
 class RateLimit:
@@ -160,7 +161,10 @@ class RequestServer:
         except ValueError as e:
             self.log(f"request socket: refused: {e}")
             return f"refused: {e}"
-        return "ok " + self.handle(op, name)
+        try:
+            return "ok " + self.handle(op, name)
+        except ValueError as e:  # the handler refused what it was asked (init_egress.py: the rules file)
+            return f"refused: {e}"
 
     def expire(self):
         now = time.monotonic()

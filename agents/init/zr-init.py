@@ -10,7 +10,8 @@ the supervisords, kills what is left in its PID namespace and exits 0.
 A supervisor marked onDemand (a partition's) is not started at boot: the node agent, which has no
 privilege, asks for it over PID 1's request socket while the partition holds an instance and asks
 for its stop once the partition is empty (init_requests.py: one request per connection, from the
-agent's uid only, a known on-demand partition only, at a bounded rate).
+agent's uid only, a known on-demand partition only, at a bounded rate). The agent also asks for a
+partition's egress rules, which PID 1 re-validates before it loads them (init_egress.py).
 
 Reads /etc/zeroroot/init.json (rendered by lib/hardening renderInitConfig), or the file given as
 its one argument (tests). Logs to stderr, which is the machine's console.
@@ -27,6 +28,7 @@ import time
 # (python3 -I puts neither directory on the path by itself).
 HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path[:0] = [HERE, "/usr/local/lib/zeroroot"]
+from init_egress import Egress  # noqa: E402
 from init_requests import RequestServer  # noqa: E402
 
 # A stand-in for the pkg_resources supervisord imports (pyshim/pkg_resources.py says why): ~7 MB
@@ -257,6 +259,35 @@ class Supervisors:
             self.running[user] = spawn(self.by_user[user])
 
 
+def requests_handler(config, sups):
+    """The agent's requests: a partition's supervisord (Supervisors.handle) or its egress rules
+    (init_egress.py, when init.json has `egress`). After an egress change both listings are taken
+    again, so drift compares the live ruleset with what PID 1 itself loaded."""
+    run_dir = config["readyMarker"].rsplit("/", 1)[0]
+    egress = None
+    if config.get("egress"):
+        egress = Egress(
+            config["egress"],
+            config["requests"]["uid"],
+            lambda user: sups.by_user[user]["uid"],
+            log,
+            lambda: [list_ruleset(run_dir, n) for n in ("nftables.applied.json", "nftables.json")],
+        )
+
+    def handle(op, user):
+        if op in ("egress", "egress-clear"):
+            if egress is None:
+                raise ValueError("this image's PID 1 has no egress configuration (init.json egress)")
+            return egress.handle(op, user)
+        if op == "start" and egress is not None and egress.has_rules(user):
+            # After a reboot the partition's programs start with its supervisord, before the agent
+            # asks again: the rules the agent left are loaded first, and a start is refused without them.
+            egress.handle("egress", user)
+        return sups.handle(op, user)
+
+    return handle
+
+
 def wakeup_pipe(sel):
     """Signals wake the loop through a pipe (signal.set_wakeup_fd), next to the request socket."""
     rfd, wfd = os.pipe()
@@ -287,7 +318,8 @@ def main(argv):
     else:
         sups.start_wanted()
         if config.get("requests"):
-            requests = RequestServer(config["requests"], sups.on_demand, sups.handle, log)
+            handle = requests_handler(config, sups)
+            requests = RequestServer(config["requests"], sups.on_demand, handle, log)
             requests.register(sel)
         write_marker(config["readyMarker"], json.dumps({"supervisors": sups.running}) + "\n")
         log(f"ready ({len(sups.on_demand)} partition supervisords on demand)")

@@ -14,6 +14,7 @@ import { CONF_FILE, renderInstance, RenderError } from "../../lib/agent/render";
 import type { InstanceRecord } from "../../lib/agent/state";
 import { writeFileAtomic } from "./atomic";
 import type { AgentContext } from "./context";
+import { egressOf } from "./egress";
 import { ensureServiceCertificate } from "./service-cert";
 import { Supervisor } from "./supervisor";
 
@@ -98,6 +99,8 @@ async function applyInstance(
   }
   const confFile = join(p.confD, CONF_FILE);
   await ctx.partitions.ensureUp(spec.partition.user);
+  // a user's instance starts only once PID 1 restricted its partition's egress (egress.ts)
+  await egressOf(ctx).apply(spec);
   if (!prev || prev.renderDigest !== r.digest || !existsSync(confFile)) {
     for (const f of r.files) writeFileAtomic(join(p.instanceDir, f.path), f.content, f.mode);
     writeFileAtomic(confFile, r.conf, 0o640);
@@ -166,8 +169,10 @@ async function destroyInstance(ctx: AgentContext, rec: InstanceRecord): Promise<
   await wipeAsPartitionUser(sup, p.confD, p.instanceDir);
   ctx.detector.forget(rec.name);
   ctx.setRecord(rec.name, undefined);
-  if (!Object.values(ctx.state.instances).some((r) => r.partition.user === rec.partition.user))
+  if (!Object.values(ctx.state.instances).some((r) => r.partition.user === rec.partition.user)) {
     await ctx.partitions.release(rec.partition.user);
+    await egressOf(ctx).clear(rec.partition.user);
+  }
   ctx.log(`instance ${rec.name} destroyed (partition ${rec.partition.user} wiped)`);
   ctx.alert(`destroyed:${rec.name}:${rec.createdAt}`, {
     kind: "instance-destroyed",

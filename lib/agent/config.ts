@@ -51,6 +51,8 @@ export interface AgentConfig {
     readonly dpkgStatus: string;
     /** PID 1's request socket, to have a partition's supervisord started and stopped. @default "/run/zeroroot/init.sock" */
     readonly initSocket: string;
+    /** Where the agent leaves a partition's egress rules for PID 1 to load. @default "/var/lib/zeroroot/zr-agent/egress" */
+    readonly egressDir: string;
   };
   /** Pre-created partitions zr-p000… (uids from 2100). @default 0 */
   readonly partitions: number;
@@ -144,6 +146,7 @@ export function parseAgentConfig(data: unknown, where = "/etc/zeroroot/agent.jso
       supervisorctl: path("supervisorctl", "/usr/bin/supervisorctl"),
       dpkgStatus: path("dpkgStatus", "/var/lib/dpkg/status"),
       initSocket: path("initSocket", IMAGE_PATHS.initSocket),
+      egressDir: path("egressDir", IMAGE_PATHS.egressRules),
     },
     partitions: Math.floor(num(o, "", "partitions", 0, 0, MAX_PARTITIONS)),
     intervals: {

@@ -9,7 +9,8 @@
  *   `schedulerPort` the scheduler's;
  * - `owner` (dc1/user/alice), `cluster` (the label), `dataCenters` (dc1,dc2) and `domain`: what the
  *   owner-only guard admits — the owner's identity triple and the cluster's own service instances;
- * - `zeroroot.owner`: the partition's owner, which the agent reads for per-user egress (docs/compute.md).
+ * - `zeroroot.owner`: the partition's owner, and `zeroroot.egress`: the endpoints it may reach, which
+ *   the agent has PID 1 load as the partition's egress rules (egress-desired.ts, docs/compute.md).
  */
 import {
   CLUSTERS_KEY,
@@ -22,6 +23,8 @@ import {
   type ServerConfig,
   type ServiceConfig,
 } from "../fleet";
+import { EGRESS_PARAMETER, formatEgressParameter, OWNER_PARAMETER } from "./egress-desired";
+import { grantedEndpoints, type GrantSources } from "./grants";
 import { clusterLayout, type ClusterProcess } from "./layout";
 
 export interface ClusterServicesContext {
@@ -29,10 +32,15 @@ export interface ClusterServicesContext {
   readonly domain: string;
   /** This stack's servers (the inventory). */
   readonly servers: readonly ServerConfig[];
+  /**
+   * What the owners' egress grants are resolved from (grants.ts): each process gets the endpoints
+   * its owner may reach as `zeroroot.egress`.
+   * @default - no `zeroroot.egress` parameter (the agent then loads no egress rules for it)
+   */
+  readonly grants?: Pick<GrantSources, "dataAccess" | "services">;
 }
 
-/** The parameter the agent reads for the owner of an instance's partition. */
-export const OWNER_PARAMETER = "zeroroot.owner";
+export { OWNER_PARAMETER };
 
 /** Service entries of every cluster of this stack that has a process in this data center. */
 export function clusterServices(clusters: ClustersConfig, ctx: ClusterServicesContext): ServiceConfig[] {
@@ -40,6 +48,17 @@ export function clusterServices(clusters: ClustersConfig, ctx: ClusterServicesCo
     const layout = clusterLayout(c, ctx.dataCenter, ctx.servers);
     const sched = layout.schedulerEndpoint;
     if (sched === undefined) return [];
+    const egress =
+      ctx.grants === undefined
+        ? undefined
+        : formatEgressParameter(
+            grantedEndpoints(c.owner, {
+              ...ctx.grants,
+              servers: ctx.servers,
+              clusters,
+              dataCenter: ctx.dataCenter,
+            }),
+          );
     const service = (role: "scheduler" | "worker", p: ClusterProcess): ServiceConfig => ({
       name: p.instance,
       release: c.release,
@@ -57,6 +76,7 @@ export function clusterServices(clusters: ClustersConfig, ctx: ClusterServicesCo
         schedulerAddress: sched.address,
         schedulerPort: String(sched.port),
         [OWNER_PARAMETER]: c.owner,
+        ...(egress === undefined ? {} : { [EGRESS_PARAMETER]: egress }),
       },
     });
     return [

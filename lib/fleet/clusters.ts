@@ -84,6 +84,26 @@ export const clusterSchema = z.strictObject({
       .min(1, { error: "at least one data center" })
       .max(CLUSTER_LIMITS.dataCenters, { error: `at most ${CLUSTER_LIMITS.dataCenters} data centers` }),
     port,
+    /**
+     * The data addresses of the compute servers, in server-id order, of each other data center of
+     * `dataCenters`: a stack sees only its own inventory, and its processes' egress grants need the
+     * cluster's members elsewhere (lib/compute/grants.ts places them the way that stack does).
+     * @default - no grant to members in other data centers (they cannot be reached)
+     */
+    remoteComputeServers: z
+      .record(
+        dataCenterSchema.shape.name,
+        z
+          .array(
+            z
+              .string({ error: "an IPv4 or IPv6 address such as 10.2.0.14" })
+              .max(45)
+              .refine((a) => isIP(a) !== 0, { error: "an IPv4 or IPv6 address such as 10.2.0.14" }),
+          )
+          .max(CLUSTER_LIMITS.workers, { error: `at most ${CLUSTER_LIMITS.workers} servers` }),
+        { error: "a mapping of data center to its compute servers' addresses, e.g. {dc2: [10.2.0.14]}" },
+      )
+      .optional(),
   }),
 });
 
@@ -149,6 +169,14 @@ export function checkClusters(
           `remove the second ${JSON.stringify(dc)}`,
         );
     });
+    for (const dc of Object.keys(c.workers.remoteComputeServers ?? {}))
+      if (dc === dataCenter || !c.workers.dataCenters.includes(dc))
+        report(
+          at("workers", "remoteComputeServers", dc),
+          JSON.stringify(dc),
+          `another data center of workers.dataCenters (this stack is ${dataCenter}'s; its servers come from the inventory)`,
+          `remove ${JSON.stringify(dc)} or add it to workers.dataCenters`,
+        );
     if (c.workers.dataCenters.includes(dataCenter) && compute.length === 0)
       report(
         at("workers", "dataCenters"),

@@ -114,6 +114,18 @@ export function renderSupervisordConf(user: PlatformUser): string {
   ].join("\n");
 }
 
+/**
+ * The networks a partition's egress rule may name (PID 1 refuses any other address). One image
+ * serves every data center, so it cannot list a site's data networks: the private ranges hold them
+ * all, and loopback, link-local and public addresses stay out of any grant.
+ */
+export const EGRESS_NETWORKS: readonly string[] = [
+  "10.0.0.0/8",
+  "172.16.0.0/12",
+  "192.168.0.0/16",
+  "fc00::/7",
+];
+
 /** What PID 1 (agents/init/zr-init.py) reads from IMAGE_PATHS.initConfig. */
 export interface InitConfig {
   readonly nftables: string;
@@ -127,6 +139,12 @@ export interface InitConfig {
     readonly gid: number;
     readonly maxPerMinute: number;
   };
+  /**
+   * Per-partition egress (agents/init/init_egress.py): where the agent leaves a partition's rules,
+   * and the networks a rule's address must lie in.
+   * @default - PID 1 refuses egress requests
+   */
+  readonly egress?: { readonly dir: string; readonly networks: readonly string[] };
   readonly supervisors: readonly {
     readonly user: string;
     readonly uid: number;
@@ -145,6 +163,7 @@ export function renderInitConfig(spec: HardenedImageSpec): InitConfig {
     readyMarker: IMAGE_PATHS.readyMarker,
     stopTimeoutSeconds: 15,
     requests: { socket: IMAGE_PATHS.initSocket, uid: AGENT_USER.uid, gid: AGENT_USER.uid, maxPerMinute: 120 },
+    egress: { dir: IMAGE_PATHS.egressRules, networks: EGRESS_NETWORKS },
     supervisors: spec.users.map((u) => ({
       user: u.name,
       uid: u.uid,

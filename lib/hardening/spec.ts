@@ -22,8 +22,17 @@ export const IMAGE_PATHS = {
   placeholderAgent: "/usr/local/lib/zeroroot/placeholder-agent",
   /** PID 1's request handling (agents/init/init_requests.py), imported by zr-init. */
   initRequests: "/usr/local/lib/zeroroot/init_requests.py",
+  /** PID 1's per-partition egress rules (agents/init/init_egress.py), imported by zr-init. */
+  initEgress: "/usr/local/lib/zeroroot/init_egress.py",
+  /**
+   * Where the node agent writes a partition's egress rules (`<partition>.rules`) for PID 1 to
+   * re-validate and load (in zr-agent's home: only the agent writes there).
+   */
+  egressRules: "/var/lib/zeroroot/zr-agent/egress",
   /** supervisord's pkg_resources stand-in (agents/init/pyshim), put on its path by PID 1. */
   initPyshim: "/usr/local/lib/zeroroot/pyshim/pkg_resources.py",
+  /** What supervisord runs first from the same folder (less memory per partition; the file says why). */
+  initPyshimSitecustomize: "/usr/local/lib/zeroroot/pyshim/sitecustomize.py",
   /** Where the node agent asks PID 1 for a partition's supervisord (tmpfs; root:zr-agent 0660). */
   initSocket: "/run/zeroroot/init.sock",
   nftables: "/etc/nftables.conf",
@@ -47,19 +56,31 @@ export const SHIPPED_FILES: readonly ShippedFile[] = [
   {
     path: IMAGE_PATHS.init,
     source: "agents/init/zr-init.py",
-    sha256: "4a390ee6727ec0cbca601808218425828ed735999455612f636a3da968b8a104",
+    sha256: "c926a9acaea273cb73b38bb2b3e23ff3e08b9eac07feb4b10e3e6e191da32b06",
     mode: 0o755,
   },
   {
     path: IMAGE_PATHS.initRequests,
     source: "agents/init/init_requests.py",
-    sha256: "6ff572f1d14b05f740ba3913b2fbd444587ce537b61cd8f16d02f598c1591518",
+    sha256: "49bc3664f8cf18e77f47cd1d929a996d079ec727edd86dec0d3156d617e1ac4d",
+    mode: 0o644,
+  },
+  {
+    path: IMAGE_PATHS.initEgress,
+    source: "agents/init/init_egress.py",
+    sha256: "a38dffbba558b536dee49fe45af09864ffcb46d8913ed0e46b59ffc8986ecd2b",
     mode: 0o644,
   },
   {
     path: IMAGE_PATHS.initPyshim,
     source: "agents/init/pyshim/pkg_resources.py",
     sha256: "aaa91ae41c8df3089d1ee7367898d2f9e39183bfa3c7383e15bab81864ca95b9",
+    mode: 0o644,
+  },
+  {
+    path: IMAGE_PATHS.initPyshimSitecustomize,
+    source: "agents/init/pyshim/sitecustomize.py",
+    sha256: "08e4ee9b8399ef994ac0f325825cac8a8a1065ec4eff61403c5cc27ad3d4e76e",
     mode: 0o644,
   },
   {

@@ -29,6 +29,7 @@ export type { PgHbaCertOnlyConfig } from "./rules/pg-hba-cert-only";
 export type { MutualTlsConfig } from "./rules/mutual-tls";
 export type { NoSshConfig } from "./rules/no-ssh";
 export { perUserEgress };
+export { perUserEgressViewOfDesiredState } from "./egress-views";
 export type { PerUserEgressConfig, PerUserEgressView } from "./rules/per-user-egress";
 export type { PersistenceConfig } from "./rules/persistence";
 export type { AuthorisedSigner, SignedSoftwareConfig } from "./rules/signed-software";
@@ -53,6 +54,7 @@ export const RULES: readonly Rule<any, any>[] = [
   pgHbaCertOnly,
   mariadbCertificateUsers,
   encryptionAtRest,
+  perUserEgress,
 ];
 
 /** Rules that judge a HostView (drift detection over live hosts runs these). */
@@ -70,8 +72,7 @@ export const DATASTORE_RULES = [
 ] as const;
 
 /**
- * Rules of per-user compute (issue #12) that no policy of the pack runs yet: desired-state documents
- * do not carry partition owners, so the pack has no view to give them (docs/compute.md). Not in
- * RULES, whose every rule must have a policy (test/unit/policies/meta.test.ts).
+ * Rules of per-user compute (issue #12): the pack runs them over each DesiredState, whose instances
+ * carry their owner and egress (egress-views.ts, docs/compute.md).
  */
 export const COMPUTE_RULES = [perUserEgress] as const;

@@ -68,7 +68,29 @@ export function labClusters(
             address: sched.server.dataAddress,
             port: LAB_CLUSTER.schedulerPort,
           },
-      workers: { ...LAB_CLUSTER.workers, dataCenters: [...LAB_CLUSTER.workers.dataCenters] },
+      workers: {
+        ...LAB_CLUSTER.workers,
+        dataCenters: [...LAB_CLUSTER.workers.dataCenters],
+        remoteComputeServers: remoteComputeServers(plan, dc, isCompute),
+      },
     },
   ];
+}
+
+/** The compute servers' addresses, in id order, of the cluster's other data centers (for the egress grants). */
+function remoteComputeServers(
+  plan: LabNetPlan,
+  dc: Dc,
+  isCompute: (d: Dc, s: Server) => boolean,
+): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const other of plan.dataCenters) {
+    if (other.id === dc.id || !(LAB_CLUSTER.workers.dataCenters as readonly string[]).includes(other.id))
+      continue;
+    const servers = other.servers
+      .filter((s) => isCompute(other, s))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (servers.length > 0) out[other.id] = servers.map((s) => s.dataAddress);
+  }
+  return out;
 }

@@ -173,6 +173,18 @@ function supervisordsOf(root: string, i: number): number[] {
       /^refused: request longer than 64 bytes/,
     ],
     ["nothing", Buffer.alloc(0), /^refused: request not terminated/],
+    // egress requests: the hostile table is test/integration/agent/init-egress.test.ts
+    ["egress rules for an unknown partition", Buffer.from("egress zr-p999\n"), /^refused: 'zr-p999' is not/],
+    [
+      "egress rules of rule text",
+      Buffer.from("egress meta skuid 2100 accept\n"),
+      /^refused: egress takes exactly/,
+    ],
+    [
+      "egress rules when PID 1 has no egress configuration",
+      Buffer.from("egress zr-p000\n"),
+      /^refused: this image's PID 1 has no egress configuration/,
+    ],
   ];
   for (const [what, bytes, want] of hostile)
     it(`refuses ${what}, and starts nothing`, () => {

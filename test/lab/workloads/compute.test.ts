@@ -3,8 +3,10 @@
  * the storage files, which leave the lab up with two servers per data center (a compute server in
  * each); its `lab up` then only reads and converges. the scheduler on dc1's compute server and a worker in each of dc1 and dc2, each a signed
  * `dask` release instance under its own partition user with a service certificate obtained by CSR
- * through its node's agent. Alice's client kit runs a numpy job from the operator's network; bob's
- * valid certificate is refused by the scheduler's owner-only guard at the TLS listener.
+ * through its node's agent. Alice's client kit runs a numpy job from the operator's network (through
+ * the per-partition egress PID 1 loaded: the job proves the cluster's members reach each other); a
+ * connection of her worker's uid outside her grants is dropped and counted; bob's valid certificate
+ * is refused by the scheduler's owner-only guard at the TLS listener.
  */
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
@@ -14,7 +16,8 @@ import { join } from "node:path";
 import { JOB } from "../../../lab/releases/dask/harness";
 import { LAB_CLUSTER } from "../../../lab/releases/dask/lab";
 import type { ClusterReport } from "../../../lab/releases/dask/status";
-import { mgmtNs, type LabLayout } from "../../../lab/orchestrate/layout";
+import { AGENT_USER, PARTITION_PREFIX, partitionUid } from "../../../lib/hardening";
+import { mgmtNs, serverNs, SITE_PORT, type LabLayout } from "../../../lab/orchestrate/layout";
 import { labStatus } from "../../../lab/orchestrate/status";
 import { labUp } from "../../../lab/orchestrate/up";
 import { serverPaths, serverProcesses } from "../../../lab/server";
@@ -112,6 +115,44 @@ describe("a user's Dask cluster across two data centers (lab)", function () {
       .filter((p) => p.role === "worker")
       .map((p) => `tls://${address(p.server)}:${p.port}`);
     assert.deepEqual(r.result.ranOn, [...workers].sort(), "every worker (dc1 and dc2) computed a share");
+  });
+
+  it("drops and counts a connection of alice's dc1 worker to an address outside her grants; her cluster's members stay reachable", () => {
+    const worker = cluster.processes.find((p) => p.role === "worker" && p.server.startsWith("dc1"))!;
+    const remote = cluster.processes.find((p) => p.role === "worker" && p.server.startsWith("dc2"))!;
+    const uid = partitionUid(Number(worker.user!.slice(PARTITION_PREFIX.length)));
+    const ns = serverNs(worker.server);
+    const nft = (...args: string[]) =>
+      spawnSync("ip", ["netns", "exec", ns, "nft", ...args], { encoding: "utf8", timeout: 10_000 }).stdout;
+    const dropped = () =>
+      Number(/packets (\d+)/.exec(nft("list", "counter", "inet", `zr_egress_${uid}`, `zr-drop-${uid}`))?.[1]);
+    /** A TCP connection from the worker's server as `asUid` (host python in the server's network namespace). */
+    const connect = (asUid: number, host: string, port: number) => {
+      const probe =
+        "import socket,sys\ns=socket.socket(); s.settimeout(2)\ntry:\n s.connect((sys.argv[1],int(sys.argv[2]))); print('connected')\n" +
+        "except OSError as e:\n print(type(e).__name__)";
+      const argv = ["netns", "exec", ns, "setpriv", `--reuid=${asUid}`, `--regid=${asUid}`, "--clear-groups"];
+      const r = spawnSync("ip", [...argv, "/usr/bin/python3", "-c", probe, host, String(port)], {
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+      return r.stdout.trim() || r.stderr.trim();
+    };
+    // PID 1 loaded the partition's table from the signed desired egress: her scheduler and her worker in dc2
+    const table = nft("list", "table", "inet", `zr_egress_${uid}`);
+    for (const p of [scheduler(), remote])
+      assert.match(
+        table,
+        new RegExp(`meta skuid ${uid} ip daddr ${address(p.server)} tcp dport ${p.port} accept`),
+      );
+    // dc1's site service: reachable from this server (the agent's uid gets through), not granted to alice
+    const site = lab.plan.dataCenters.find((d) => d.id === "dc1")!.managementServer.dataAddress;
+    assert.equal(connect(AGENT_USER.uid, site, SITE_PORT), "connected", "the site answers this server");
+    const before = dropped();
+    assert.equal(connect(uid, site, SITE_PORT), "TimeoutError", "alice's worker cannot open it");
+    assert.ok(dropped() > before, `zr-drop-${uid} counted the drop`);
+    assert.equal(connect(uid, address(scheduler().server), scheduler().port), "connected", "her scheduler");
+    assert.equal(connect(uid, address(remote.server), remote.port), "connected", "her worker in dc2");
   });
 
   it("refuses bob's valid certificate at the scheduler's TLS listener, naming his identity", async () => {

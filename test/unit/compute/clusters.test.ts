@@ -45,6 +45,13 @@ describe("zeroroot:clusters (per-user Dask clusters)", () => {
     assert.deepEqual(issues, [], formatIssues(issues));
   });
 
+  it("accepts the addresses of the compute servers of another data center of the workers", () => {
+    const { issues } = checkStackConfig(
+      dc1With((c) => (c[0].workers.remoteComputeServers = { dc2: ["10.78.2.14", "fd00:78:2::15"] })),
+    );
+    assert.deepEqual(issues, [], formatIssues(issues));
+  });
+
   it("resolves to [] when the key is absent", () => {
     const { value } = checkStackConfig(dc1With((_c, all) => delete all["zeroroot:clusters"]));
     assert.ok(value?.kind === "dataCenter" && value.clusters.length === 0);
@@ -145,8 +152,14 @@ describe("zeroroot:clusters (per-user Dask clusters)", () => {
     [
       "the port of a service on the scheduler's server",
       (c, all) => {
-        const dask = (all["zeroroot:services"] as Values[]).find((x) => x.name === "dask");
-        dask!.endpoints = [{ port: 8786 }]; // placed on the compute role
+        // a platform service placed on the compute role (the scheduler's server among them)
+        (all["zeroroot:services"] as Values[]).push({
+          name: "dask",
+          release: "dask@2022.12.1",
+          placement: { role: "compute" },
+          holdsData: false,
+          endpoints: [{ port: 8786 }],
+        });
         c[0].scheduler.port = 8786;
       },
       "[0].scheduler.port",
@@ -157,6 +170,24 @@ describe("zeroroot:clusters (per-user Dask clusters)", () => {
       (_c, all) => (all["zeroroot:clusters"] = { owner: "x" }),
       "",
       /list of clusters/,
+    ],
+    [
+      "remote compute servers of this stack's own data center",
+      (c) => (c[0].workers.remoteComputeServers = { dc1: ["10.78.1.14"] }),
+      "[0].workers.remoteComputeServers.dc1",
+      /another data center of workers\.dataCenters/,
+    ],
+    [
+      "remote compute servers of a data center without workers of the cluster",
+      (c) => (c[0].workers.remoteComputeServers = { dc3: ["10.78.3.14"] }),
+      "[0].workers.remoteComputeServers.dc3",
+      /add it to workers\.dataCenters/,
+    ],
+    [
+      "a host name for a remote compute server",
+      (c) => (c[0].workers.remoteComputeServers = { dc2: ["c01.dc2.example"] }),
+      "[0].workers.remoteComputeServers.dc2[0]",
+      /IPv4 or IPv6 address/,
     ],
     [
       "too many clusters",

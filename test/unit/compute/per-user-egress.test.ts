@@ -1,6 +1,15 @@
 import { strict as assert } from "node:assert";
 import { buildEgressRuleset, type EgressEndpoint, type EgressRuleset } from "../../../lib/compute/egress";
-import { COMPUTE_RULES, perUserEgress, runRule, UNKNOWN, type PerUserEgressView } from "../../../lib/rules";
+import {
+  COMPUTE_RULES,
+  perUserEgress,
+  perUserEgressViewOfDesiredState,
+  RULES,
+  runRule,
+  UNKNOWN,
+  type PerUserEgressView,
+} from "../../../lib/rules";
+import { RESOURCE_BINDINGS } from "../../../policies/bindings";
 import { sarifRuleId } from "../../../lib/sarif/rule-ids";
 
 const ALICE = "dc1/user/alice";
@@ -105,9 +114,66 @@ describe("rule per-user-egress", () => {
       );
     });
 
-  it("has complete metadata, an opaque SARIF id, and is listed in COMPUTE_RULES", () => {
+  it("has complete metadata, an opaque SARIF id, and is in the rule book the pack runs over each DesiredState", () => {
     assert.match(perUserEgress.description, /^Checks that /);
     assert.equal(sarifRuleId("per-user-egress"), "ZR1016");
     assert.ok((COMPUTE_RULES as readonly unknown[]).includes(perUserEgress));
+    assert.ok((RULES as readonly unknown[]).includes(perUserEgress));
+    const bound = RESOURCE_BINDINGS.find((b) => b.rule === perUserEgress);
+    assert.deepEqual(bound?.kinds, ["DesiredState"]);
   });
+});
+
+describe("rule per-user-egress over a DesiredState (the policy pack's view, lib/rules/egress-views.ts)", () => {
+  const inst = (uid: number, parameters: Record<string, unknown>) => ({
+    name: `i${uid}`,
+    partition: { user: `zr-p${uid - 2100}`, uid },
+    parameters,
+  });
+  const owned = (uid: number, egress?: unknown) =>
+    inst(uid, { "zeroroot.owner": ALICE, ...(egress === undefined ? {} : { "zeroroot.egress": egress }) });
+  const judge = (instances: unknown) =>
+    runRule(perUserEgress, perUserEgressViewOfDesiredState({ ref: "urn:ds", props: { instances } }), {});
+
+  const compliant: [string, unknown][] = [
+    [
+      "owned instances that carry their egress",
+      [owned(2100, "10.78.1.14:8786"), owned(2101, "10.78.1.14:8786 10.78.2.14:8800")],
+    ],
+    ["an owned instance that may reach nothing (an empty list is a restriction)", [owned(2100, "")]],
+    ["platform instances only (no owner)", [inst(2100, { mode: "primary" })]],
+    ["an egress not known yet (preview)", [owned(2100, UNKNOWN)]],
+    ["instances not known yet", UNKNOWN],
+  ];
+  for (const [what, instances] of compliant)
+    it(`passes ${what}`, () => assert.deepEqual(judge(instances), []));
+
+  const violations: [string, unknown, string, RegExp][] = [
+    [
+      "the document's only owned instance without zeroroot.egress",
+      [owned(2100)],
+      "egress",
+      /no egress ruleset: they can reach any address/,
+    ],
+    [
+      "one owned instance without zeroroot.egress next to one with it",
+      [owned(2100, "10.78.1.14:8786"), owned(2101)],
+      "egress.uids.2101",
+      /uid 2101 \(owner "dc1\/user\/alice"\) has no egress rules/,
+    ],
+    [
+      "a malformed zeroroot.egress (the node could not load it)",
+      [owned(2100, "10.78.1.14:8786"), owned(2101, "anywhere:*")],
+      "egress.uids.2101",
+      /has no egress rules/,
+    ],
+  ];
+  for (const [what, instances, path, message] of violations)
+    it(`flags ${what}`, () => {
+      const found = judge(instances);
+      assert.ok(
+        found.some((f) => f.path === path && message.test(f.message) && f.ref === "urn:ds"),
+        JSON.stringify(found, null, 2),
+      );
+    });
 });
