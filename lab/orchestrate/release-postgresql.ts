@@ -12,9 +12,10 @@ import { POSTGRESQL_PORT } from "../../lib/hardening";
 import { labPackageVersion } from "./image-spec";
 import { REPO_ROOT } from "./layout";
 import type { LabRelease } from "./releases";
+import { CRL_SOURCES_MODULE } from "./stack-datastores";
 
 /** Bump when a file of lab/releases/postgresql changes: a signed version never changes content. */
-export const POSTGRESQL_RELEASE_REVISION = 2;
+export const POSTGRESQL_RELEASE_REVISION = 4;
 export const POSTGRESQL_PACKAGE = "postgresql-15";
 export const POSTGRESQL_SERVICE = "postgresql";
 
@@ -52,6 +53,7 @@ export function postgresqlRelease(
       "pg_common.py": join(dir, "pg_common.py"),
       "pg-start.py": join(dir, "pg-start.py"),
       "pg-access.py": join(dir, "pg-access.py"),
+      ...CRL_SOURCES_MODULE,
     },
     manifest: {
       packages: [{ name: POSTGRESQL_PACKAGE, version: packageVersion }],

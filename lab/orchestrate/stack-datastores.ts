@@ -7,8 +7,9 @@
  * server of dc1 with a streaming replica on dc2's, one Galera member on the first storage server of
  * every data center.
  */
+import { join } from "node:path";
 import type { LabNetPlan } from "../net";
-import { DOMAIN, SITE_PORT } from "./layout";
+import { DOMAIN, REPO_ROOT, SITE_PORT } from "./layout";
 
 export interface TopologyServer {
   readonly id: string;
@@ -56,6 +57,15 @@ export const copyDataSets = (sets: readonly DataSet[]): Record<string, unknown>[
 export function storageServerOf(t: DatastoreTopology, dcId: string): TopologyServer | undefined {
   return t.dataCenters.find((d) => d.id === dcId)?.servers.find((s) => s.storage);
 }
+
+/**
+ * The program that reads `crlSources` on the server: fetches and screens every site's CRLs
+ * (agents/crl/crl_sources.py). A file of each datastore release that checks other data centers'
+ * certificates (PostgreSQL, MariaDB/Galera), by its path inside the release.
+ */
+export const CRL_SOURCES_MODULE: Readonly<Record<string, string>> = {
+  "crl_sources.py": join(REPO_ROOT, "agents/crl/crl_sources.py"),
+};
 
 /** CRL sources of every data center's site, in the `crlSources` parameter's form (one per line). */
 export const crlSourcesOf = (t: DatastoreTopology): string =>

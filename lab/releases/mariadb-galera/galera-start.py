@@ -29,7 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from galera_conf import ConfError, read_conf  # noqa: E402
-from galera_peers import Announcer, PeerRefused, PeerTls, probe, reachable  # noqa: E402
+from galera_peers import Announcer, PeerRefused, PeerTls, crl_keeper, probe, reachable  # noqa: E402
 from galera_recovery import EMPTY, POSITION, decide  # noqa: E402
 
 MARIADBD = "/usr/sbin/mariadbd"
@@ -200,11 +200,25 @@ def own_position(inst, data):
     return {"state": POSITION, "uuid": gs["uuid"] or NIL_UUID, "seqno": -1}, None
 
 
+def refresh_crls(keeper):
+    """Whether run/crls.pem changed; a failed refresh leaves the CRLs held and is logged by the keeper or here."""
+    try:
+        return keeper.refresh_if_due()
+    except (OSError, ValueError) as e:
+        log(f"CRLs not refreshed: {e}")
+        return False
+
+
 def rendezvous(inst, conf, me, mine):
     """Publishes this member's report and reads the others' until decide() lets it start; returns the action."""
     others = [p for p in conf["peers"] if p != me]
+    # Reports are read only from peers whose chain has a current CRL of every CA here (fail closed):
+    # the keeper fetches every site's before the first round and every DEFAULT_REFRESH_S after.
+    keeper = crl_keeper(inst, log)
+    refresh_crls(keeper)
+    peer_tls = lambda: PeerTls(os.path.join(inst, "tls"), os.path.join(inst, "run"), conf["user-issuers"].keys())  # noqa: E731
     try:
-        tls = PeerTls(os.path.join(inst, "tls"), os.path.join(inst, "run"), conf["user-issuers"].keys())
+        tls = peer_tls()
     except (PeerRefused, ssl.SSLError, OSError) as e:
         # Without a platform identity of its own this member never starts a cluster; it may only
         # try to join one, and the members' TLS decides (and their guards).
@@ -216,6 +230,8 @@ def rendezvous(inst, conf, me, mine):
     last, logged, agreed = None, 0.0, None
     try:
         while True:
+            if refresh_crls(keeper):
+                tls = peer_tls()
             reports = {me: mine, **{p: probe(tls, p, conf["galera-port"], conf["ist-port"]) for p in others}}
             action, reason = decide(me, conf["peers"], conf["bootstrap"], conf["cluster"], reports)
             if action == "join" or (action in ("found", "bootstrap") and agreed == (action, reason)):

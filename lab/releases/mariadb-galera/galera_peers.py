@@ -1,8 +1,9 @@
 """mariadb-galera: which peer certificates a member accepts, and the recovery reports they exchange.
 
-A peer is accepted only when its TLS certificate chains to the platform's root, no CRL the agent
-keeps (tls/crls.pem: the root's and every data center's CA) revokes any certificate of its chain,
-and its identity URI says kind `service`, a data center of the platform (galera.conf's
+A peer is accepted only when its TLS certificate chains to the platform's root, a current CRL of
+every CA of its chain is held and revokes none of them (run/crls.pem: the agent's tls/crls.pem and
+every data center's site's, fetched and screened by crl_sources.py; no CRL for a CA, no peer: fail
+closed), and its identity URI says kind `service`, a data center of the platform (galera.conf's
 user-issuers), this member's domain and this member's service name (the first DNS label of the
 name, `galera` in galera.s1.dc1.example.com). Galera's own TLS cannot check any of this (no CRL,
 no peer name: docs/datastores.md); these checks guard what the release itself exchanges.
@@ -16,8 +17,25 @@ from urllib.parse import urlsplit
 from galera_recovery import RUNNING, UNKNOWN, ReportError, encode_report, parse_report
 
 TIMEOUT_S = 3.0
-UNABLE_TO_GET_CRL = 3  # X509_V_ERR_UNABLE_TO_GET_CRL
+# X509_V_ERR_UNABLE_TO_GET_CRL, _CRL_NOT_YET_VALID, _CRL_HAS_EXPIRED: no current CRL of a CA of the chain
+NO_CURRENT_CRL = (3, 11, 12)
 ID_SCHEME = "zeroroot"
+CRLS = "crls.pem"  # in the instance's run/: what peers are checked against
+
+
+def crl_keeper(inst, log):
+    """The keeper of run/crls.pem: the agent's CRLs and every site's of etc/crl-sources.txt, screened."""
+    # The release carries crl_sources.py next to this file; imported here so that check_peer and the
+    # reports need nothing else (the unit tests load them from the source tree).
+    from crl_sources import CrlKeeper
+
+    return CrlKeeper(
+        os.path.join(inst, "etc", "crl-sources.txt"),
+        os.path.join(inst, "tls", "chain.pem"),
+        [os.path.join(inst, "tls", "crls.pem")],
+        os.path.join(inst, "run", CRLS),
+        log,
+    )
 
 
 class PeerRefused(Exception):
@@ -75,9 +93,8 @@ class PeerTls:
         os.replace(bundle + ".new", bundle)
         # The announcer serves its report to any member certificate (a report is no secret); what a
         # member *accepts* is checked by the client side, with the CRLs.
-        self.server = self._context(ssl.Purpose.CLIENT_AUTH, tls_dir, bundle, crls=False)
-        self.client = self._context(ssl.Purpose.SERVER_AUTH, tls_dir, bundle, crls=True)
-        self.client_chain_only = self._context(ssl.Purpose.SERVER_AUTH, tls_dir, bundle, crls=False)
+        self.server = self._context(ssl.Purpose.CLIENT_AUTH, tls_dir, bundle, None)
+        self.client = self._context(ssl.Purpose.SERVER_AUTH, tls_dir, bundle, os.path.join(run_dir, CRLS))
 
     @staticmethod
     def _context(purpose, tls_dir, bundle, crls):
@@ -88,29 +105,22 @@ class PeerTls:
         ctx.load_cert_chain(bundle, os.path.join(tls_dir, "key.pem"))
         ctx.load_verify_locations(os.path.join(tls_dir, "chain.pem"))
         if crls:
-            ctx.load_verify_locations(os.path.join(tls_dir, "crls.pem"))  # CRLs: PEM files may hold them
-            ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_CHAIN
+            ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_CHAIN  # every CA of the chain needs a current CRL
+            if os.path.exists(crls):  # none yet: every chain is refused (UNABLE_TO_GET_CRL)
+                with open(crls, "rb") as f:
+                    if b"X509 CRL" in f.read(64):
+                        ctx.load_verify_locations(crls)  # CRLs: PEM files may hold them
         return ctx
 
     def connect(self, addr, port):
-        """(TLS socket, note) to a verified peer. Every CA of its chain needs its CRL here; when this
-        node holds none for one of them (another data center's site CA: the agent keeps its own
-        site's bundle), the chain is verified without revocation and the note says so."""
-        for ctx in (self.client, self.client_chain_only):
-            raw = socket.create_connection((addr, port), timeout=TIMEOUT_S)
-            raw.settimeout(TIMEOUT_S)
-            try:
-                s = ctx.wrap_socket(raw)
-            except ssl.SSLCertVerificationError as e:
-                raw.close()
-                if ctx is self.client and e.verify_code == UNABLE_TO_GET_CRL:
-                    continue
-                raise
-            except BaseException:
-                raw.close()
-                raise
-            return s, "" if ctx is self.client else "revocation not checked: no CRL of a CA of its chain on this node"
-        raise AssertionError("unreachable")
+        """A TLS socket to a peer whose chain verifies, with a current CRL of every CA of it."""
+        raw = socket.create_connection((addr, port), timeout=TIMEOUT_S)
+        raw.settimeout(TIMEOUT_S)
+        try:
+            return self.client.wrap_socket(raw)
+        except BaseException:
+            raw.close()
+            raise
 
     def accept(self, sock):
         """The verified peer's refusal reason, or None."""
@@ -147,7 +157,6 @@ class Announcer:
                         continue
                     s.sendall(self.report + b"\n")
             except (ssl.SSLError, OSError) as e:
-                # also the first of a peer's two attempts when it holds no CRL for this member's CA
                 self._refused(addr[0], f"TLS: {e}")
             finally:
                 conn.close()
@@ -176,8 +185,7 @@ def probe(tls, addr, galera_port, report_port):
     if reachable(addr, galera_port):
         return {"state": RUNNING}
     try:
-        s, _ = tls.connect(addr, report_port)
-        with s:
+        with tls.connect(addr, report_port) as s:
             why = tls.accept(s)
             if why:
                 return {"state": UNKNOWN, "why": f"refused its certificate: {why}"}

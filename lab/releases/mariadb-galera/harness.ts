@@ -1,14 +1,19 @@
 /**
  * A Galera cluster of the real release without the rest of the lab: three network namespaces on a
- * bridge, each running the release's programs as rendered by the node agent's own renderer
- * (lib/agent/render), as an unprivileged user with a private tmpfs /tmp, with certificates from a
- * real ceremony (a root and one issuing CA per data center). For the storage bench and for working
+ * bridge, each running the release's programs (installed into one directory, as the agent does) as
+ * rendered by the node agent's own renderer (lib/agent/render), as an unprivileged user with a
+ * private tmpfs /tmp, with certificates from a real ceremony (a root and one issuing CA per data
+ * center). Like the agent, each member's tls/crls.pem holds its own data center's CRLs only (and the
+ * root's); every data center's "site" is `openssl s_server -WWW` in the client namespace serving
+ * `GET /crls` with a certificate of that data center's CA, named in the crlSources parameter. For the storage bench and for working
  * on the release; the lab (`zeroroot lab up`) runs the same release through the agent.
  * Root is needed (namespaces); everything it starts runs as `nobody`.
  */
 import { spawn, spawnSync } from "node:child_process";
 import {
+  chmodSync,
   chownSync,
+  copyFileSync,
   existsSync,
   mkdirSync,
   openSync,
@@ -37,7 +42,7 @@ import {
   type ProfileName,
 } from "../../../lib/pki";
 import { harnessNetDown, harnessNetUp } from "./harness-net";
-import { galeraManifest } from "./release";
+import { galeraManifest, galeraReleaseSources } from "./release";
 
 export const HARNESS_DOMAIN = "zeroroot.test";
 const NOBODY = 65534;
@@ -67,14 +72,19 @@ const run = (cmd: string[], check = true) => {
   return r;
 };
 
+/** The harness's sites serve CRLs on the client namespace's address, one port per data center. */
+const SITE_PORT_BASE = 8440;
+
 export class GaleraHarness {
   readonly members: HarnessMember[];
   readonly pki: string;
   readonly clientNs: string;
+  readonly releaseDir: string;
 
   constructor(readonly opts: HarnessOptions) {
     this.pki = join(opts.baseDir, "pki");
     this.clientNs = `${opts.id}-client`;
+    this.releaseDir = join(opts.baseDir, "release");
     this.members = [1, 2, 3].map((i) => {
       const instanceDir = join(partitionPaths("nobody", join(opts.baseDir, `m${i}`)).instanceDir);
       return {
@@ -102,6 +112,11 @@ export class GaleraHarness {
         dcs: this.members.map((m) => m.dc),
         passphrase: PASS,
       });
+    mkdirSync(this.releaseDir, { recursive: true, mode: 0o755 });
+    for (const [path, source] of Object.entries(galeraReleaseSources())) {
+      copyFileSync(source, join(this.releaseDir, path));
+      chmodSync(join(this.releaseDir, path), 0o644);
+    }
     const manifest = this.manifest();
     const service = { name: "galera", release: `${manifest.name}@${manifest.version}` } as ServiceConfig;
     const parameters = {
@@ -111,6 +126,9 @@ export class GaleraHarness {
         bootstrap: this.members[0].address,
         userIssuers: Object.fromEntries(this.members.map((m) => [m.dc, this.userIssuerDn(m.dc)])),
       }),
+      crlSources: this.members
+        .map((m, i) => `${this.siteName(m.dc)}@${subnet}.100:${SITE_PORT_BASE + i + 1}`)
+        .join("\n"),
       ...datastoreParameters(service, this.opts.dataAccess ?? []),
     };
     for (const m of this.members) {
@@ -131,6 +149,52 @@ export class GaleraHarness {
       chownSync(m.instanceDir, NOBODY, NOBODY);
     }
     if (this.members.some((m) => !existsSync(join(m.instanceDir, "tls", "crls.pem")))) this.publishCrls();
+    this.startSites();
+  }
+
+  siteName(dc: string): string {
+    return `site.${dc}.${HARNESS_DOMAIN}`;
+  }
+
+  private siteDir(dc: string): string {
+    return join(this.opts.baseDir, "sites", dc);
+  }
+
+  /** Each data center's site: its CRLs at `GET /crls` over TLS, with a certificate of its CA. */
+  private startSites(): void {
+    this.members.forEach((m, i) => {
+      const dir = this.siteDir(m.dc);
+      mkdirSync(dir, { recursive: true });
+      if (!existsSync(join(dir, "cert.pem"))) {
+        const issued = this.issue(m.dc, "service", this.siteName(m.dc), { dnsNames: [this.siteName(m.dc)] });
+        writeFileSync(join(dir, "key.pem"), issued.key, { mode: 0o600 });
+        writeFileSync(join(dir, "cert.pem"), issued.cert);
+        writeFileSync(join(dir, "chain.pem"), issued.chain);
+      }
+      const accept = `${this.opts.subnet}.100:${SITE_PORT_BASE + i + 1}`;
+      const out = openSync(join(dir, "s_server.log"), "a");
+      spawn(
+        "ip",
+        [
+          "netns",
+          "exec",
+          this.clientNs,
+          "openssl",
+          "s_server",
+          "-quiet",
+          "-WWW",
+          "-accept",
+          accept,
+          "-cert",
+          "cert.pem",
+          "-key",
+          "key.pem",
+          "-cert_chain",
+          "chain.pem",
+        ],
+        { detached: true, stdio: ["ignore", out, out], cwd: dir },
+      ).unref();
+    });
   }
 
   /** The release's manifest with the host's package versions (dpkg), as the harness runs the host's daemons. */
@@ -160,7 +224,7 @@ export class GaleraHarness {
       spec,
       manifest,
       paths: partitionPaths("nobody", join(this.opts.baseDir, `m${this.members.indexOf(m) + 1}`)),
-      releaseDir: __dirname,
+      releaseDir: this.releaseDir,
     };
   }
 
@@ -192,14 +256,22 @@ export class GaleraHarness {
     };
   }
 
-  /** Makes fresh CRLs of the root and every data-center CA and gives them to every member (as the agent does). */
+  /**
+   * Makes fresh CRLs of the root and every data-center CA; each site serves the root's and its own,
+   * and each member's tls/crls.pem gets the same (as the agent keeps its own site's bundle). Another
+   * data center's CRL reaches a member only by the release fetching it from that site.
+   */
   publishCrls(): void {
-    const text = ["root", ...this.members.map((m) => m.dc)]
-      .map((s) => crlFromCeremony(this.pki, s, PASS))
-      .join("");
+    const root = crlFromCeremony(this.pki, "root", PASS);
     for (const m of this.members) {
+      const crls = [root, crlFromCeremony(this.pki, m.dc, PASS)];
+      const site = this.siteDir(m.dc);
+      mkdirSync(site, { recursive: true });
+      writeFileSync(join(site, "crls.new"), JSON.stringify({ crls }));
+      renameSync(join(site, "crls.new"), join(site, "crls"));
       const f = join(m.instanceDir, "tls", "crls.pem");
-      writeFileSync(`${f}.new`, text, { mode: 0o644 });
+      writeFileSync(`${f}.new`, crls.join(""), { mode: 0o644 });
+      chownSync(`${f}.new`, NOBODY, NOBODY);
       renameSync(`${f}.new`, f);
     }
   }
@@ -253,7 +325,10 @@ export class GaleraHarness {
 
   /** Stops every process in member `i`'s namespace at once (SIGKILL): a data center lost. */
   kill(i: number): void {
-    const ns = this.members[i].ns;
+    this.killNs(this.members[i].ns);
+  }
+
+  private killNs(ns: string): void {
     const pids = run(["ip", "netns", "pids", ns], false)
       .stdout.split("\n")
       .filter((l) => /^\d+$/.test(l));
@@ -263,6 +338,7 @@ export class GaleraHarness {
   /** Stops everything and removes namespaces and files. */
   tearDown(): void {
     this.members.forEach((_, i) => this.kill(i));
+    this.killNs(this.clientNs);
     harnessNetDown(this.opts.id, [...this.members.map((m) => m.ns), this.clientNs]);
     rmSync(this.opts.baseDir, { recursive: true, force: true });
   }

@@ -15,6 +15,7 @@ import type { LabRelease } from "../../orchestrate/releases";
 import type { DatastoreStackConfig } from "../../orchestrate/stacks";
 import {
   copyDataSets,
+  crlSourcesOf,
   labDatastoreTopology,
   storageServerOf,
   type DatastoreEntries,
@@ -68,7 +69,7 @@ export function galeraMembers(
 /**
  * The Galera entries of data center `dcId`'s stack (the lab's and the examples', stack-datastores.ts):
  * one member on its first storage server, every data center's member as peers, dc1's as the one
- * that may found the cluster; nothing with fewer than three members.
+ * that may found the cluster, every site as a source of CRLs; nothing with fewer than three members.
  */
 export function galeraServices(
   t: DatastoreTopology,
@@ -80,12 +81,16 @@ export function galeraServices(
   const members = t.dataCenters.flatMap((d) => storageServerOf(t, d.id) ?? []);
   const here = storageServerOf(t, dcId);
   if (!here || members.length < 3) return { services: [], dataAccess: [] };
-  const parameters = galeraParameters({
-    cluster,
-    peers: members.map((m) => m.address),
-    bootstrap: members[0].address,
-    userIssuers: t.userIssuers ?? {},
-  });
+  const parameters = {
+    ...galeraParameters({
+      cluster,
+      peers: members.map((m) => m.address),
+      bootstrap: members[0].address,
+      userIssuers: t.userIssuers ?? {},
+    }),
+    // every site's CRLs: a member's certificate is issued by its own data center's site CA
+    crlSources: crlSourcesOf(t),
+  };
   return {
     services: [
       {

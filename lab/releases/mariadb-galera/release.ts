@@ -9,9 +9,10 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ReleaseManifest } from "../../../lib/release";
+import { CRL_SOURCES_MODULE } from "../../orchestrate/stack-datastores";
 
 /** Bump when a file or template of lab/releases/mariadb-galera changes: a signed version never changes content. */
-export const GALERA_RELEASE_REVISION = 4;
+export const GALERA_RELEASE_REVISION = 6;
 export const GALERA_RELEASE_NAME = "mariadb-galera";
 /** The ports the release declares; the storage role image opens them (lib/hardening/roles.ts). */
 export const GALERA_PORTS = { sql: 3306, galera: 4567, ist: 4568, sst: 4444 } as const;
@@ -40,6 +41,7 @@ export const galeraReleaseSources = (): Record<string, string> => ({
   "galera_recovery.py": join(HERE, "galera_recovery.py"),
   "galera_peers.py": join(HERE, "galera_peers.py"),
   "galera_guard.py": join(HERE, "galera_guard.py"),
+  ...CRL_SOURCES_MODULE,
 });
 
 /** Program names: what `lab status` and the tests look for in the partition's supervisord. */
@@ -82,6 +84,8 @@ export function galeraManifest(notAfter: string, versionOf: (pkg: string) => str
       { path: "etc/my.cnf", template: template("my.cnf.template"), mode: "0640" },
       { path: "etc/galera.conf", template: template("galera.conf.template"), mode: "0640" },
       { path: "etc/access.txt", template: template("access.txt.template"), mode: "0640" },
+      // every data center's site, one `site.<dc>.<domain>@<ipv4>:<port>` a line (crlSourcesOf)
+      { path: "etc/crl-sources.txt", template: "{{parameters.crlSources}}\n", mode: "0640" },
     ],
     ports: (Object.entries(GALERA_PORTS) as [string, number][]).map(([name, port]) => ({
       name,

@@ -117,6 +117,6 @@ while True:
             applied, changed = now, True
         if changed:
             reload()
-    except (RuntimeError, OSError, SystemExit, subprocess.SubprocessError) as e:
+    except (RuntimeError, OSError, ValueError, SystemExit, subprocess.SubprocessError) as e:
         pg.log(f"not applied: {e}; retrying in {INTERVAL_SECONDS} s")
     time.sleep(INTERVAL_SECONDS)

@@ -21,10 +21,11 @@ if mode not in ("primary", "replica") or not port.isdigit():
 os.umask(0o077)
 pg.prepare_tls()
 # First start: without the hierarchy's CRLs a revoked certificate would log in, so wait for them.
-while not os.path.exists(pg.CRL_FILE):
-    if not pg.refresh_crls():
-        pg.log("no site answered for the CRLs yet; retrying in 5 s")
-        time.sleep(5)
+pg.refresh_crls()
+while not pg.CRLS.answered:
+    pg.log("no site answered for the CRLs yet; retrying in 5 s")
+    time.sleep(5)
+    pg.refresh_crls()
 pg.render_configs(port)
 
 

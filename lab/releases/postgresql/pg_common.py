@@ -6,13 +6,10 @@ Instance directory (ZR_INSTANCE_DIR), written by the agent: tls/{key,cert,chain}
 (the release's config templates, filled from the instance's parameters). Made here: run/ (0700:
 key copy, configuration, CRLs, the unix socket) and data/ (PGDATA).
 """
-import hashlib
-import http.client
-import json
 import os
 import re
-import socket
-import ssl
+
+from crl_sources import CrlKeeper
 
 BIN = "/usr/lib/postgresql/15/bin"
 INSTANCE = os.environ["ZR_INSTANCE_DIR"]
@@ -22,14 +19,12 @@ DATA = os.path.join(INSTANCE, "data")
 ETC = os.path.join(INSTANCE, "etc")
 TLS = os.path.join(INSTANCE, "tls")
 CRL_FILE = os.path.join(RUN, "crl.pem")
-# Sizes bound what a misbehaving site or parameter can make this program hold.
-MAX_CRL_BYTES = 4 * 1024 * 1024
+# Sizes bound what a misbehaving parameter can make this program hold.
 MAX_PARAMETER_FILE_BYTES = 256 * 1024
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 DATABASE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 ADDRESS = re.compile(r"^[0-9a-f.:]{2,45}$")
 PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n?", re.S)
-PEM_CRL = re.compile(r"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----\n?", re.S)
 
 
 def log(msg):
@@ -94,51 +89,17 @@ def prepare_tls():
     write_atomic(os.path.join(RUN, "root.crt"), chain[-1], 0o644)
 
 
-def fetch_crls():
-    """CRLs of every CA of the hierarchy, from every data center's site (`GET /crls`, public, over TLS
-    verified against the root for the site's name). Returns the PEM bundle, or None when no site
-    answered. PostgreSQL checks each CRL's signature itself and needs one for every CA of a chain."""
-    ctx = ssl.create_default_context(cafile=os.path.join(RUN, "root.crt"))
-    crls, answered = [], 0
-    for words in parameter_lines("crl-sources"):
-        host, _, addr = words[0].partition("@")
-        try:
-            ip, port = addr.rsplit(":", 1)
-            body = _get_crls(host, ip, int(port), ctx)
-            crls += [c for c in json.loads(body)["crls"] if PEM_CRL.fullmatch(c.strip() + "\n")]
-            answered += 1
-        except (OSError, ValueError, KeyError, TypeError, http.client.HTTPException) as e:
-            log(f"CRLs from {host} not fetched: {e}")
-    if answered == 0:
-        return None
-    return "".join(sorted(set(c.strip() + "\n" for c in crls)))
-
-
-def _get_crls(host, ip, port, ctx):
-    conn = http.client.HTTPConnection(host, port, timeout=10)
-    # connect to the address, verify the certificate for the site's name
-    conn.sock = ctx.wrap_socket(socket.create_connection((ip, port), timeout=10), server_hostname=host)
-    try:
-        conn.request("GET", "/crls")
-        resp = conn.getresponse()
-        body = resp.read(MAX_CRL_BYTES + 1)
-    finally:
-        conn.close()
-    if resp.status != 200 or len(body) > MAX_CRL_BYTES:
-        raise ValueError(f"HTTP {resp.status}, {len(body)} bytes")
-    return body
+# The hierarchy's CRLs (crl_sources.py, shared with the Galera release): the agent's file and every
+# data center's site. PostgreSQL checks a CRL for every CA of a chain (CRL_CHECK_ALL), users' included,
+# whose offline CAs no certificate here names: so their CRLs are kept unverified (keep_unheld) and
+# PostgreSQL checks their signature against the chain it verifies.
+CRLS = CrlKeeper(os.path.join(ETC, "crl-sources.txt"), os.path.join(TLS, "chain.pem"), [os.path.join(TLS, "crls.pem")],
+                 CRL_FILE, log, keep_unheld=True)
 
 
 def refresh_crls():
     """Writes run/crl.pem when the hierarchy's CRLs changed; returns whether it did."""
-    bundle = fetch_crls()
-    if bundle is None:
-        return False
-    old = open(CRL_FILE, encoding="ascii").read() if os.path.exists(CRL_FILE) else ""
-    if hashlib.sha256(old.encode()).digest() == hashlib.sha256(bundle.encode()).digest():
-        return False
-    write_atomic(CRL_FILE, bundle, 0o644)
-    return True
+    return CRLS.refresh()
 
 
 def render_configs(port):

@@ -64,6 +64,7 @@ describe("mariadb-galera configuration as the node reads it", () => {
             bootstrap: "10.0.1.10",
             userIssuers: { dc1: DC1, dc2: DC2 },
           }),
+          crlSources: "site.dc1.zeroroot.test@10.0.1.1:8443", // read by crl_sources.py, tested there
           ...datastoreParameters(service, dataAccess),
         },
       },

@@ -6,28 +6,21 @@
  * every acknowledged write must be on all three members. The counts are printed.
  */
 import { strict as assert } from "node:assert";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { IpmitoolBmcClient, spawnRunner } from "../../../lib/ipmi";
-import { labBmcLogin } from "../../../lab/bmc/login";
-import { inNamespace } from "../../../lab/net";
-import { mgmtNs, type LabLayout } from "../../../lab/orchestrate/layout";
+import type { LabLayout } from "../../../lab/orchestrate/layout";
 import { serverPaths, serverProcesses } from "../../../lab/server";
 import {
-  labWithGalera,
+  acks,
   adminSql,
-  labGalera,
-  mariadb,
+  bmcOf,
+  galeraWriteSetUp,
   startWriter,
   synced,
   until,
   type LabGaleraMember,
 } from "./galera-fixture";
-import { issue, type ClientCert } from "./postgres-fixture";
-
-const acks = (file: string): number[] =>
-  existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean).map(Number) : [];
+import type { ClientCert } from "./postgres-fixture";
 
 describe("Galera through the loss of one data center (lab)", function () {
   this.timeout(60 * 60_000);
@@ -36,34 +29,12 @@ describe("Galera through the loss of one data center (lab)", function () {
   let members: LabGaleraMember[];
   let alice: ClientCert;
 
-  before(async () => {
-    lab = await labWithGalera((m) => process.stderr.write(`      [lab] ${m}\n`));
-    members = await labGalera(lab);
-    dir = mkdtempSync(join(tmpdir(), "zr-galera-failover-"));
-    alice = issue(lab, dir, "alice");
-    await until("every member Synced in a cluster of 3", 600_000, () => members.every((m) => synced(m)));
-    await until(
-      "alice accepted",
-      180_000,
-      () => mariadb(lab, members[0], { user: "dc1/user/alice", cert: alice, sql: "SELECT 1" }).ok,
-    );
-    const t = mariadb(lab, members[0], {
-      user: "dc1/user/alice",
-      cert: alice,
-      sql: "DROP TABLE IF EXISTS shop.acked; CREATE TABLE shop.acked (id BIGINT PRIMARY KEY, at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))",
-    });
-    assert.ok(t.ok, t.err);
-  });
+  before(async () => ({ lab, dir, members, alice } = await galeraWriteSetUp("zr-galera-failover-")));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("keeps every acknowledged write on all three members (0 lost) while dc3 goes away and comes back", async () => {
     const [via, , victim] = members;
-    const d = lab.plan.dataCenters.find((x) => x.id === victim.dc)!;
-    const server = d.servers.find((s) => s.id === victim.serverId)!;
-    const bmc = new IpmitoolBmcClient(
-      { serverId: server.id, address: server.bmcAddress, ...labBmcLogin(lab, server.id), cipherSuite: 3 },
-      { runner: spawnRunner(inNamespace(mgmtNs(d.id))), retry: { retries: 2 } },
-    );
+    const bmc = bmcOf(lab, victim);
     const log = join(dir, "acked.log");
     const writer = startWriter(lab, via, alice, log);
     try {
@@ -73,9 +44,9 @@ describe("Galera through the loss of one data center (lab)", function () {
       });
 
       await bmc.setPower("off");
-      await until(`${server.id} has no process left`, 60_000, () => {
+      await until(`${victim.serverId} has no process left`, 60_000, () => {
         try {
-          return serverProcesses(server.id, { labDir: lab.dir }).length === 0;
+          return serverProcesses(victim.serverId, { labDir: lab.dir }).length === 0;
         } catch {
           return true; // not running at all
         }

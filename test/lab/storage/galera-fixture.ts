@@ -6,9 +6,14 @@
  * Administration (counting rows, reading state) goes over each member's unix socket as its
  * partition user, as `lab status` does.
  */
+import { strict as assert } from "node:assert";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { IpmitoolBmcClient, spawnRunner } from "../../../lib/ipmi";
+import { labBmcLogin } from "../../../lab/bmc/login";
+import { inNamespace } from "../../../lab/net";
 import { serviceDnsName } from "../../../lib/agent/protocol";
 import { mgmtNs, type LabLayout } from "../../../lab/orchestrate/layout";
 import { labServerRole } from "../../../lab/orchestrate/stacks";
@@ -21,7 +26,7 @@ import {
   memberSql,
   type GaleraMemberOnDisk,
 } from "../../../lab/releases/mariadb-galera/status";
-import type { ClientCert } from "./postgres-fixture";
+import { issue, type ClientCert } from "./postgres-fixture";
 import { labUp } from "../../../lab/orchestrate/up";
 
 /**
@@ -185,3 +190,49 @@ export const until = async (what: string, ms: number, probe: () => boolean): Pro
   }
   return (Date.now() - t0) / 1000;
 };
+
+/** The ids a writer acknowledged (startWriter's log: one a line); none before its first. */
+export const acks = (file: string): number[] =>
+  existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean).map(Number) : [];
+
+export interface GaleraWriteSetUp {
+  readonly lab: LabLayout;
+  /** A new temporary directory (`prefix` + random): alice's key and certificate, the writer's log. */
+  readonly dir: string;
+  readonly members: LabGaleraMember[];
+  readonly alice: ClientCert;
+}
+
+/**
+ * What the write-through-an-outage tests start from: the lab with every member Synced in a cluster
+ * of 3, alice (dc1, readwrite on shop) accepted by dc1's member, and an empty `shop.acked`.
+ */
+export async function galeraWriteSetUp(prefix: string): Promise<GaleraWriteSetUp> {
+  const lab = await labWithGalera((m) => process.stderr.write(`      [lab] ${m}\n`));
+  const members = await labGalera(lab);
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const alice = issue(lab, dir, "alice");
+  await until("every member Synced in a cluster of 3", 600_000, () => members.every((m) => synced(m)));
+  await until(
+    "alice accepted",
+    180_000,
+    () => mariadb(lab, members[0], { user: "dc1/user/alice", cert: alice, sql: "SELECT 1" }).ok,
+  );
+  const t = mariadb(lab, members[0], {
+    user: "dc1/user/alice",
+    cert: alice,
+    sql: "DROP TABLE IF EXISTS shop.acked; CREATE TABLE shop.acked (id BIGINT PRIMARY KEY, at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))",
+  });
+  assert.ok(t.ok, t.err);
+  return { lab, dir, members, alice };
+}
+
+/** The BMC of a member's server, reached from its data center's management namespace. */
+export function bmcOf(lab: LabLayout, m: LabGaleraMember): IpmitoolBmcClient {
+  const d = lab.plan.dataCenters.find((x) => x.id === m.dc)!;
+  const server = d.servers.find((s) => s.id === m.serverId)!;
+  return new IpmitoolBmcClient(
+    { serverId: server.id, address: server.bmcAddress, ...labBmcLogin(lab, server.id), cipherSuite: 3 },
+    { runner: spawnRunner(inNamespace(mgmtNs(d.id))), retry: { retries: 2 } },
+  );
+}

@@ -8,28 +8,22 @@
  * must have bootstrapped.
  */
 import { strict as assert } from "node:assert";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { IpmitoolBmcClient, spawnRunner } from "../../../lib/ipmi";
-import { labBmcLogin } from "../../../lab/bmc/login";
-import { inNamespace } from "../../../lab/net";
-import { mgmtNs, type LabLayout } from "../../../lab/orchestrate/layout";
+import type { LabLayout } from "../../../lab/orchestrate/layout";
 import { serverPaths, serverProcesses } from "../../../lab/server";
 import {
+  acks,
   adminSql,
-  labGalera,
-  labWithGalera,
+  bmcOf as bmcOfIn,
+  galeraWriteSetUp,
   mariadb,
   startWriter,
   synced,
   until,
   type LabGaleraMember,
 } from "./galera-fixture";
-import { issue, type ClientCert } from "./postgres-fixture";
-
-const acks = (file: string): number[] =>
-  existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean).map(Number) : [];
+import type { ClientCert } from "./postgres-fixture";
 
 describe("Galera after every member lost power at once (lab)", function () {
   this.timeout(45 * 60_000);
@@ -38,34 +32,10 @@ describe("Galera after every member lost power at once (lab)", function () {
   let members: LabGaleraMember[];
   let alice: ClientCert;
 
-  before(async () => {
-    lab = await labWithGalera((m) => process.stderr.write(`      [lab] ${m}\n`));
-    members = await labGalera(lab);
-    dir = mkdtempSync(join(tmpdir(), "zr-galera-recovery-"));
-    alice = issue(lab, dir, "alice");
-    await until("every member Synced in a cluster of 3", 600_000, () => members.every((m) => synced(m)));
-    await until(
-      "alice accepted",
-      180_000,
-      () => mariadb(lab, members[0], { user: "dc1/user/alice", cert: alice, sql: "SELECT 1" }).ok,
-    );
-    const t = mariadb(lab, members[0], {
-      user: "dc1/user/alice",
-      cert: alice,
-      sql: "DROP TABLE IF EXISTS shop.acked; CREATE TABLE shop.acked (id BIGINT PRIMARY KEY, at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))",
-    });
-    assert.ok(t.ok, t.err);
-  });
+  before(async () => ({ lab, dir, members, alice } = await galeraWriteSetUp("zr-galera-recovery-")));
   after(() => dir && rmSync(dir, { recursive: true, force: true }));
 
-  const bmcOf = (m: LabGaleraMember) => {
-    const d = lab.plan.dataCenters.find((x) => x.id === m.dc)!;
-    const server = d.servers.find((s) => s.id === m.serverId)!;
-    return new IpmitoolBmcClient(
-      { serverId: server.id, address: server.bmcAddress, ...labBmcLogin(lab, server.id), cipherSuite: 3 },
-      { runner: spawnRunner(inNamespace(mgmtNs(d.id))), retry: { retries: 2 } },
-    );
-  };
+  const bmcOf = (m: LabGaleraMember) => bmcOfIn(lab, m);
   const startLog = (m: LabGaleraMember) =>
     join(
       serverPaths(m.serverId, lab.dir).disk,
