@@ -4,9 +4,10 @@
  * custom resource), next to a floor measured in the same run: a program registering as many
  * trivial resources under the same mocks. Prints the program's time and retained heap, their
  * ratios to the floor (target: time <= 1.5x), and the state size per server (target: < 4 KB): the
- * JSON the lab runner (lab/orchestrate/deployment.ts) stores for the registered resources (its
- * RandomPassword stand-in included), inputs as the plugin's check returns them, outputs of the size
- * real creates return (real certificates from lib/pki) and secrets encrypted.
+ * JSON the lab runner (lab/orchestrate/deployment.ts) stores for the registered resources, inputs
+ * as the plugin's check returns them, outputs of the size real creates return (real certificates
+ * from lib/pki, the BMC password the plugin makes) and secrets encrypted; then the bytes per server
+ * by resource type, and by property for the per-server types.
  *
  * Runtime: what Pulumi's nodejs language host runs for this project (Pulumi.yaml: node
  * --import=tsx, and its runner @pulumi/pulumi/cmd/run loads source-map-support/register first), for
@@ -21,11 +22,12 @@ import { join } from "node:path";
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import { Deployment } from "../lab/orchestrate/deployment";
-import { RANDOM_PASSWORD_TYPE } from "../lab/orchestrate/random-password";
 import { evaluateStack, type EvaluatedResource } from "../lab/stack-eval";
 import { createCsr, createRootCa, generateKeyPair, issueFromCsr, parseCertificate } from "../lib/pki";
 import type { PluginHost, Props } from "../provider/host";
 import { makeProvider, withoutInputs } from "../provider/provider";
+import { generateManagedPassword } from "../provider/resources/bmcCredential";
+import { secret } from "../provider/values";
 import { certificateSha256 } from "../lib/pki/fingerprint";
 import { fleetStack } from "./stack-fleet";
 
@@ -108,12 +110,11 @@ export function outputModels(): Record<string, Props> {
       agentUser: "zr-agent",
       listeningTcpPorts: [],
     },
-    // What a create returns (provider/resources/bmcCredential.ts); the password is an input.
+    // What a create returns (provider/resources/bmcCredential.ts): the password it made, secret.
     "zeroroot:fleet:BmcCredential": {
       username: "zeroroot-a",
+      password: secret(generateManagedPassword(16)),
       userId: 3,
-      loginWorks: true,
-      initialLoginRefused: true,
       rotatedAt: now.toISOString(),
     },
     "zeroroot:desired-state:DesiredState": {
@@ -145,7 +146,7 @@ export async function stateBytes(
   file: string,
   n: number,
   models: Record<string, Props>,
-): Promise<{ total: number; byType: Map<string, number> }> {
+): Promise<{ total: number; byType: Map<string, number>; byProperty: Map<string, number> }> {
   const statePath = join(mkdtempSync(join(tmpdir(), "zr-bench-state-")), "state.json");
   // The deployment loop against the plugin's own provider object in process: its Configure and
   // Check (which fill defaults the program leaves out, so stored inputs are the real ones), and a
@@ -177,11 +178,6 @@ export async function stateBytes(
       stackOutputs: GLOBAL,
       decrypt: () => "bench-bmc-password",
       onResource: async (r: EvaluatedResource) => {
-        // As the lab runner does (lab/orchestrate/runner.ts): its RandomPassword stand-in stores too.
-        if (r.type === RANDOM_PASSWORD_TYPE) {
-          const out = d.registerRandomPassword(r.urn, r.inputs);
-          return { id: out.id, state: out.outs };
-        }
         if (!Deployment.serves(r.type)) return { id: `${r.name}-id`, state: r.inputs };
         const out = await d.register(r.urn, r.type, r.inputs);
         return { id: out.id, state: out.outs };
@@ -195,14 +191,25 @@ export async function stateBytes(
   // ZEROROOT_BENCH_SHOW_STATE=1 names the file, to see what a server's resources store.
   if (process.env.ZEROROOT_BENCH_SHOW_STATE) console.log(`state of ${n} servers: ${statePath}`);
   const byType = new Map<string, number>();
-  const { resources } = JSON.parse(text) as { resources: Record<string, { type: string }> };
-  for (const r of Object.values(resources))
-    byType.set(r.type, (byType.get(r.type) ?? 0) + JSON.stringify(r, null, 1).length);
-  return { total: Buffer.byteLength(text), byType };
+  // `<Type> <inputs|outs>.<key>`: which stored facts make a server's bytes (the next thing to cut).
+  const byProperty = new Map<string, number>();
+  const add = (m: Map<string, number>, k: string, b: number) => m.set(k, (m.get(k) ?? 0) + b);
+  const { resources } = JSON.parse(text) as {
+    resources: Record<string, { type: string; inputs?: Props; outs?: Props }>;
+  };
+  for (const r of Object.values(resources)) {
+    add(byType, r.type, JSON.stringify(r, null, 1).length);
+    for (const side of ["inputs", "outs"] as const)
+      for (const [k, v] of Object.entries(r[side] ?? {}))
+        add(byProperty, `${r.type.replace(/^.*:/, "")} ${side}.${k}`, JSON.stringify({ [k]: v }).length - 2);
+  }
+  return { total: Buffer.byteLength(text), byType, byProperty };
 }
 
 interface Sample {
   ms: number;
+  /** CPU time of this process (user + system): less sensitive than wall time to a loaded machine. */
+  cpuMs: number;
   heapBytes: number;
 }
 
@@ -221,11 +228,13 @@ async function measure(fn: () => Promise<unknown>): Promise<Sample> {
   await resetMocks();
   const before = heap();
   const t = performance.now();
+  const cpu = process.cpuUsage();
   const kept = await fn();
   const ms = performance.now() - t;
+  const used = process.cpuUsage(cpu);
   const heapBytes = heap() - before;
   void kept;
-  return { ms, heapBytes };
+  return { ms, cpuMs: (used.user + used.system) / 1000, heapBytes };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -240,10 +249,11 @@ export async function run(): Promise<void> {
   await evaluateStack(warm, { stackOutputs: GLOBAL, decrypt });
   await floor(50);
   console.log(
-    "servers  resources  program    floor      time x   heap program  heap floor  heap x   state/server",
+    "servers  resources  program    floor      time x    cpu x   heap program  heap floor  heap x   state/server",
   );
   let failed = 0;
   const breakdown: string[] = [];
+  let largest = new Map<string, number>();
   for (const n of SIZES) {
     const file = fleetStack(n);
     const count = (await evaluateStack(file, { stackOutputs: GLOBAL, decrypt })).resources.length;
@@ -256,12 +266,14 @@ export async function run(): Promise<void> {
       flo.push(await measure(() => floor(count)));
     }
     const [pm, fm] = [median(prog.map((s) => s.ms)), median(flo.map((s) => s.ms))];
+    const [pc, fc] = [median(prog.map((s) => s.cpuMs)), median(flo.map((s) => s.cpuMs))];
     const [ph, fh] = [median(prog.map((s) => s.heapBytes)), median(flo.map((s) => s.heapBytes))];
     const state = await stateBytes(file, n, models);
     const perServer = state.total / n;
     breakdown.push(
       `${n} servers: ${[...state.byType].map(([t, b]) => `${t.replace(/^.*:/, "")} ${kb(b / n)}`).join(", ")}`,
     );
+    if (n === Math.max(...SIZES)) largest = state.byProperty;
     const ratio = pm / fm;
     if (ratio > TARGET_TIME_RATIO || perServer >= TARGET_STATE_PER_SERVER) failed++;
     console.log(
@@ -271,6 +283,7 @@ export async function run(): Promise<void> {
         `${pm.toFixed(0)} ms`.padStart(9),
         `${fm.toFixed(0)} ms`.padStart(9),
         `${ratio.toFixed(2)}`.padStart(8),
+        `${(pc / Math.max(fc, 1)).toFixed(2)}`.padStart(7),
         mb(ph).padStart(13),
         mb(fh).padStart(11),
         `${(ph / Math.max(fh, 1)).toFixed(2)}`.padStart(8),
@@ -280,6 +293,11 @@ export async function run(): Promise<void> {
   }
   console.log(
     `state per server, by resource type (inputs and outputs, as stored):\n  ${breakdown.join("\n  ")}`,
+  );
+  const n = Math.max(...SIZES);
+  const top = [...largest].sort(([, a], [, b]) => b - a).slice(0, 12);
+  console.log(
+    `largest stored properties at ${n} servers, bytes per server (compact JSON, before indentation):\n  ${top.map(([k, b]) => `${k} ${(b / n).toFixed(0)}`).join("\n  ")}`,
   );
   console.log(
     `targets: time <= ${TARGET_TIME_RATIO}x the floor, state < ${kb(TARGET_STATE_PER_SERVER)} per server: ${failed === 0 ? "met" : `missed at ${failed} size(s)`}`,

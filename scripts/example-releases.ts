@@ -1,10 +1,11 @@
 /**
  * Regenerates the example signed releases (releases/<name>-<version>.signed.json) with a throw-away
- * example hierarchy: the hand-written manifests of releases/manifests/*.json, and the datastore
+ * example hierarchy: the hand-written manifests of releases/manifests/*.json (none today), and the
  * releases made from the lab's own definitions (PostgreSQL: lab/orchestrate/release-postgresql.ts,
- * MariaDB/Galera: lab/releases/mariadb-galera/release.ts) at fixed Debian package versions. Then it
- * points the example stacks at them: the root certificate in stacks/Pulumi.global.yaml (rootCa:
- * offline), the software signer's fingerprint in policies/policy-config.json, and the datastores of
+ * MariaDB/Galera: lab/releases/mariadb-galera/release.ts, Dask: lab/releases/dask/release.ts) at
+ * fixed Debian package versions. Then it points the example stacks at them: the root certificate in
+ * stacks/Pulumi.global.yaml (rootCa: offline), the software signer's fingerprint in
+ * policies/policy-config.json, and the datastores and the user's Dask cluster of
  * stacks/Pulumi.dc*.yaml (example-stacks.ts: the lab's layout, the example CAs as user issuers).
  *
  *   npx tsx scripts/example-releases.ts [--keys-dir DIR]
@@ -15,7 +16,15 @@
  * sign for the example root.
  */
 import { createPrivateKey } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { X509Certificate } from "node:crypto";
@@ -25,14 +34,20 @@ import { certificateFingerprint, signRelease, type ReleaseManifest } from "../li
 import { postgresqlRelease } from "../lab/orchestrate/release-postgresql";
 import { releaseManifest } from "../lab/orchestrate/releases";
 import { galeraManifest } from "../lab/releases/mariadb-galera/release";
-import { writeExampleDatastores } from "./example-stacks";
+import {
+  DASK_RELEASE_NAME,
+  daskManifestBody,
+  daskReleaseSources,
+  daskReleaseVersion,
+} from "../lab/releases/dask/release";
+import { writeExampleClusters, writeExampleDatastores } from "./example-stacks";
 
 const ROOT = resolve(__dirname, "..");
 const DATA_CENTERS = ["dc1", "dc2", "dc3"] as const;
 
 /**
- * Debian bookworm versions the example datastore releases pin (what the storage image carried when
- * they were signed; a node refuses a release whose packages differ from what it has installed).
+ * Debian bookworm versions the example releases pin (what the storage and compute images carried
+ * when they were signed; a node refuses a release whose packages differ from what it has installed).
  */
 export const EXAMPLE_PACKAGE_VERSIONS: Readonly<Record<string, string>> = {
   "postgresql-15": "15.20-0+deb12u1",
@@ -41,6 +56,9 @@ export const EXAMPLE_PACKAGE_VERSIONS: Readonly<Record<string, string>> = {
   "galera-4": "26.4.23-0+deb12u1",
   rsync: "3.5.0+ds1-0+deb12u1",
   stunnel4: "3:5.68-2+deb12u1",
+  "python3-distributed": "2022.12.1+ds.1-3",
+  "python3-numpy": "1:1.24.2-1+deb12u1",
+  "python3-pandas": "1.5.3+dfsg-2",
 };
 
 function exampleVersionOf(pkg: string): string {
@@ -49,11 +67,18 @@ function exampleVersionOf(pkg: string): string {
   return v;
 }
 
-/** The datastore releases, from the lab's definitions: the same programs, templates and ports. */
-function datastoreManifests(notAfter: string): ReleaseManifest[] {
+/** The releases made from the lab's definitions: the same files, programs, templates and ports. */
+function labDefinedManifests(notAfter: string): ReleaseManifest[] {
+  const dask = {
+    name: DASK_RELEASE_NAME,
+    version: daskReleaseVersion(exampleVersionOf("python3-distributed")),
+    sources: daskReleaseSources(),
+    manifest: daskManifestBody(exampleVersionOf),
+  };
   return [
     releaseManifest(postgresqlRelease(exampleVersionOf), notAfter) as unknown as ReleaseManifest,
     galeraManifest(notAfter, exampleVersionOf),
+    releaseManifest(dask, notAfter) as unknown as ReleaseManifest,
   ];
 }
 
@@ -114,13 +139,14 @@ export function makeExampleReleases(releasesDir: string, keysDir: string): Examp
 
   const manifests = join(releasesDir, "manifests");
   const notAfter = new Date(Date.now() + 2 * 365 * 86_400_000).toISOString().slice(0, 10) + "T00:00:00Z";
-  const handWritten = readdirSync(manifests)
+  // Hand-written manifests, if any (every example release is made from the lab's definitions now).
+  const handWritten = (existsSync(manifests) ? readdirSync(manifests) : [])
     .filter((n) => n.endsWith(".json"))
     .sort()
     .map((f) => JSON.parse(readFileSync(join(manifests, f), "utf8")) as ReleaseManifest);
   const releaseFiles: string[] = [];
   const releaseRefs: string[] = [];
-  for (const manifest of [...handWritten, ...datastoreManifests(notAfter)]) {
+  for (const manifest of [...handWritten, ...labDefinedManifests(notAfter)]) {
     const signed = signRelease(manifest, {
       privateKey: createPrivateKey(signer.keyPem),
       certificatePem: signer.certificatePem,
@@ -185,13 +211,18 @@ if (require.main === module) {
   pointGlobalStackAt(r.rootCertificatePem);
   pointPolicyConfigAt(r.signerFingerprint);
   const ref = (name: string) => r.releaseRefs.find((x) => x.startsWith(`${name}@`))!;
-  writeExampleDatastores(
-    Object.fromEntries(DATA_CENTERS.map((dc) => [dc, join(ROOT, "stacks", `Pulumi.${dc}.yaml`)])),
-    { postgresql: ref("postgresql"), galera: ref("mariadb-galera"), userIssuers: r.userIssuers },
+  const stackFiles = Object.fromEntries(
+    DATA_CENTERS.map((dc) => [dc, join(ROOT, "stacks", `Pulumi.${dc}.yaml`)]),
   );
+  writeExampleDatastores(stackFiles, {
+    postgresql: ref("postgresql"),
+    galera: ref("mariadb-galera"),
+    userIssuers: r.userIssuers,
+  });
+  writeExampleClusters(stackFiles, ref(DASK_RELEASE_NAME));
   process.stdout.write(
     `signed ${r.releaseFiles.length} release(s); signer fingerprint ${r.signerFingerprint}\n` +
       `keys (never commit them): ${r.keysDir}\n` +
-      `updated stacks/Pulumi.global.yaml (rootCa), policies/policy-config.json (authorisedSigners) and the datastores of stacks/Pulumi.dc*.yaml\n`,
+      `updated stacks/Pulumi.global.yaml (rootCa), policies/policy-config.json (authorisedSigners) and the datastores and Dask cluster of stacks/Pulumi.dc*.yaml\n`,
   );
 }

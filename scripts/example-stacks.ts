@@ -14,6 +14,8 @@ import { checkStackConfig, datastoreEngineOf, formatIssues, readStackFile } from
 import { postgresqlServices } from "../lab/orchestrate/stack-postgresql";
 import type { DatastoreTopology, DataSet } from "../lab/orchestrate/stack-datastores";
 import { galeraServices, GALERA_SERVICE } from "../lab/releases/mariadb-galera/lab";
+import { DASK_RELEASE_NAME, labClusters } from "../lab/releases/dask/lab";
+import type { LabNetPlan } from "../lab/net";
 import { POSTGRESQL_SERVICE } from "../lab/orchestrate/release-postgresql";
 
 /** The example data sets: alice (dc1) writes analytics, bob (dc2) reads it; dave (dc3) owns shop on Galera. */
@@ -110,6 +112,68 @@ export function writeExampleDatastores(
     // the hand-written style: `{ role: storage }`, `[dc1-s01]`
     writeFileSync(file, doc.toString({ lineWidth: 0 }).replace(/\[ ([^[\]\n]*) \]/g, "[$1]"));
   }
+}
+
+/**
+ * Writes the lab user's Dask cluster (lab/releases/dask/lab.ts: alice's `analytics`, scheduler on
+ * dc1's first compute server, workers over dc1 and dc2) into `zeroroot:clusters` of each example
+ * stack, as the lab's stacks have it, and drops any `zeroroot:services` entry running the dask
+ * release: that release starts a scheduler or a worker of a user's cluster (its `role` parameter),
+ * not a platform service.
+ */
+export function writeExampleClusters(files: Readonly<Record<string, string>>, daskRef: string): void {
+  const resolved = Object.values(files).map((file) => {
+    const r = checkStackConfig(readStackFile(file));
+    if (r.value?.kind !== "dataCenter")
+      throw new Error(`${file} is not a valid data-center stack:
+${formatIssues(r.issues)}`);
+    return r.value.dataCenter;
+  });
+  // The part of the lab's network plan labClusters reads: data centers, server ids and addresses.
+  const plan = {
+    dataCenters: resolved.map((dc) => ({
+      id: dc.name,
+      servers: dc.servers.map((s) => ({
+        id: s.id,
+        dataAddress: s.address,
+        compute: s.roles.includes("compute"),
+      })),
+    })),
+  } as unknown as LabNetPlan;
+  const isCompute = (_dc: unknown, s: unknown) => (s as { compute: boolean }).compute;
+  for (const [dcId, file] of Object.entries(files)) {
+    const dc = plan.dataCenters.find((d) => d.id === dcId);
+    if (!dc) throw new Error(`no example data center ${dcId}`);
+    const clusters = labClusters(plan, dc, isCompute, daskRef);
+    const doc = parseDocument(readFileSync(file, "utf8"));
+    replaceItems(doc, "zeroroot:services", (s) => String(s.release).split("@")[0] === DASK_RELEASE_NAME, []);
+    if (clusters.length === 0) doc.deleteIn(["config", "zeroroot:clusters"]);
+    else {
+      const node = doc.createNode(clusters);
+      node.commentBefore =
+        " A user's Dask cluster (docs/compute.md): the lab's (lab/releases/dask/lab.ts), written by\n" +
+        " scripts/example-releases.ts with the dask release it signs from the lab's definition.";
+      for (const c of node.items) flowLeaves(c);
+      doc.deleteIn(["config", "zeroroot:clusters"]);
+      // before zeroroot:services, so that services stay right before zeroroot:dataAccess, the file's
+      // last key (tests append a service and a grant there)
+      const config = doc.get("config", true);
+      if (!isMap(config)) throw new Error(`${file} has no config map`);
+      const at = config.items.findIndex(
+        (p) => String((p.key as { value?: unknown }).value) === "zeroroot:services",
+      );
+      config.items.splice(at < 0 ? config.items.length : at, 0, doc.createPair("zeroroot:clusters", node));
+    }
+    writeFileSync(file, doc.toString({ lineWidth: 0 }).replace(/\[ ([^[\]\n]*) \]/g, "[$1]"));
+  }
+}
+
+/** Maps and lists whose values are all scalars on one line (`{ server: dc1-c01, port: 8786 }`). */
+function flowLeaves(node: unknown): void {
+  if (!isMap(node) && !isSeq(node)) return;
+  const values = node.items.map((i) => (isMap(node) ? (i as { value: unknown }).value : i));
+  if (values.every((v) => !isMap(v) && !isSeq(v))) node.flow = true;
+  else values.forEach(flowLeaves);
 }
 
 /** In list `key` of the stack's config: drops the items `drop` selects, puts `items` first. */

@@ -105,7 +105,7 @@ function labRunnerLogins(file: string, crypter: PassphraseCrypter | undefined): 
   for (const urn of d.urns()) {
     if (d.recorded(urn)?.type !== RESOURCE_TYPES.BmcCredential) continue;
     const rec = d.loaded(urn);
-    // The plugin's outputs do not repeat its inputs: the password is an input, the user an output.
+    // The user and the password are outputs (the password an input in state from before the plugin made it).
     const props = { ...rec?.inputs, ...rec?.outs };
     const [server, username, password] = [props.serverId, props.username, props.password].map(unwrap);
     if (typeof server !== "string") continue;

@@ -1,12 +1,11 @@
 /**
- * A server's BMC credential that nobody knows (docs/bmc.md): a `@pulumi/random` RandomPassword,
- * regenerated when its keepers (the rotation period and generation the stack program computes)
- * change, and a BmcCredential served by the plugin (provider/resources/bmcCredential.ts) that sets
- * it on a dedicated BMC user, disables the initial one, and rotates in place. The password exists
- * only as a Pulumi secret: in the RandomPassword's and the BmcCredential's state.
+ * A server's BMC credential that nobody knows (docs/bmc.md): a BmcCredential served by the plugin
+ * (provider/resources/bmcCredential.ts) that makes a random password itself, sets it on a dedicated
+ * BMC user, disables the initial one, and rotates it in place to a fresh one when its keepers (the
+ * rotation period and generation the stack program computes) change. The password exists only as
+ * a Pulumi secret output of that one resource: one resource per server, one stored copy.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import { resourceType, type CipherSuite } from "../../lib/contracts/resources";
 import { MANAGED_USER_DEFAULTS } from "../../lib/ipmi/users";
 
@@ -14,7 +13,7 @@ export const BMC_CREDENTIAL_TYPE = resourceType("BmcCredential");
 
 /** How the managed credential is made and rotated; plain values, validated by lib/fleet. */
 export interface ManagedBmcCredentialArgs {
-  /** RandomPassword keepers: a change makes a new password, i.e. a rotation. */
+  /** A change of any value rotates the password (the plugin makes a new one). */
   readonly keepers: Readonly<Record<string, string>>;
   /** The two BMC user ids zeroroot alternates between. @default [3, 4] */
   readonly userIds?: readonly [number, number];
@@ -34,8 +33,8 @@ export interface BmcCredentialArgs {
   readonly initialUsername: string;
   /** Must be a secret Output. */
   readonly initialPassword: pulumi.Output<string>;
-  /** Must be a secret Output (a RandomPassword's result). */
-  readonly password: pulumi.Output<string>;
+  /** A change of any value rotates the password. @default - {}: rotates only on drift or setting changes */
+  readonly keepers?: Readonly<Record<string, string>>;
   readonly userIds?: readonly [number, number];
   readonly channel?: number;
   readonly usernameBase?: string;
@@ -48,10 +47,11 @@ export interface BmcCredentialArgs {
  * its check (stored state is the same), and of the outputs only those a program composes with.
  */
 function registered(args: BmcCredentialArgs): pulumi.Inputs {
-  const { userIds, channel, usernameBase, passwordBytes, ...rest } = args;
+  const { userIds, channel, usernameBase, passwordBytes, keepers, ...rest } = args;
   const d = MANAGED_USER_DEFAULTS;
   return {
     ...rest,
+    ...(keepers ? { keepers: { ...keepers } } : {}),
     ...(userIds && (userIds[0] !== d.userIds[0] || userIds[1] !== d.userIds[1])
       ? { userIds: [...userIds] }
       : {}),
@@ -59,18 +59,19 @@ function registered(args: BmcCredentialArgs): pulumi.Inputs {
     ...(usernameBase !== undefined && usernameBase !== d.usernameBase ? { usernameBase } : {}),
     ...(passwordBytes !== undefined && passwordBytes !== d.passwordBytes ? { passwordBytes } : {}),
     username: undefined,
+    password: undefined,
   };
 }
 
 /**
- * What `read` and rotations record (`userId`, `loginWorks`, `initialLoginRefused`, `rotatedAt`) are
- * outputs in state, for refresh and the next diff, not properties of this class: a program composes
- * only with the managed login.
+ * What `read` and rotations record (`userId`, `rotatedAt`, and `loginWorks`/`initialLoginRefused`
+ * only when a read found them false) are outputs in state, for refresh and the next diff, not
+ * properties of this class: a program composes only with the managed login.
  */
 export class BmcCredential extends pulumi.CustomResource {
   /** The managed BMC user now in use (`<usernameBase>-a` or `-b`). */
   declare public readonly username: pulumi.Output<string>;
-  /** The managed password (secret): what BmcServer logs in with. */
+  /** The managed password the plugin made (a secret output): what BmcServer logs in with. */
   declare public readonly password: pulumi.Output<string>;
 
   constructor(name: string, args: BmcCredentialArgs, opts: pulumi.CustomResourceOptions = {}) {
@@ -83,26 +84,20 @@ export class BmcCredential extends pulumi.CustomResource {
 }
 
 /**
- * The RandomPassword and the BmcCredential of one server. Letters and digits only: safe in ipmitool's
- * command file, 62^16 (about 95 bits) at the default length.
+ * The BmcCredential of one server. The password is letters and digits only (safe in ipmitool's
+ * command file): 62^16, about 95 bits, at the default length.
  */
 export function managedBmcCredential(
   name: string,
-  bmc: Omit<BmcCredentialArgs, "password" | keyof Omit<ManagedBmcCredentialArgs, "keepers">>,
+  bmc: Omit<BmcCredentialArgs, keyof ManagedBmcCredentialArgs>,
   managed: ManagedBmcCredentialArgs,
   opts: pulumi.CustomResourceOptions,
 ): BmcCredential {
-  const length = managed.passwordBytes ?? 16;
-  const password = new random.RandomPassword(
-    `${name}-password`,
-    { length, special: false, upper: true, lower: true, numeric: true, keepers: { ...managed.keepers } },
-    { ...opts, additionalSecretOutputs: ["result"] },
-  );
   return new BmcCredential(
     name,
     {
       ...bmc,
-      password: pulumi.secret(password.result),
+      keepers: managed.keepers,
       userIds: managed.userIds,
       channel: managed.channel,
       usernameBase: managed.usernameBase,

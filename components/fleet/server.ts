@@ -115,7 +115,9 @@ export class Server extends pulumi.ComponentResource {
           address: args.bmc.address,
           port: args.bmc.port ?? 623,
           username: credential ? credential.username : args.bmc.username,
-          password: credential ? credential.password : args.bmc.password,
+          // Secret here too, not only by the engine's additionalSecretOutputs and the plugin's
+          // marking: the password must never reach BmcServer's inputs in plain text.
+          password: credential ? pulumi.secret(credential.password) : args.bmc.password,
           cipherSuite: args.bmc.cipherSuite ?? 3,
           ipmiVersion: "2.0",
         },

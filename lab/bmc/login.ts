@@ -51,7 +51,7 @@ export function labBmcCredential(lab: LabLayout, serverId: string): LabBmcLogin 
   });
   for (const urn of deployment.urns()) {
     if (deployment.recorded(urn)?.type !== RESOURCE_TYPES.BmcCredential) continue;
-    // The plugin's outputs do not repeat its inputs: the password is an input, the user an output.
+    // The user and the password are outputs (the password an input in state from before the plugin made it).
     const rec = deployment.loaded(urn);
     const props = { ...rec?.inputs, ...rec?.outs };
     const password = unwrap(props.password);

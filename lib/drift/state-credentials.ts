@@ -1,7 +1,8 @@
 /**
  * The BMC logins a deployment's state holds: once a data center's BMCs are rotated
  * (BmcCredential, docs/bmc.md) the stack file's initial password is disabled, and the working
- * login exists only in the state — its `password` input (a secret) and its `username` output.
+ * login exists only in the state — its `password` (a secret output; an input in state written
+ * before the plugin made it) and its `username` output.
  * `zeroroot drift --state` reads them from `pulumi stack export` documents (version 3); the lab
  * runner's own state file is read by the CLI with the runner's code (cli/commands/drift-state.ts).
  * Pure: the caller reads the file (bounded) and decrypts.
@@ -78,7 +79,7 @@ export function bmcLoginsFromPulumiExport(
     if (typeof serverId !== "string") continue;
     if (typeof username !== "string" || typeof password !== "string")
       throw new StateCredentialError(
-        `${urn}: the BmcCredential of ${serverId.slice(0, 63)} records no username output or password input`,
+        `${urn}: the BmcCredential of ${serverId.slice(0, 63)} records no username and password (outputs)`,
       );
     out.set(serverId, { username, password });
   }

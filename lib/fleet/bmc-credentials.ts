@@ -78,7 +78,7 @@ export function rotationPeriod(rotation: BmcRotation, at: Date): string {
   }
 }
 
-/** The RandomPassword keepers: a new password whenever one of them changes. */
+/** The BmcCredential's keepers: the plugin makes a new password whenever one of them changes. */
 export function bmcPasswordKeepers(c: BmcCredentialsConfig, at: Date): Record<string, string> {
   return { period: rotationPeriod(c.rotation, at), generation: String(c.generation) };
 }

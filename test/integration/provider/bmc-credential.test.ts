@@ -1,9 +1,11 @@
 /**
  * BmcCredential through the plugin as the engine drives it (a child process, gRPC), against a real
- * OpenIPMI ipmi_sim on the loopback (no namespaces needed): the initial credential is disabled at
- * create, a new password is an in-place update to the other managed user, a rotation the BMC does
- * not honour leaves the working credential in place, refresh sees drift, and no password ever
- * appears on an ipmitool command line (a PATH wrapper records every argv).
+ * OpenIPMI ipmi_sim on the loopback (no namespaces needed): the plugin makes the managed password
+ * itself and returns it only as a secret output, the initial credential is disabled at create, a
+ * change of keepers is an in-place rotation to a fresh password on the other managed user, a
+ * rotation the BMC does not honour leaves the working credential in place, refresh sees drift,
+ * state from when the password was a RandomPassword input moves over without touching the BMC, and
+ * no password ever appears on an ipmitool command line (a PATH wrapper records every argv).
  */
 import { strict as assert } from "node:assert";
 import { execFile } from "node:child_process";
@@ -21,9 +23,18 @@ const URN = urnOf("dc1", "zeroroot", `zeroroot:fleet:Server$${TYPE}`, "dc1-s01-b
 const ADDRESS = "127.0.0.1";
 const PORT = 20000 + (process.pid % 20000);
 const INITIAL = { username: "factory", password: "Init-7f3a9c" };
-const PW1 = "Aa1Bb2Cc3Dd4Ee5F";
-const PW2 = "Gg6Hh7Ii8Jj9Kk0L";
+const KEEPERS = { period: "2026-Q4", generation: "0" };
 const isSecret = (v: unknown) => !!v && typeof v === "object" && SECRET_SIG in v;
+/** Every managed password the plugin returned, to look for in argv logs and messages. */
+const made: string[] = [];
+/** The managed password of a create or update: a secret output, letters and digits. */
+function passwordOf(outs: Props, length = 16): string {
+  assert.ok(isSecret(outs.password), "the managed password is a secret output");
+  const pw = (outs.password as unknown as { value: unknown }).value;
+  assert.ok(typeof pw === "string" && new RegExp(`^[A-Za-z0-9]{${length}}$`).test(pw), "letters and digits");
+  made.push(pw);
+  return pw;
+}
 
 const inputs = (over: Props = {}): Props => ({
   serverId: "dc1-s01",
@@ -32,7 +43,7 @@ const inputs = (over: Props = {}): Props => ({
   cipherSuite: 3,
   initialUsername: INITIAL.username,
   initialPassword: secret(INITIAL.password),
-  password: secret(PW1),
+  keepers: KEEPERS,
   ...over,
 });
 
@@ -111,18 +122,37 @@ describe("provider plugin over gRPC: BmcCredential against ipmi_sim", function (
     }
   });
 
-  it("Check fills the defaults and refuses weak or unsafe passwords and clashing user ids, never echoing a password", async () => {
+  it("Check fills the defaults, refuses a password input (the plugin makes it), bad keepers and clashing user ids, never echoing a password", async () => {
     const ok = await plugin.check(URN, {}, inputs());
     assert.deepEqual(ok.failures, []);
     assert.deepEqual(
       [ok.inputs.userIds, ok.inputs.channel, ok.inputs.usernameBase, ok.inputs.passwordBytes],
       [[3, 4], 1, "zeroroot", 16],
     );
-    assert.ok(isSecret(ok.inputs.password) && isSecret(ok.inputs.initialPassword));
+    assert.ok(isSecret(ok.inputs.initialPassword));
+    assert.ok(!("password" in ok.inputs), "no password input");
+    const none = await plugin.check(URN, {}, inputs({ keepers: undefined }));
+    assert.deepEqual(none.inputs.keepers, {}, "no keepers: an empty map, stored");
     const cases: [string, Props, string, RegExp][] = [
-      ["too short", { password: secret("Short1short2") }, "password", /16\.\.16 characters/],
-      ["a quote", { password: secret("Aa1Bb2Cc3Dd4Ee'F") }, "password", /letters and digits only/],
-      ["longer than the field", { password: secret(`${PW1}XYZW`) }, "password", /16\.\.16 characters/],
+      [
+        "a password given",
+        { password: secret("Aa1Bb2Cc3Dd4Ee5F") },
+        "password",
+        /not an input \(value not shown\)/,
+      ],
+      ["keepers a list", { keepers: ["2026-Q4"] }, "keepers", /give a map of at most 16 strings/],
+      [
+        "a keeper not a string",
+        { keepers: { generation: 1 } },
+        "keepers",
+        /give a map of at most 16 strings/,
+      ],
+      [
+        "too many keepers",
+        { keepers: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, "v"])) },
+        "keepers",
+        /at most 16/,
+      ],
       ["the same user id twice", { userIds: [3, 3] }, "userIds", /both 3; give two distinct/],
       ["the anonymous user", { userIds: [1, 4] }, "userIds", /in 2\.\.63/],
       ["an empty initial password", { initialPassword: secret("") }, "initialPassword", /1-20 bytes/],
@@ -143,44 +173,57 @@ describe("provider plugin over gRPC: BmcCredential against ipmi_sim", function (
     assert.equal(state.id, "dc1-s01");
     assert.equal(state.outs.username, "zeroroot-a");
     assert.equal(state.outs.userId, 3);
-    assert.equal(state.outs.initialLoginRefused, true);
-    assert.ok(!("password" in state.outs), "outputs do not repeat the password (an input, stored secret)");
-    assert.ok(isSecret(state.inputs.password), "the managed password input is secret");
-    assert.ok(await logsIn("zeroroot-a", PW1), "the managed credential logs in");
+    // Both facts were verified by create; only a problem a later read finds is stored.
+    assert.deepEqual([state.outs.loginWorks, state.outs.initialLoginRefused], [undefined, undefined]);
+    assert.ok(!("password" in state.inputs), "the password is not an input");
+    const pw = passwordOf(state.outs);
+    assert.ok(await logsIn("zeroroot-a", pw), "the managed credential logs in");
     assert.ok(!(await logsIn(INITIAL.username, INITIAL.password)), "the initial credential is refused");
   });
 
   it("Read reports the managed login working and the initial one refused", async () => {
     const r = await plugin.read(state.id, URN, state.outs, state.inputs);
-    assert.equal(r.props.loginWorks, true);
-    assert.equal(r.props.initialLoginRefused, true);
-    assert.ok(isSecret(r.inputs.password), "Read keeps the password secret");
+    // Absent is "works": read stores only a problem (see the drift cases below).
+    assert.deepEqual([r.props.loginWorks, r.props.initialLoginRefused], [undefined, undefined]);
+    assert.equal(r.props.username, "zeroroot-a");
+    assert.ok(isSecret(r.props.password), "Read keeps the password, secret, in the outputs");
+    assert.ok(!("password" in r.inputs), "and out of the inputs");
   });
 
-  it("a new password is an in-place update to the other user; the old password is refused afterwards", async () => {
-    const news = await checked({ password: secret(PW2) });
+  it("the same keepers are no change: nothing rotates", async () => {
+    const d = await plugin.diff(state.id, URN, state.outs, await checked(), state.inputs);
+    assert.deepEqual(d, { changes: false, replaces: [], diffs: [], deleteBeforeReplace: false });
+  });
+
+  it("new keepers rotate in place to a fresh password on the other user; the old password is refused afterwards", async () => {
+    const before = passwordOf(state.outs);
+    const news = await checked({ keepers: { ...KEEPERS, period: "2027-Q1" } });
     const d = await plugin.diff(state.id, URN, state.outs, news, state.inputs);
-    assert.deepEqual(d, { changes: true, replaces: [], diffs: ["password"], deleteBeforeReplace: false });
+    assert.deepEqual(d, { changes: true, replaces: [], diffs: ["keepers"], deleteBeforeReplace: false });
     const outs = await plugin.update(state.id, URN, state.outs, news, state.inputs);
     assert.equal(outs.username, "zeroroot-b");
     assert.equal(outs.userId, 4);
-    assert.ok(await logsIn("zeroroot-b", PW2), "the new credential logs in");
-    assert.ok(!(await logsIn("zeroroot-a", PW1)), "the previous managed credential is refused");
+    const after = passwordOf(outs);
+    assert.notEqual(after, before, "a fresh password");
+    assert.ok(await logsIn("zeroroot-b", after), "the new credential logs in");
+    assert.ok(!(await logsIn("zeroroot-a", before)), "the previous managed credential is refused");
     assert.ok(!(await logsIn(INITIAL.username, INITIAL.password)), "the initial one stays refused");
     state = { id: state.id, outs, inputs: news };
   });
 
   it("a rotation the BMC does not honour (a 20-byte password ipmi_sim accepts but never logs in with) fails and keeps the working credential", async () => {
-    const long = "Mm1Nn2Oo3Pp4Qq5Rr6S7";
-    const news = await checked({ password: secret(long), passwordBytes: 20 });
+    const working = passwordOf(state.outs);
+    const news = await checked({ passwordBytes: 20 });
+    assert.equal((await plugin.diff(state.id, URN, state.outs, news, state.inputs)).changes, true);
     await assert.rejects(plugin.update(state.id, URN, state.outs, news, state.inputs), (e: Error) => {
       assert.match(e.message, /new credential was set on user id 3 but its login is refused/);
       assert.match(e.message, /user "zeroroot-b"\) still logs in and stays in use/);
-      assert.ok(!e.message.includes(long) && !e.message.includes(PW2), "no password in the message");
+      // The 20-character password the plugin made is not known here: no such token at all.
+      assert.doesNotMatch(e.message, /[A-Za-z0-9]{20}/, "no password in the message");
+      assert.ok(!e.message.includes(working), "nor the working one");
       return true;
     });
-    assert.ok(await logsIn("zeroroot-b", PW2), "the recorded credential still works");
-    assert.ok(!(await logsIn("zeroroot-a", long)), "the half-set user was disabled again");
+    assert.ok(await logsIn("zeroroot-b", working), "the recorded credential still works");
   });
 
   it("refresh sees the initial user enabled again by hand, and the next update disables it again", async () => {
@@ -202,20 +245,44 @@ describe("provider plugin over gRPC: BmcCredential against ipmi_sim", function (
         "enable",
         "2",
       ],
-      { env: { PATH: process.env.PATH ?? "", IPMI_PASSWORD: PW2 } },
+      { env: { PATH: process.env.PATH ?? "", IPMI_PASSWORD: passwordOf(state.outs) } },
     );
     assert.ok(await logsIn(INITIAL.username, INITIAL.password), "set-up: the initial credential works again");
     const r = await plugin.read(state.id, URN, state.outs, state.inputs);
     assert.equal(r.props.initialLoginRefused, false);
-    assert.equal(r.props.loginWorks, true);
-    const news = await checked({ password: secret(PW2) });
+    assert.equal(r.props.loginWorks, undefined, "the managed login works: nothing stored for it");
+    const news = await checked({ keepers: state.inputs.keepers });
     const d = await plugin.diff(state.id, URN, r.props, news, r.inputs);
     assert.deepEqual(d.changes, true, "drift makes the next diff an update");
     assert.deepEqual(d.replaces, []);
     const outs = await plugin.update(state.id, URN, r.props, news, r.inputs);
     assert.equal(outs.username, "zeroroot-a");
     assert.ok(!(await logsIn(INITIAL.username, INITIAL.password)), "the initial credential is refused again");
-    assert.ok(await logsIn("zeroroot-a", PW2));
+    assert.ok(await logsIn("zeroroot-a", passwordOf(outs)));
+    state = { id: state.id, outs, inputs: news };
+  });
+
+  it("state from when the password was a RandomPassword input moves it into the outputs on the next update, touching no BMC", async () => {
+    const pw = passwordOf(state.outs);
+    // As the plugin stored it then: the password an input (secret), no keepers, outputs without it.
+    const { keepers: _k, ...oldInputs } = state.inputs;
+    void _k;
+    const { password: _p, ...oldOuts } = state.outs;
+    void _p;
+    const legacy = {
+      outs: { ...oldOuts, loginWorks: true, initialLoginRefused: true },
+      inputs: { ...oldInputs, password: secret(pw) },
+    };
+    const news = await checked();
+    const d = await plugin.diff(state.id, URN, legacy.outs, news, legacy.inputs);
+    assert.deepEqual(d, { changes: true, replaces: [], diffs: ["keepers"], deleteBeforeReplace: false });
+    const runs = argvLog().split("\n").length;
+    const outs = await plugin.update(state.id, URN, legacy.outs, news, legacy.inputs);
+    assert.equal(argvLog().split("\n").length, runs, "no ipmitool run: the BMC is not touched");
+    assert.equal(passwordOf(outs), pw, "the working password, now a secret output");
+    assert.deepEqual([outs.username, outs.userId], [state.outs.username, state.outs.userId]);
+    assert.deepEqual([outs.loginWorks, outs.initialLoginRefused], [undefined, undefined]);
+    assert.ok(await logsIn(String(outs.username), pw));
     state = { id: state.id, outs, inputs: news };
   });
 
@@ -240,13 +307,13 @@ describe("provider plugin over gRPC: BmcCredential against ipmi_sim", function (
         "4",
         "alice",
       ],
-      { env: { PATH: process.env.PATH ?? "", IPMI_PASSWORD: PW2 } },
+      { env: { PATH: process.env.PATH ?? "", IPMI_PASSWORD: passwordOf(state.outs) } },
     );
     await assert.rejects(
-      plugin.update(state.id, URN, state.outs, await checked({ password: secret(PW1) }), state.inputs),
+      plugin.update(state.id, URN, state.outs, await checked({ keepers: { rotate: "now" } }), state.inputs),
       /user id 4 holds "alice", not one of zeroroot's \(zeroroot-a, zeroroot-b\); choose free userIds or clear it by hand; nothing was changed/,
     );
-    assert.ok(await logsIn("zeroroot-a", PW2), "the recorded credential still works");
+    assert.ok(await logsIn("zeroroot-a", passwordOf(state.outs)), "the recorded credential still works");
   });
 
   it("after a factory reset of the BMC, refresh sees the managed login refused and the next update enrolls again", async () => {
@@ -257,10 +324,10 @@ describe("provider plugin over gRPC: BmcCredential against ipmi_sim", function (
     assert.ok(await logsIn(INITIAL.username, INITIAL.password), "set-up: the factory credential is back");
     const r = await plugin.read(state.id, URN, state.outs, state.inputs);
     assert.deepEqual([r.props.loginWorks, r.props.initialLoginRefused], [false, false]);
-    const news = await checked({ password: secret(PW2) });
+    const news = await checked({ keepers: state.inputs.keepers });
     assert.equal((await plugin.diff(state.id, URN, r.props, news, r.inputs)).changes, true);
     const outs = await plugin.update(state.id, URN, r.props, news, r.inputs);
-    assert.ok(await logsIn(String(outs.username), PW2), "the managed credential works again");
+    assert.ok(await logsIn(String(outs.username), passwordOf(outs)), "the managed credential works again");
     assert.ok(!(await logsIn(INITIAL.username, INITIAL.password)), "the factory credential is refused again");
     state = { id: state.id, outs, inputs: news };
   });
@@ -268,7 +335,7 @@ describe("provider plugin over gRPC: BmcCredential against ipmi_sim", function (
   it("an unreachable BMC fails the update with the reason and keeps the recorded credential", async () => {
     await stopBmcSim(join(dir, "bmc"));
     await assert.rejects(
-      plugin.update(state.id, URN, state.outs, await checked({ password: secret(PW1) }), state.inputs),
+      plugin.update(state.id, URN, state.outs, await checked({ keepers: { rotate: "again" } }), state.inputs),
       /BMC of server "dc1-s01" \(127\.0\.0\.1:\d+\): (unreachable|session failed|timed out).*nothing was changed and the recorded credential stays in use/,
     );
   });
@@ -277,7 +344,10 @@ describe("provider plugin over gRPC: BmcCredential against ipmi_sim", function (
     const argv = argvLog();
     assert.match(argv, /user list 1/, "the wrapper saw the plugin's ipmitool runs");
     assert.match(argv, /exec \/\S+\/commands/, "new passwords went through a command file");
-    for (const pw of [INITIAL.password, PW1, PW2, "Mm1Nn2Oo3Pp4Qq5Rr6S7"])
+    assert.ok(made.length >= 3, "the plugin made several passwords");
+    for (const pw of [INITIAL.password, ...made])
       assert.ok(!argv.includes(pw), "a password appeared in an ipmitool argv");
+    // The 20-character one that ipmi_sim never honoured was never returned: no such token either.
+    assert.doesNotMatch(argv, /(^|[^A-Za-z0-9])[A-Za-z0-9]{20}([^A-Za-z0-9]|$)/m);
   });
 });

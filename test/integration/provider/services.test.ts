@@ -12,10 +12,14 @@ import type { InstanceSpec } from "../../../lib/contracts/resources";
 import { readStackFile } from "../../../lib/fleet";
 import * as pki from "../../../lib/pki";
 import { manifestDigest, type SignedRelease } from "../../../lib/release";
+import { postgresqlReleaseVersion } from "../../../lab/orchestrate/release-postgresql";
+import { EXAMPLE_PACKAGE_VERSIONS } from "../../../scripts/example-releases";
 
 const SR = urnOf("dc1", "zeroroot", "zeroroot:release:SoftwareRelease", "postgresql-15.8.0");
 const DS = urnOf("dc1", "zeroroot", "zeroroot:desired-state:DesiredState", "dc1-s01-state");
 const ROOT = join(__dirname, "../../..");
+/** The example PostgreSQL release's version: scripts/example-releases.ts signs it from the lab's definition. */
+const PG_VERSION = postgresqlReleaseVersion(EXAMPLE_PACKAGE_VERSIONS["postgresql-15"]);
 
 const exampleRoot = () =>
   (
@@ -84,7 +88,7 @@ describe("provider plugin over gRPC: SoftwareRelease and DesiredState", function
 
   describe("SoftwareRelease", function () {
     const signed = JSON.parse(
-      readFileSync(join(ROOT, "releases/postgresql-15.20.2.signed.json"), "utf8"),
+      readFileSync(join(ROOT, `releases/postgresql-${PG_VERSION}.signed.json`), "utf8"),
     ) as SignedRelease;
 
     it("accepts the example release against the example offline root", async () => {

@@ -42,7 +42,16 @@ describe("zeroroot:dataAccess (lib/fleet/data-access.ts)", () => {
     ],
     [
       "a service that is not a datastore",
-      (v) => (v[KEY][0].service = "dask"),
+      (v) => {
+        // a platform service whose release is not a datastore's
+        v["zeroroot:services"].push({
+          name: "dask",
+          release: "dask@2022.12.1",
+          placement: { role: "compute" },
+          holdsData: false,
+        });
+        v[KEY][0].service = "dask";
+      },
       `${KEY}[0].service`,
       /a service whose release is postgresql/,
     ],

@@ -39,9 +39,18 @@ const plain = (v: string) => ({ [SIG]: SECRET, plaintext: JSON.stringify(v) });
 const sealed = (v: string) => ({ [SIG]: SECRET, ciphertext: crypter.encrypt(JSON.stringify(v)) });
 
 describe("drift --state: BMC logins from a `pulumi stack export` document", () => {
-  it("reads the managed user (an output) and password (a secret input) with --show-secrets", () => {
+  it("reads the managed user (an output) and password (a secret input, as state from before stores it) with --show-secrets", () => {
     const logins = bmcLoginsFromPulumiExport(exportOf(plain("s3cret-1")));
     assert.deepEqual([...logins], [["dc1-s01", { username: "zeroroot-b", password: "s3cret-1" }]]);
+  });
+
+  it("reads the password as the plugin now stores it: a secret output beside the user", () => {
+    const doc = exportOf(undefined);
+    const cred = doc.deployment.resources[1] as { inputs: Record<string, unknown>; outputs: object };
+    delete cred.inputs.password;
+    cred.outputs = { username: "zeroroot-a", password: sealed("s3cret-3") };
+    const logins = bmcLoginsFromPulumiExport(doc, (c) => crypter.decrypt(c));
+    assert.deepEqual([...logins], [["dc1-s01", { username: "zeroroot-a", password: "s3cret-3" }]]);
   });
 
   it("opens an encrypted password with the stack's passphrase", () => {
@@ -84,7 +93,7 @@ describe("drift --state: BMC logins from a `pulumi stack export` document", () =
       "a credential without its password",
       exportOf(undefined),
       undefined,
-      /records no username output or password input/,
+      /records no username and password \(outputs\)/,
     ],
     ["not an export at all", { resources: [] }, undefined, /not a `pulumi stack export` document/],
   ];

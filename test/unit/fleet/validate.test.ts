@@ -245,13 +245,14 @@ describe("fleet validation", () => {
       dc1With((v) => {
         S(v, 1).macs[0] = S(v, 0).macs[0];
         S(v, 2).bmc.cipherSuite = 0;
-        S(v, 3).roles = ["gpu"];
+        // dc1-c02: not the example cluster's scheduler (dc1-c01), so no second issue follows
+        S(v, 4).roles = ["gpu"];
       }),
     );
     assert.deepEqual(issues.map((i) => i.path).sort(), [
       "zeroroot:dataCenter.servers[1].macs[0]",
       "zeroroot:dataCenter.servers[2].bmc.cipherSuite",
-      "zeroroot:dataCenter.servers[3].roles[0]",
+      "zeroroot:dataCenter.servers[4].roles[0]",
     ]);
     for (const i of issues) {
       assert.match(i.file ?? "", /Pulumi\.dc1\.yaml$/);

@@ -1,7 +1,8 @@
 /**
- * The component graph of a server whose BMC credential is managed (Pulumi's mocks): a RandomPassword
- * with the rotation keepers, a BmcCredential holding the initial and the managed password as
- * secrets, and a BmcServer that logs in with the managed user and password, not the initial ones.
+ * The component graph of a server whose BMC credential is managed (Pulumi's mocks): one
+ * BmcCredential carrying the rotation keepers and the initial password (secret), which makes the
+ * managed password itself (a secret output: no random resource, no password input), and a
+ * BmcServer that logs in with the managed user and password, not the initial ones.
  */
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
@@ -23,11 +24,12 @@ async function mock(into: Seen[]): Promise<void> {
     {
       newResource: (args) => {
         into.push({ type: args.type, name: args.name, inputs: args.inputs });
-        // What the real providers return: the random result, the managed user in use.
-        if (args.type === "random:index/randomPassword:RandomPassword")
-          return { id: "none", state: { ...args.inputs, result: RESULT } };
+        // What the plugin returns: the managed user in use and the password it made.
         if (args.type === "zeroroot:fleet:BmcCredential")
-          return { id: "dc1-s01", state: { ...args.inputs, username: "zeroroot-a", userId: 3 } };
+          return {
+            id: "dc1-s01",
+            state: { ...args.inputs, username: "zeroroot-a", userId: 3, password: RESULT },
+          };
         return { id: `${args.name}-id`, state: args.inputs };
       },
       call: (args) => args.inputs,
@@ -54,7 +56,7 @@ const args = (over: Partial<ServerArgs> = {}): ServerArgs => ({
 describe("a server with a managed BMC credential (component graph)", function () {
   this.timeout(20_000);
 
-  it("makes a letters-and-digits RandomPassword kept by the rotation keepers", async () => {
+  it("registers one BmcCredential per server and no random resource: the rotation keepers are its input", async () => {
     const seen: Seen[] = [];
     await mock(seen);
     const s = new Server(
@@ -63,20 +65,16 @@ describe("a server with a managed BMC credential (component graph)", function ()
     );
     await promiseOf(s.urn);
     await promiseOf(s.agentUser);
-    const random = seen.filter((r) => r.type === "random:index/randomPassword:RandomPassword");
-    assert.equal(random.length, 1);
-    assert.equal(random[0].name, "dc1-s01-bmc-credential-password");
-    assert.deepEqual(unwrapSecrets(random[0].inputs), {
-      length: 16,
-      special: false,
-      upper: true,
-      lower: true,
-      numeric: true,
-      keepers: { period: "2026-Q4", generation: "0" },
-    });
+    assert.deepEqual(
+      seen.map((r) => r.type),
+      ["zeroroot:fleet:Server", "zeroroot:fleet:BmcCredential", "zeroroot:fleet:BmcServer"],
+    );
+    const [cred] = seen.filter((r) => r.type === "zeroroot:fleet:BmcCredential");
+    assert.equal(cred.name, "dc1-s01-bmc-credential");
+    assert.deepEqual(cred.inputs.keepers, { period: "2026-Q4", generation: "0" });
   });
 
-  it("gives the BmcCredential the initial credential and the new password, both secret", async () => {
+  it("gives the BmcCredential the initial credential (secret) and no password: the plugin makes it", async () => {
     const seen: Seen[] = [];
     await mock(seen);
     const s = new Server(
@@ -87,7 +85,7 @@ describe("a server with a managed BMC credential (component graph)", function ()
     const [cred] = seen.filter((r) => r.type === "zeroroot:fleet:BmcCredential");
     assert.ok(cred, "a BmcCredential is registered");
     assert.ok(isWrappedSecret(cred.inputs.initialPassword), "the initial password is secret");
-    assert.ok(isWrappedSecret(cred.inputs.password), "the managed password is secret");
+    assert.ok(!("password" in cred.inputs), "the managed password is not an input");
     assert.deepEqual(unwrapSecrets({ ...cred.inputs }), {
       serverId: "dc1-s01",
       address: "10.77.1.11",
@@ -95,7 +93,7 @@ describe("a server with a managed BMC credential (component graph)", function ()
       cipherSuite: 3,
       initialUsername: "factory",
       initialPassword: "Init-7f3a9c",
-      password: RESULT,
+      keepers: { period: "2026-Q4" },
       userIds: [5, 6],
     });
   });
@@ -107,6 +105,8 @@ describe("a server with a managed BMC credential (component graph)", function ()
     await promiseOf(s.agentUser);
     const [server] = seen.filter((r) => r.type === "zeroroot:fleet:BmcServer");
     const bmc = server.inputs.bmc as Record<string, unknown>;
+    // The mocks return the password plain (they ignore additionalSecretOutputs): the component
+    // itself keeps it secret on the way to BmcServer.
     assert.ok(isWrappedSecret(bmc) || isWrappedSecret(bmc.password), "the BMC password stays secret");
     const plain = unwrapSecrets(bmc) as Record<string, unknown>;
     assert.equal(plain.username, "zeroroot-a");
