@@ -11,11 +11,9 @@
  */
 import { isIPv4 } from "node:net";
 import {
-  checkAddress,
-  checkPort,
-  compareEndpoints,
   EGRESS_LIMITS,
   EgressInputError,
+  normaliseEndpoints,
   type EgressEndpoint,
 } from "./egress";
 
@@ -36,24 +34,7 @@ const endpointText = (e: EgressEndpoint) =>
 
 /** Sorted, unique, canonical: the same grants give the same parameter (and so the same document). */
 export function formatEgressParameter(endpoints: readonly EgressEndpoint[]): string {
-  return normalise(endpoints, "endpoints").map(endpointText).join(" ");
-}
-
-function normalise(endpoints: readonly EgressEndpoint[], where: string): EgressEndpoint[] {
-  if (endpoints.length > EGRESS_LIMITS.endpointsPerOwner)
-    throw new EgressInputError(
-      where,
-      `${endpoints.length} endpoints; at most ${EGRESS_LIMITS.endpointsPerOwner}`,
-    );
-  const unique = new Map<string, EgressEndpoint>();
-  endpoints.forEach((e, i) => {
-    const c = {
-      address: checkAddress(e.address, `${where}[${i}]`),
-      port: checkPort(e.port, `${where}[${i}]`),
-    };
-    unique.set(endpointText(c), c);
-  });
-  return [...unique.values()].sort(compareEndpoints);
+  return normaliseEndpoints(endpoints, "endpoints").map(endpointText).join(" ");
 }
 
 /**
@@ -75,7 +56,7 @@ export function parseEgressParameter(value: unknown, where: string): EgressEndpo
       where,
       `${items.length} endpoints; at most ${EGRESS_LIMITS.endpointsPerOwner}`,
     );
-  return normalise(
+  return normaliseEndpoints(
     items.map((item, i) => {
       const m = /^(?:\[([0-9A-Fa-f:.]{2,45})\]|([0-9.]{7,15})):(\d{1,5})$/.exec(item);
       if (!m)
@@ -95,7 +76,7 @@ export function parseEgressParameter(value: unknown, where: string): EgressEndpo
  * the counted drop itself, and refuses the whole file on the first line that differs.
  */
 export function renderPartitionEgressRules(uid: number, endpoints: readonly EgressEndpoint[]): string {
-  const text = normalise(endpoints, `uid ${uid}`)
+  const text = normaliseEndpoints(endpoints, `uid ${uid}`)
     .map(
       (e) =>
         `meta skuid ${uid} ${isIPv4(e.address) ? "ip" : "ip6"} daddr ${e.address} tcp dport ${e.port} accept\n`,

@@ -169,7 +169,11 @@ export function buildEgressRuleset(
 }
 
 function ownerEndpoints(owner: string, endpoints: readonly EgressEndpoint[]): EgressEndpoint[] {
-  const where = `grants[${quote(owner)}]`;
+  return normaliseEndpoints(endpoints, `grants[${quote(owner)}]`);
+}
+
+/** Checked (bounded count, canonical addresses, ports), unique and sorted; errors name `where[i]`. */
+export function normaliseEndpoints(endpoints: readonly EgressEndpoint[], where: string): EgressEndpoint[] {
   if (endpoints.length > EGRESS_LIMITS.endpointsPerOwner)
     throw new EgressInputError(
       where,

@@ -92,7 +92,7 @@ describe("desired egress of a partition (lib/compute/egress-desired.ts)", () => 
     ["an IPv6 address without brackets", "fd00::5:8786", /allowed: address:port/],
     ["a zone", "[fe80::1%eth0]:8786", /allowed: address:port/],
     ["a prefix", "10.1.0.0/16:8786", /allowed: address:port/],
-    ["port 0", "10.1.0.21:0", /\[0\]: got 0; allowed: a TCP port/],
+    ["port 0", "10.1.0.21:0", /\[0\]\.port: got 0; allowed: a TCP port/],
     ["port 65536", "10.1.0.21:65536", /a TCP port from 1 to 65535/],
     ["an octet over 255", "10.1.0.256:8786", /an IPv4 or IPv6 address/],
     ["a doubled space", "10.1.0.21:8786  10.1.0.22:8786", /\[1\]: got ""/],
