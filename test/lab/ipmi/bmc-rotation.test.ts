@@ -196,13 +196,29 @@ describe("BMC credential rotation in the lab (ipmi_sim)", function () {
     assert.deepEqual(machine(), machineBefore, "the server was not touched");
   });
 
-  it("the next deployment with a size the BMC honours rotates again", async () => {
+  // A failed update leaves the engine's state as it was (the plugin never writes a credential it could
+  // not verify), so the honoured size again is what the state says: nothing to do. Rotation stays one
+  // keeper change away.
+  it("back to a size the BMC honours, the next deployment changes nothing; the next keeper rotates", async () => {
     setBmcCredentials({ ...settings, generation: gen, passwordBytes: 16 });
+    const same = await deploy();
+    assert.ok(same.ok, `the deployment succeeds:\n${same.lines.slice(-15).join("\n")}`);
+    assert.ok(
+      !said(same.lines, new RegExp(`BmcCredential ${id}-bmc-credential: updated`)),
+      same.lines.join("\n"),
+    );
+    const kept = labBmcCredential(lab, id);
+    assert.deepEqual([kept.username, kept.password], [current.username, current.password]);
+    assert.equal(await logsIn(kept), true);
+
+    setBmcCredentials({ ...settings, generation: gen + 1, passwordBytes: 16 });
     const r = await deploy();
     assert.ok(r.ok, `the deployment succeeds:\n${r.lines.slice(-15).join("\n")}`);
+    assert.ok(said(r.lines, new RegExp(`BmcCredential ${id}-bmc-credential: updated`)), r.lines.join("\n"));
     const now = labBmcCredential(lab, id);
     assert.notEqual(now.password, current.password);
     assert.equal(await logsIn(now), true);
     assert.equal(await logsIn(current), false);
+    assert.equal(await logsIn(initial()), false);
   });
 });
