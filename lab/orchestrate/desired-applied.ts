@@ -16,8 +16,32 @@ const POLL_MS = 2_000;
 /** A fresh document waits for a freshness statement (at once on a put) and the agent's next report (15 s). */
 export const DESIRED_APPLIED_TIMEOUT_MS = 3 * 60_000;
 
+interface ReleaseRef {
+  name?: unknown;
+  version?: unknown;
+  manifestDigest?: unknown;
+}
 interface StatusReport {
-  instances?: { name?: unknown; phase?: unknown }[];
+  instances?: { name?: unknown; phase?: unknown; release?: ReleaseRef }[];
+}
+
+const refText = (r: ReleaseRef | undefined) => `${String(r?.name)}@${String(r?.version)}`;
+const sameRelease = (a: ReleaseRef | undefined, b: ReleaseRef | undefined) =>
+  a?.name === b?.name && a?.version === b?.version && a?.manifestDigest === b?.manifestDigest;
+
+/** The instances the published document names, with their releases; [] when it names none readably. */
+function desiredInstances(text: string | undefined): { name: string; release?: ReleaseRef }[] {
+  try {
+    const list = (JSON.parse(text ?? "") as { document?: { instances?: unknown } }).document?.instances;
+    return Array.isArray(list)
+      ? list.filter(
+          (i): i is { name: string; release?: ReleaseRef } =>
+            typeof i === "object" && i !== null && typeof (i as { name?: unknown }).name === "string",
+        )
+      : [];
+  } catch {
+    return [];
+  }
 }
 
 /** What keeps each server from having applied its published document; empty when all have. */
@@ -41,8 +65,20 @@ export function desiredAppliedProblems(
     if (applied !== published)
       return [`${id}: applied desired state version ${applied ?? "none"}, published ${published}`];
     // "retained": removed from the desired state and kept for its persistence window, as wanted.
-    const wrong = (report.instances ?? []).filter((i) => i.phase !== "running" && i.phase !== "retained");
-    return wrong.map((i) => `${id}: instance ${String(i.name)} is ${String(i.phase)}`);
+    const reported = report.instances ?? [];
+    const wrong = reported.filter((i) => i.phase !== "running" && i.phase !== "retained");
+    // An agent applies a document and keeps an instance on its old release when it refuses the new
+    // one (its files not on the server, a digest mismatch): "applied" then does not mean "as wanted".
+    const behind = desiredInstances(values.get(keys.desired(id))).flatMap((want) => {
+      const got = reported.find((i) => i.name === want.name);
+      if (!got) return [`${id}: instance ${want.name} is not reported by its agent`];
+      if (want.release && !sameRelease(got.release, want.release))
+        return [
+          `${id}: instance ${want.name} runs ${refText(got.release)}, its desired state names ${refText(want.release)} (the agent refused it: see its alerts in lab status or zeroroot drift)`,
+        ];
+      return [];
+    });
+    return [...wrong.map((i) => `${id}: instance ${String(i.name)} is ${String(i.phase)}`), ...behind];
   });
 }
 

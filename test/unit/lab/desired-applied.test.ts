@@ -10,6 +10,22 @@ const published = (v: number) => JSON.stringify({ document: { version: v }, sign
 const report = (v: number | null, instances: { name: string; phase: string }[] = []) =>
   JSON.stringify({ desired: v === null ? null : { version: v, digest: "d" }, instances });
 
+type Rel = { name: string; version: string; manifestDigest: string };
+const rel = (name: string, version: string, digest: string): Rel => ({
+  name,
+  version,
+  manifestDigest: `sha256:${digest}`,
+});
+const withInstances = (v: number, instances: [string, Rel][]) =>
+  JSON.stringify({
+    document: { version: v, instances: instances.map(([name, release]) => ({ name, release })) },
+  });
+const reportWith = (v: number, instances: [string, string, Rel][]) =>
+  JSON.stringify({
+    desired: { version: v, digest: "d" },
+    instances: instances.map(([name, phase, release]) => ({ name, phase, release })),
+  });
+
 describe("lab up: desired state applied by every agent", () => {
   const cases: { name: string; values: [string, string][]; want: string[] }[] = [
     {
@@ -55,6 +71,42 @@ describe("lab up: desired state applied by every agent", () => {
       values: [
         [keys.desired("s1"), published(2)],
         [keys.status("s1"), report(2, [{ name: "old", phase: "retained" }])],
+      ],
+      want: [],
+    },
+    {
+      name: "applied, but an instance kept on its old release (the agent refused the new one)",
+      values: [
+        [keys.desired("s1"), withInstances(4, [["galera", rel("mariadb-galera", "10.11.6", "b")]])],
+        [keys.status("s1"), reportWith(4, [["galera", "running", rel("mariadb-galera", "10.11.4", "a")]])],
+      ],
+      want: [
+        "s1: instance galera runs mariadb-galera@10.11.4, its desired state names mariadb-galera@10.11.6 (the agent refused it: see its alerts in lab status or zeroroot drift)",
+      ],
+    },
+    {
+      name: "applied, same name and version but another manifest digest",
+      values: [
+        [keys.desired("s1"), withInstances(4, [["echo", rel("lab-echo", "1.0.0", "new")]])],
+        [keys.status("s1"), reportWith(4, [["echo", "running", rel("lab-echo", "1.0.0", "old")]])],
+      ],
+      want: [
+        "s1: instance echo runs lab-echo@1.0.0, its desired state names lab-echo@1.0.0 (the agent refused it: see its alerts in lab status or zeroroot drift)",
+      ],
+    },
+    {
+      name: "applied, a desired instance the agent does not report",
+      values: [
+        [keys.desired("s1"), withInstances(4, [["echo", rel("lab-echo", "1.0.0", "a")]])],
+        [keys.status("s1"), reportWith(4, [])],
+      ],
+      want: ["s1: instance echo is not reported by its agent"],
+    },
+    {
+      name: "applied, every instance on the release its document names",
+      values: [
+        [keys.desired("s1"), withInstances(4, [["echo", rel("lab-echo", "1.0.0", "a")]])],
+        [keys.status("s1"), reportWith(4, [["echo", "running", rel("lab-echo", "1.0.0", "a")]])],
       ],
       want: [],
     },
