@@ -10,12 +10,7 @@
  * (agents/init/init_egress.py) parses every line again and builds the nftables text itself.
  */
 import { isIPv4 } from "node:net";
-import {
-  EGRESS_LIMITS,
-  EgressInputError,
-  normaliseEndpoints,
-  type EgressEndpoint,
-} from "./egress";
+import { EGRESS_LIMITS, EgressInputError, normaliseEndpoints, type EgressEndpoint } from "./egress";
 
 /** The parameter the agent reads for the owner of an instance's partition. */
 export const OWNER_PARAMETER = "zeroroot.owner";
