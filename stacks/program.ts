@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { join } from "node:path";
 import { DesiredState } from "../components/desired-state";
-import { DataCenter } from "../components/fleet";
+import { DataCenter, siteOf } from "../components/fleet";
 import { HardenedImage } from "../components/image";
 import { ZerorootProvider } from "../components/provider";
 import { SoftwareRelease } from "../components/release";
@@ -23,6 +23,7 @@ import {
 } from "../lib/fleet";
 import { resolveHardenedImageSpec } from "../lib/hardening";
 import { clusterServices, loadClusterReleases } from "../lib/compute/cluster-services";
+import { checkJobIssuers, jobAccessGaps, jobAccessParameter } from "../lib/compute/job-access";
 import { checkAgainstGlobal } from "./consistency";
 import { defineGlobal, type StackOutputs } from "./global";
 
@@ -72,6 +73,16 @@ function defineDataCenter(
   });
   // Servers being decommissioned get no instances; the rest are placed as before.
   const active = dc.servers.filter((s) => !s.decommission);
+  const jobAccessSources = {
+    dataAccess: config.dataAccess,
+    clusters: config.clusters,
+    servers: active,
+    dataCenter: dc.name,
+  };
+  for (const gap of jobAccessGaps(jobAccessSources)) void pulumi.log.warn(gap);
+  const jobAccessOf = (service: string) => jobAccessParameter(service, jobAccessSources);
+  const jobIssuerIssues = checkJobIssuers(config.services, jobAccessOf, raw);
+  if (jobIssuerIssues.length > 0) throw new ConfigValidationError(jobIssuerIssues);
   const instances = buildInstances(
     active,
     [
@@ -86,6 +97,8 @@ function defineDataCenter(
     loaded.releases,
     dc.partitionsPerServer,
     config.dataAccess,
+    // Where each datastore accepts job certificates: every worker node of its grantees' clusters.
+    jobAccessOf,
   );
   const holdsData = (id: string) => (instances.get(id) ?? []).some((i) => i.holdsData);
   const controlPlaneEndpoints = pulumi
@@ -96,9 +109,19 @@ function defineDataCenter(
           `https://etcd.${n}.${config.domain}:${(cp as { clientPort?: number } | undefined)?.clientPort ?? 2379}`,
       ),
     );
-  // One provider per stack holds the root (its state holds the PEM once; resources name it by
-  // digest) and the control plane (for imports by id): components/provider.ts.
-  const provider = new ZerorootProvider(dc.name, { rootCertificatePem, controlPlaneEndpoints });
+  // One provider per stack holds what every resource of the data center shares, once: the root, the
+  // control plane and the site (components/provider.ts); resources given the same values leave them
+  // out of their own state.
+  const provider = new ZerorootProvider(dc.name, {
+    rootCertificatePem,
+    controlPlaneEndpoints,
+    site: siteOf({
+      name: dc.name,
+      domain: config.domain,
+      managementServer: dc.managementServer,
+      sitePort: dc.sitePort,
+    }),
+  });
 
   const dataCenter = new DataCenter(
     dc.name,

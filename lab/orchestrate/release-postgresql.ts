@@ -5,17 +5,17 @@
  * access program that keeps CRLs, the certificate-to-role map and the grants in line with the
  * instance's parameters. Everything the instance needs comes from its parameters (see
  * `postgresqlParameters`), which the stack config gives: `zeroroot:services[].parameters` for the
- * mode and replication, `zeroroot:dataAccess` for the grants.
+ * mode and replication, `zeroroot:dataAccess` for the grants, with `zeroroot:clusters` for the job lines.
  */
 import { join } from "node:path";
 import { POSTGRESQL_PORT } from "../../lib/hardening";
 import { labPackageVersion } from "./image-spec";
 import { REPO_ROOT } from "./layout";
 import type { LabRelease } from "./releases";
-import { CRL_SOURCES_MODULE } from "./stack-datastores";
+import { CRL_SOURCES_MODULE, JOB_ACCESS_MODULE } from "./stack-datastores";
 
 /** Bump when a file of lab/releases/postgresql changes: a signed version never changes content. */
-export const POSTGRESQL_RELEASE_REVISION = 4;
+export const POSTGRESQL_RELEASE_REVISION = 5;
 export const POSTGRESQL_PACKAGE = "postgresql-15";
 export const POSTGRESQL_SERVICE = "postgresql";
 
@@ -54,6 +54,7 @@ export function postgresqlRelease(
       "pg-start.py": join(dir, "pg-start.py"),
       "pg-access.py": join(dir, "pg-access.py"),
       ...CRL_SOURCES_MODULE,
+      ...JOB_ACCESS_MODULE,
     },
     manifest: {
       packages: [{ name: POSTGRESQL_PACKAGE, version: packageVersion }],
@@ -62,6 +63,8 @@ export function postgresqlRelease(
         template("access", "access"),
         template("replication", "replication"),
         template("crl-sources", "crlSources"),
+        // where job certificates are accepted (lib/compute/job-access.ts), one entry a line
+        template("job-access", "jobAccess"),
       ],
       ports: [
         { name: "sql", port: POSTGRESQL_PORT, protocol: "tcp", tls: true, requireClientCertificate: true },

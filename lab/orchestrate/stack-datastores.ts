@@ -34,6 +34,8 @@ export interface DatastoreTopology {
   readonly minimumPersistence: string;
   /** Per data center, the DN (MariaDB's `/O=…/CN=…` form) of the CA that issues its user certificates. */
   readonly userIssuers?: Readonly<Record<string, string>>;
+  /** Per data center, the DN (MariaDB's form) of its site's online CA, which issues its job certificates. */
+  readonly jobIssuers?: Readonly<Record<string, string>>;
 }
 
 /** What one datastore adds to one data center's stack. */
@@ -65,6 +67,15 @@ export function storageServerOf(t: DatastoreTopology, dcId: string): TopologySer
  */
 export const CRL_SOURCES_MODULE: Readonly<Record<string, string>> = {
   "crl_sources.py": join(REPO_ROOT, "agents/crl/crl_sources.py"),
+};
+
+/**
+ * The program that reads `jobAccess` on the server and renders the job lines as lib/compute/job-access.ts
+ * does (agents/datastores/job_access.py; imports crl_sources.py, shipped beside it): a file of each
+ * datastore release, by its path inside the release.
+ */
+export const JOB_ACCESS_MODULE: Readonly<Record<string, string>> = {
+  "job_access.py": join(REPO_ROOT, "agents/datastores/job_access.py"),
 };
 
 /** CRL sources of every data center's site, in the `crlSources` parameter's form (one per line). */

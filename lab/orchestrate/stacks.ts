@@ -14,6 +14,8 @@ import { LAB_RELEASE_REF, labReleases, releaseRef } from "./releases";
 import { postgresqlStack } from "./stack-postgresql";
 import { galeraStack, GALERA_RELEASE_NAME } from "../releases/mariadb-galera/lab";
 import { DASK_RELEASE_NAME, labClusters } from "../releases/dask/lab";
+import { clusterEntryForDatastores } from "../../lib/compute/job-access";
+import type { ClusterConfig } from "../../lib/fleet";
 
 export interface LabStackFiles {
   readonly global: string;
@@ -106,7 +108,7 @@ export function writeLabStacks(
           ...datastores.services,
         ],
         ...(datastores.dataAccess.length > 0 ? { "zeroroot:dataAccess": datastores.dataAccess } : {}),
-        ...userClusters(lab.plan, d),
+        ...userClusters(lab.plan, d, datastores.dataAccess),
         "zeroroot:dataCenter": {
           name: d.id,
           location: "lab",
@@ -166,10 +168,31 @@ function keptBmcCredentials(file: string): { bmcCredentials?: unknown } {
   return dc?.bmcCredentials === undefined ? {} : { bmcCredentials: dc.bmcCredentials };
 }
 
-/** `zeroroot:clusters` of a data center's stack: the lab user's Dask cluster (lab/releases/dask/lab.ts). */
-function userClusters(plan: LabNetPlan, dc: DcNetPlan): { "zeroroot:clusters"?: unknown } {
+/** The lab user's Dask cluster as a data center's stack runs it (lab/releases/dask/lab.ts). */
+function labClustersOf(plan: LabNetPlan, dc: DcNetPlan): ClusterConfig[] {
   const ref = labReleases().find((r) => r.name === DASK_RELEASE_NAME);
   const isCompute = (d: DcNetPlan, s: DcNetPlan["servers"][number]) => labServerRole(d, s.id) === "compute";
-  const clusters = ref ? labClusters(plan, dc, isCompute, releaseRef(ref)) : [];
+  return (ref ? labClusters(plan, dc, isCompute, releaseRef(ref)) : []) as unknown as ClusterConfig[];
+}
+
+/**
+ * `zeroroot:clusters` of a data center's stack: the clusters it runs and, when its datastores grant
+ * the owner of a cluster it runs no process of, that cluster's entry for their job lines (Galera's
+ * members apply the job accounts cluster-wide, so every member's stack must list the same clusters).
+ */
+function userClusters(plan: LabNetPlan, dc: DcNetPlan, dataAccess: readonly Record<string, unknown>[]) {
+  const here = labClustersOf(plan, dc);
+  const granted = new Set(
+    dataAccess.flatMap((e) => (e.grants as { user: string }[] | undefined)?.map((g) => g.user) ?? []),
+  );
+  const elsewhere = plan.dataCenters.filter((o) => o.id !== dc.id).flatMap((o) => labClustersOf(plan, o));
+  const key = (c: ClusterConfig) => `${c.owner} ${c.name}`;
+  const missing = [...new Set(elsewhere.map(key))].filter(
+    (k) => !here.some((c) => key(c) === k) && granted.has(k.split(" ")[0]),
+  );
+  const clusters = [
+    ...here,
+    ...missing.flatMap((k) => clusterEntryForDatastores(elsewhere.filter((c) => key(c) === k)) ?? []),
+  ];
   return clusters.length > 0 ? { "zeroroot:clusters": clusters } : {};
 }

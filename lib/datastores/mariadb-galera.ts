@@ -31,6 +31,12 @@ export interface GaleraParametersInput {
   readonly bootstrap: string;
   /** Per data center, the DN (MariaDB's `/O=…/CN=…` form) of the CA that issues its user certificates. */
   readonly userIssuers: Readonly<Record<string, string>>;
+  /**
+   * Per data center, the DN (MariaDB's form) of its site's online CA, which issues its job
+   * certificates: the ISSUER a job account requires (docs/compute.md, "Job certificates").
+   * @default - none: job lines of any data center are refused by the members
+   */
+  readonly jobIssuers?: Readonly<Record<string, string>>;
 }
 
 /** Same bounds as the node's reader. */
@@ -66,6 +72,12 @@ export function mariadbDn(x509Name: string): string {
   return dn;
 }
 
+/** `dc1 /O=.../CN=...; dc2 ...`: the form galera.conf's user-issuers and job-issuers read. */
+const issuersText = (issuers: Readonly<Record<string, string>>): string =>
+  Object.entries(issuers)
+    .map(([dc, dn]) => `${dc} ${dn}`)
+    .join("; ");
+
 /** Validates and renders the release's parameters; throws GaleraConfigError naming the field. */
 export function galeraParameters(i: GaleraParametersInput): Record<string, string> {
   const where = "mariadb-galera parameters";
@@ -87,17 +99,17 @@ export function galeraParameters(i: GaleraParametersInput): Record<string, strin
     throw new GaleraConfigError(
       `${where}.bootstrap: "${escapeForMessage(i.bootstrap)}" is not one of the peers; name the member that founds the cluster`,
     );
-  for (const [dc, dn] of Object.entries(i.userIssuers))
-    if (!DC.test(dc) || !DN.test(dn))
-      throw new GaleraConfigError(
-        `${where}.userIssuers.${escapeForMessage(dc)}: "${escapeForMessage(dn)}"; allowed: a data center id and a DN /KEY=value/... of letters, digits, space, . _ -`,
-      );
+  for (const key of ["userIssuers", "jobIssuers"] as const)
+    for (const [dc, dn] of Object.entries(i[key] ?? {}))
+      if (!DC.test(dc) || !DN.test(dn))
+        throw new GaleraConfigError(
+          `${where}.${key}.${escapeForMessage(dc)}: "${escapeForMessage(dn)}"; allowed: a data center id and a DN /KEY=value/... of letters, digits, space, . _ -`,
+        );
   return {
     cluster: i.cluster,
     peers: i.peers.join(","),
     bootstrap: i.bootstrap,
-    userIssuers: Object.entries(i.userIssuers)
-      .map(([dc, dn]) => `${dc} ${dn}`)
-      .join("; "),
+    userIssuers: issuersText(i.userIssuers),
+    jobIssuers: issuersText(i.jobIssuers ?? {}),
   };
 }

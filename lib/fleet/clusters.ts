@@ -145,7 +145,7 @@ export function checkClusters(
       );
     else seen.set(key, i);
     const remote = c.scheduler.dataCenter !== undefined && c.scheduler.dataCenter !== dataCenter;
-    if (remote) checkRemoteScheduler(c, dataCenter, (p, r, a, f) => report(at(...p), r, a, f));
+    if (remote) checkRemoteScheduler(c, (p, r, a, f) => report(at(...p), r, a, f));
     else if (c.scheduler.address !== undefined)
       report(
         at("scheduler", "address"),
@@ -207,7 +207,12 @@ export function checkClusters(
         `a port outside the workers' ports ${c.workers.port}-${c.workers.port + c.workers.count - 1}`,
         "move the scheduler port or the first worker port",
       );
-    const overlap = clusters.findIndex((o, j) => j < i && portsOverlap(o, c));
+    // An entry listed only for this stack's datastores (cluster-job-access.ts) listens nowhere here.
+    const listens = (o: ClusterConfig) =>
+      o.scheduler.dataCenter === undefined ||
+      o.scheduler.dataCenter === dataCenter ||
+      o.workers.dataCenters.includes(dataCenter);
+    const overlap = listens(c) ? clusters.findIndex((o, j) => j < i && listens(o) && portsOverlap(o, c)) : -1;
     if (overlap >= 0)
       report(
         at("workers", "port"),
@@ -228,10 +233,9 @@ export function checkClusters(
   return issues;
 }
 
-/** A remote scheduler: an address literal, and this data center one of the workers'. */
+/** A remote scheduler: an address literal. */
 function checkRemoteScheduler(
   c: ClusterConfig,
-  dataCenter: string,
   report: (path: PathSegment[], received: string, allowed: string, fix: string) => void,
 ): void {
   if (c.scheduler.address === undefined || isIP(c.scheduler.address) === 0)
@@ -241,13 +245,8 @@ function checkRemoteScheduler(
       `the data address of ${c.scheduler.server}, an IPv4 or IPv6 address (this stack cannot see ${c.scheduler.dataCenter}'s servers)`,
       `copy the address of ${c.scheduler.server} from the stack of ${c.scheduler.dataCenter}`,
     );
-  if (!c.workers.dataCenters.includes(dataCenter))
-    report(
-      ["workers", "dataCenters"],
-      JSON.stringify(c.workers.dataCenters),
-      `a list with ${dataCenter}: a cluster with its scheduler in ${c.scheduler.dataCenter} is in this stack only to place workers here`,
-      `add ${dataCenter} to workers.dataCenters or move the entry to the stack of ${c.scheduler.dataCenter}`,
-    );
+  // Not among the workers' data centers: allowed for the job lines of this stack's datastores only
+  // (checkClusterJobAccess, cluster-job-access.ts, which has the grants).
 }
 
 /** Every port a cluster may listen on (scheduler and, worst case, all workers on one server). */

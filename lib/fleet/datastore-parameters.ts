@@ -15,16 +15,23 @@ import type { RawStackConfig } from "./validate";
 /** The parameter name the datastore releases read (config template `etc/access.txt`). */
 export const ACCESS_PARAMETER = "access";
 
-/** Parameters added to the instances of `service`: {} for a service that is not a datastore. */
+/** The parameter listing where job certificates are accepted (lib/compute/job-access.ts renders it). */
+export const JOB_ACCESS_PARAMETER = "jobAccess";
+
+/**
+ * Parameters added to the instances of `service`: {} for a service that is not a datastore.
+ * `jobAccess`: the service's job lines (lib/compute/job-access.ts `jobAccessParameter`), "" for none.
+ */
 export function datastoreParameters(
   service: ServiceConfig,
   dataAccess: DataAccessConfig,
+  jobAccess = "",
 ): Record<string, string> {
   if (!datastoreEngineOf(parseReleaseRef(service.release).name)) return {};
   const lines = dataAccess
     .filter((e) => e.service === service.name)
     .flatMap((e) => e.grants.map((g) => `${e.database} ${g.user} ${g.access}`));
-  return { [ACCESS_PARAMETER]: lines.join("\n") };
+  return { [ACCESS_PARAMETER]: lines.join("\n"), [JOB_ACCESS_PARAMETER]: jobAccess };
 }
 
 /** Two identities of one service with the same name (the CN a certificate-to-role map sees). */

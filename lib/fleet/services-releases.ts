@@ -150,6 +150,8 @@ export function buildInstances(
   partitionsPerServer: number = PARTITION_SLOTS,
   /** `zeroroot:dataAccess`: datastore instances get their grants as parameters (datastore-parameters.ts). */
   dataAccess: DataAccessConfig = [],
+  /** The `jobAccess` parameter of a datastore service (lib/compute/job-access.ts `jobAccessParameter`). */
+  jobAccessOf: (service: string) => string = () => "",
 ): Map<string, InstanceSpec[]> {
   const out = new Map<string, InstanceSpec[]>(servers.map((s) => [s.id, []]));
   const placed = new Map<string, ServiceConfig[]>(servers.map((s) => [s.id, []]));
@@ -181,7 +183,7 @@ export function buildInstances(
         endpoints: endpointsOf(svc, m),
         holdsData: svc.holdsData,
         minimumPersistenceSeconds: svc.minimumPersistence ? parseDuration(svc.minimumPersistence)! : 0,
-        parameters: { ...svc.parameters, ...datastoreParameters(svc, dataAccess) },
+        parameters: { ...svc.parameters, ...datastoreParameters(svc, dataAccess, jobAccessOf(svc.name)) },
       });
     }
   }

@@ -11,6 +11,7 @@ import { checkServices, servicesSchema, SERVICES_KEY, type ServiceConfig } from 
 import { checkDataAccess, DATA_ACCESS_KEY, dataAccessSchema, type DataAccessConfig } from "./data-access";
 import { checkDatastoreIdentities } from "./datastore-parameters";
 import { checkClusters, CLUSTERS_KEY, clustersSchema, type ClustersConfig } from "./clusters";
+import { checkClusterJobAccess } from "./cluster-job-access";
 import {
   dataCenterSchema,
   DataCenterConfig,
@@ -204,6 +205,8 @@ function checkOnce(raw: RawStackConfig): {
     raw.values[KEYS.clusters] === undefined ? [] : parseWith(clustersSchema, raw, [KEYS.clusters], issues);
   if (clusters && services && checkable)
     issues.push(...checkClusters(clusters, checkable.name, checkable.servers, services, raw));
+  if (clusters && services && dataAccess && checkable)
+    issues.push(...checkClusterJobAccess(clusters, checkable.name, dataAccess, services, raw));
   sortByLine(issues);
   const resolved =
     dataCenter && domain && services && dataAccess && clusters

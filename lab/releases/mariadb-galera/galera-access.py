@@ -9,7 +9,10 @@ password exists). Once the member is Synced, and again whenever etc/galera.conf 
     CA (REQUIRE SUBJECT ... AND ISSUER ...; no password, so a password attempt cannot succeed);
   * its privileges on each granted database, exactly (read: SELECT; readwrite: data and schema
     changes on that database only);
-  * no account of that naming scheme the grants do not list, no anonymous account, no root.
+  * no account of that naming scheme the grants do not list, no anonymous account, no root;
+  * for each line of etc/job-access.txt (parameter jobAccess, docs/compute.md "Job certificates"),
+    the owner's account at the worker node's address (`dc1/user/alice`@`10.78.2.14`), logging in only
+    with that node's job certificate from its data center's site CA; dropped when its line goes.
 
 It also evicts members whose certificate the platform no longer accepts (galera_guard.py: revoked,
 not a Galera service certificate, or an address that is not a configured peer), and has mariadbd
@@ -29,6 +32,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from galera_conf import ConfError, read_conf  # noqa: E402
 from galera_guard import PeerGuard  # noqa: E402
+from job_access import mariadb_job_account  # noqa: E402
 
 MARIADB = "/usr/bin/mariadb"
 PRIVILEGES = {
@@ -83,6 +87,7 @@ def statements(conf, db):
         out.append(f"DROP USER IF EXISTS {account(stale)};")
     for u, h in db.run("SELECT User, Host FROM mysql.global_priv WHERE User='' OR User='root';"):
         out.append(f"DROP USER IF EXISTS {sql_string(u)}@{sql_string(h)};")
+    out += job_statements(conf, db)
     for identity, grants in sorted(wanted.items()):
         g0 = grants[0]
         require = f"REQUIRE SUBJECT {sql_string('/CN=' + g0['name'])} AND ISSUER {sql_string(conf['user-issuers'][g0['dc']])}"
@@ -92,6 +97,29 @@ def statements(conf, db):
         for g in grants:
             out.append(f"CREATE DATABASE IF NOT EXISTS `{g['database']}`;")
             out.append(f"GRANT {PRIVILEGES[g['access']]} ON `{g['database']}`.* TO {account(identity)};")
+    return out
+
+
+def job_statements(conf, db):
+    """One account per (owner, worker node) of etc/job-access.txt: the owner's identity at the node's
+    address, requiring that node's job subject and the worker data center's site CA, with the
+    privileges of the grants it repeats. A job account no entry names (the node or the grant went) is
+    dropped. The accounts replicate cluster-wide, so every member's stack must list the same clusters."""
+    out, wanted = [], {}
+    for e in conf["jobs"]:
+        account, require = mariadb_job_account(e, conf["job-issuers"][e["worker_dc"]])
+        wanted.setdefault((account, require), []).append(e)
+    accounts = {a for a, _ in wanted}
+    for user, host in db.run(f"SELECT User, Host FROM mysql.global_priv WHERE Host<>'%' AND User REGEXP '{MANAGED}';"):
+        if f"{sql_string(user)}@{sql_string(host)}" not in accounts:
+            out.append(f"DROP USER IF EXISTS {sql_string(user)}@{sql_string(host)};")
+    for (account, require), entries in sorted(wanted.items()):
+        out.append(f"CREATE USER IF NOT EXISTS {account} {require};")
+        out.append(f"ALTER USER {account} {require};")
+        out.append(f"REVOKE ALL PRIVILEGES, GRANT OPTION FROM {account};")
+        for e in entries:
+            out.append(f"CREATE DATABASE IF NOT EXISTS `{e['database']}`;")
+            out.append(f"GRANT {PRIVILEGES[e['access']]} ON `{e['database']}`.* TO {account};")
     return out
 
 
@@ -108,7 +136,7 @@ def main():
         log("usage: galera-access.py <instance dir>, as the partition user")
         sys.exit(2)
     inst = os.path.abspath(sys.argv[1])
-    conf_paths = [os.path.join(inst, "etc", f) for f in ("galera.conf", "access.txt")]
+    conf_paths = [os.path.join(inst, "etc", f) for f in ("galera.conf", "access.txt", "job-access.txt")]
     db = Db(inst, pwd.getpwuid(os.getuid()).pw_name)
     applied = None
     guard = PeerGuard(inst, log)
@@ -137,7 +165,8 @@ def main():
                 sql = statements(conf, db)
                 db.run("\n".join(sql) + "\n")
                 applied = current
-                log(f"grants applied: {len(conf['grants'])} grant(s) for {len({g['identity'] for g in conf['grants']})} identit(ies)")
+                log(f"grants applied: {len(conf['grants'])} grant(s) for {len({g['identity'] for g in conf['grants']})} identit(ies), "
+                    f"{len(conf['jobs'])} job line(s)")
             except ConfError as e:
                 log(f"configuration refused: {e}")
                 applied = current

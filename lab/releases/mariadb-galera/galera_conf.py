@@ -12,16 +12,25 @@ galera.conf:
   bootstrap    = <ipv4>                                  the one member that may found a new cluster
   sql-port, galera-port, ist-port, sst-port = <port>     from the release's declared ports
   user-issuers = <dc> <issuer DN>; ...                   DN of the CA that issues <dc>'s user certificates
+  job-issuers  = <dc> <issuer DN>; ... (may be empty)    DN of <dc>'s site CA, which issues its job certificates
 access.txt, one grant a line:
   <database> <dc>/user/<name> <read|readwrite>
+job-access.txt (parameter `jobAccess`, lib/compute/job-access.ts), read by job_access.py: where job
+certificates open a grant of access.txt, one worker node a line.
 """
 import ipaddress
 import re
 
+# Shipped beside this file in the release (lab/orchestrate/stack-datastores.ts CRL_SOURCES_MODULE,
+# JOB_ACCESS_MODULE): one escaping of received values for messages, one reading of jobAccess.
+from crl_sources import _show
+from job_access import MAX_BYTES as MAX_JOB_ACCESS_BYTES, JobAccessError, parse_job_access
+
 MAX_BYTES = 64 * 1024
 MAX_PEERS = 9
 MAX_GRANTS = 1000
-KEYS = ("cluster", "peers", "bootstrap", "sql-port", "galera-port", "ist-port", "sst-port", "user-issuers")
+KEYS = ("cluster", "peers", "bootstrap", "sql-port", "galera-port", "ist-port", "sst-port", "user-issuers",
+        "job-issuers")
 ACCESS = ("read", "readwrite")
 CLUSTER = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 DC = r"[a-z][a-z0-9-]{0,62}"
@@ -37,10 +46,6 @@ class ConfError(Exception):
     pass
 
 
-def _show(value):
-    """The received value for a message: escaped, bounded."""
-    text = value.encode("unicode_escape").decode("ascii")
-    return '"' + (text if len(text) <= 120 else text[:117] + "...") + '"'
 
 
 def _entries(value):
@@ -91,16 +96,17 @@ def parse_conf(text, where="galera.conf"):
     if raw["bootstrap"][0] not in peers:
         raise ConfError(f"{at('bootstrap')}: {_show(raw['bootstrap'][0])} is not one of the peers; name the member that founds the cluster")
     conf["bootstrap"] = raw["bootstrap"][0]
-    issuers = {}
-    for e in _entries(raw["user-issuers"][0]):
-        dc, _, dn = e.partition(" ")
-        dn = dn.strip()
-        if not re.match("^" + DC + "$", dc) or not DN.match(dn):
-            raise ConfError(f"{at('user-issuers')}: {_show(e)}; allowed: <data center> </O=.../CN=...> entries separated by ;")
-        if dc in issuers:
-            raise ConfError(f"{at('user-issuers')}: data center {dc} is listed twice")
-        issuers[dc] = dn
-    conf["user-issuers"] = issuers
+    for key in ("user-issuers", "job-issuers"):
+        issuers = {}
+        for e in _entries(raw[key][0]):
+            dc, _, dn = e.partition(" ")
+            dn = dn.strip()
+            if not re.match("^" + DC + "$", dc) or not DN.match(dn):
+                raise ConfError(f"{at(key)}: {_show(e)}; allowed: <data center> </O=.../CN=...> entries separated by ;")
+            if dc in issuers:
+                raise ConfError(f"{at(key)}: data center {dc} is listed twice")
+            issuers[dc] = dn
+        conf[key] = issuers
     return conf
 
 
@@ -129,9 +135,11 @@ def parse_access(text, issuers, where="access.txt"):
     return grants
 
 
-def _read(path):
+def _read(path, limit=MAX_BYTES):
     with open(path, "rb") as f:
-        data = f.read(MAX_BYTES + 1)
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ConfError(f"{path}: larger than {limit} bytes; allowed: at most {limit}")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -144,4 +152,14 @@ def read_conf(inst):
     conf = parse_conf(_read(path), path)
     path = f"{inst}/etc/access.txt"
     conf["grants"] = parse_access(_read(path), conf["user-issuers"], path)
+    path = f"{inst}/etc/job-access.txt"
+    granted = {(g["database"], g["identity"], g["access"]) for g in conf["grants"]}
+    try:
+        conf["jobs"] = parse_job_access(_read(path, MAX_JOB_ACCESS_BYTES), path, granted)
+    except JobAccessError as e:
+        raise ConfError(str(e)) from None
+    for e in conf["jobs"]:
+        if e["worker_dc"] not in conf["job-issuers"]:
+            raise ConfError(f"parameter jobAccess ({path}): a job line of data center {e['worker_dc']} and no "
+                            f"job-issuers entry for it; add its site CA's DN to the service's jobIssuers parameter")
     return conf

@@ -5,7 +5,7 @@
  * certificates from the lab's ceremony, and the data sets users may use (`zeroroot:dataAccess`).
  */
 import { X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { galeraParameters, mariadbDn } from "../../../lib/datastores/mariadb-galera";
 import type { LabNetPlan } from "../../net";
@@ -87,6 +87,7 @@ export function galeraServices(
       peers: members.map((m) => m.address),
       bootstrap: members[0].address,
       userIssuers: t.userIssuers ?? {},
+      jobIssuers: t.jobIssuers ?? {},
     }),
     // every site's CRLs: a member's certificate is issued by its own data center's site CA
     crlSources: crlSourcesOf(t),
@@ -106,14 +107,26 @@ export function galeraServices(
   };
 }
 
-/** The lab's: the issuers of user certificates are the lab ceremony's data-center CAs. */
+/**
+ * The lab's: the issuers of user certificates are the lab ceremony's data-center CAs; those of job
+ * certificates the sites' online CAs, as the root signed them (`lab up` starts the sites before it
+ * writes the stacks; a site whose CA is not signed yet gives its data center's jobs no account).
+ */
 export const galeraStack: DatastoreStackConfig = ({ plan, dc, isStorage, releaseRef }) => {
-  const pki = labPaths().pki;
+  const paths = labPaths();
+  const dnOf = (file: string) => mariadbDn(new X509Certificate(readFileSync(file)).subject);
   const userIssuers = Object.fromEntries(
-    plan.dataCenters.map((d) => [
-      d.id,
-      mariadbDn(new X509Certificate(readFileSync(join(pki, d.id, "ca.pem"))).subject),
-    ]),
+    plan.dataCenters.map((d) => [d.id, dnOf(join(paths.pki, d.id, "ca.pem"))]),
   );
-  return galeraServices(labDatastoreTopology(plan, isStorage, userIssuers), dc.id, releaseRef);
+  const jobIssuers = Object.fromEntries(
+    plan.dataCenters
+      .map((d) => [d.id, join(paths.sites, d.id, "issuing-signed.crt")])
+      .filter(([, file]) => existsSync(file))
+      .map(([id, file]) => [id, dnOf(file)]),
+  );
+  return galeraServices(
+    { ...labDatastoreTopology(plan, isStorage, userIssuers), jobIssuers },
+    dc.id,
+    releaseRef,
+  );
 };

@@ -1,7 +1,8 @@
 /**
  * The `mariadb-galera` release: MariaDB 10.11 with Galera 4 from Debian, one member per data center,
  * run by the node agent under a partition user. Its own files are two Python programs (the start
- * script and the grants keeper) and their shared configuration reader, hashed into the manifest; the
+ * script and the grants keeper) and their shared configuration reader, with the hierarchy's CRL
+ * keeper and the job-line reader they import (agents/), hashed into the manifest; the
  * daemons are Debian packages at exact versions (the agent checks dpkg's status against them).
  * docs/datastores.md, "Galera", says why each setting is what it is.
  */
@@ -9,10 +10,10 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ReleaseManifest } from "../../../lib/release";
-import { CRL_SOURCES_MODULE } from "../../orchestrate/stack-datastores";
+import { CRL_SOURCES_MODULE, JOB_ACCESS_MODULE } from "../../orchestrate/stack-datastores";
 
 /** Bump when a file or template of lab/releases/mariadb-galera changes: a signed version never changes content. */
-export const GALERA_RELEASE_REVISION = 6;
+export const GALERA_RELEASE_REVISION = 7;
 export const GALERA_RELEASE_NAME = "mariadb-galera";
 /** The ports the release declares; the storage role image opens them (lib/hardening/roles.ts). */
 export const GALERA_PORTS = { sql: 3306, galera: 4567, ist: 4568, sst: 4444 } as const;
@@ -42,6 +43,7 @@ export const galeraReleaseSources = (): Record<string, string> => ({
   "galera_peers.py": join(HERE, "galera_peers.py"),
   "galera_guard.py": join(HERE, "galera_guard.py"),
   ...CRL_SOURCES_MODULE,
+  ...JOB_ACCESS_MODULE,
 });
 
 /** Program names: what `lab status` and the tests look for in the partition's supervisord. */
@@ -84,6 +86,8 @@ export function galeraManifest(notAfter: string, versionOf: (pkg: string) => str
       { path: "etc/my.cnf", template: template("my.cnf.template"), mode: "0640" },
       { path: "etc/galera.conf", template: template("galera.conf.template"), mode: "0640" },
       { path: "etc/access.txt", template: template("access.txt.template"), mode: "0640" },
+      // where job certificates open a grant (lib/compute/job-access.ts), one worker node a line
+      { path: "etc/job-access.txt", template: "{{parameters.jobAccess}}\n", mode: "0640" },
       // every data center's site, one `site.<dc>.<domain>@<ipv4>:<port>` a line (crlSourcesOf)
       { path: "etc/crl-sources.txt", template: "{{parameters.crlSources}}\n", mode: "0640" },
     ],

@@ -1,6 +1,6 @@
 """Keeps one PostgreSQL instance of the zeroroot release in line with its parameters, as the
-partition user: the hierarchy's CRLs (fetched from the sites, reloaded when they change), pg_ident
-(certificate CN -> role), and on a primary the roles, databases and grants of etc/access.txt.
+partition user: the hierarchy's CRLs (fetched from the sites, reloaded when they change), pg_hba and
+pg_ident (certificate CN -> role; job certificates from etc/job-access.txt), and on a primary the roles, databases and grants of etc/access.txt.
 
 argv: primary|replica <port>
 SQL goes over the unix socket as the partition user (peer authentication, the instance's superuser);
@@ -109,7 +109,7 @@ while True:
                 pg.prepare_tls()
                 changed = True
             served = certificate
-        now = digest(os.path.join(pg.ETC, "access.txt")) + digest(os.path.join(pg.ETC, "replication.txt"))
+        now = "".join(digest(os.path.join(pg.ETC, f)) for f in ("access.txt", "replication.txt", "job-access.txt"))
         if now != applied:
             pg.render_configs(port)
             if mode == "primary":

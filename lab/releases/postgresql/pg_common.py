@@ -3,13 +3,15 @@ the service certificate the node agent obtained, the CRLs of the hierarchy, and 
 postgresql.conf, pg_hba.conf and pg_ident.conf. Runs as the partition user; never as root.
 
 Instance directory (ZR_INSTANCE_DIR), written by the agent: tls/{key,cert,chain}.pem, etc/*.txt
-(the release's config templates, filled from the instance's parameters). Made here: run/ (0700:
+(the release's config templates, filled from the instance's parameters; etc/job-access.txt is read
+by job_access.py, shipped beside). Made here: run/ (0700:
 key copy, configuration, CRLs, the unix socket) and data/ (PGDATA).
 """
 import os
 import re
 
 from crl_sources import CrlKeeper
+from job_access import JobAccessError, parse_job_access, pg_job_lines
 
 BIN = "/usr/lib/postgresql/15/bin"
 INSTANCE = os.environ["ZR_INSTANCE_DIR"]
@@ -39,13 +41,19 @@ def write_atomic(path, content, mode=0o600):
     os.replace(tmp, path)
 
 
-def parameter_lines(name):
-    """Non-empty, non-comment lines of etc/<name>.txt split into words."""
+def parameter_text(name):
+    """etc/<name>.txt, bounded."""
     path = os.path.join(ETC, f"{name}.txt")
     with open(path, encoding="utf-8") as f:
         text = f.read(MAX_PARAMETER_FILE_BYTES + 1)
     if len(text) > MAX_PARAMETER_FILE_BYTES:
         raise SystemExit(f"{path} is larger than {MAX_PARAMETER_FILE_BYTES} bytes")
+    return text
+
+
+def parameter_lines(name):
+    """Non-empty, non-comment lines of etc/<name>.txt split into words."""
+    text = parameter_text(name)
     return [l.split() for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#")]
 
 
@@ -60,6 +68,15 @@ def access():
             raise SystemExit(f"etc/access.txt: {words[1]!r} is not a user identity dc/user/name")
         out.append((words[0], dc, name, words[2]))
     return out
+
+
+def job_access(grants):
+    """Entries of etc/job-access.txt (parameter jobAccess), each repeating a grant of access.txt."""
+    try:
+        return parse_job_access(parameter_text("job-access"), "etc/job-access.txt",
+                                {(db, f"{dc}/user/{name}", a) for db, dc, name, a in grants})
+    except JobAccessError as e:
+        raise SystemExit(str(e)) from None
 
 
 def replication():
@@ -103,8 +120,11 @@ def refresh_crls():
 
 
 def render_configs(port):
-    """postgresql.conf, pg_hba.conf (certificate lines only) and pg_ident.conf (certificate CN → role)."""
-    users = sorted({name for _, _, name, _ in access()})
+    """postgresql.conf, pg_hba.conf (certificate lines only) and pg_ident.conf (certificate CN → role;
+    job certificate subject → role)."""
+    grants = access()
+    users = sorted({name for _, _, name, _ in grants})
+    job_hba, job_ident = pg_job_lines(job_access(grants))
     repl = replication()
     conf = {
         "listen_addresses": "'*'",
@@ -139,8 +159,11 @@ def render_configs(port):
             ident.append(f"certmap {entry[1]} replicator")
     # the replicator replicates; it opens no database
     hba.append("hostssl all replicator all reject")
+    # Job certificates (docs/compute.md): the owner's role from each worker node, with that node's
+    # job subject only; before the catch-all, whose CN map knows no job name.
+    hba += job_hba
     hba.append("hostssl all all 0.0.0.0/0 cert clientcert=verify-full map=certmap")
     hba.append("hostssl all all ::/0 cert clientcert=verify-full map=certmap")
-    ident += [f"certmap {u} {u}" for u in users]
+    ident += [f"certmap {u} {u}" for u in users] + job_ident
     write_atomic(os.path.join(RUN, "pg_hba.conf"), "\n".join(hba) + "\n")
     write_atomic(os.path.join(RUN, "pg_ident.conf"), "\n".join(ident) + "\n")

@@ -13,6 +13,11 @@ import * as path from "node:path";
 import { FD, runCli } from "../../helpers/cli";
 import * as pki from "../../../lib/pki";
 import { hierarchy, stackDir, tempDir, type Hierarchy } from "../../unit/client-kit/fixture";
+import { galeraReleaseVersion } from "../../../lab/releases/mariadb-galera/release";
+import { EXAMPLE_PACKAGE_VERSIONS } from "../../../scripts/example-releases";
+
+/** The example Galera release (releases/), whichever revision scripts/example-releases.ts signed. */
+const GALERA_REF = `mariadb-galera@${galeraReleaseVersion(EXAMPLE_PACKAGE_VERSIONS["mariadb-server"])}`;
 
 const HOST = "s02.dc1.zeroroot.example";
 
@@ -57,7 +62,7 @@ describe("client kit with the mariadb client and pymysql against MariaDB", funct
     const port = await freePort();
     const stacks = stackDir(h.rootPem);
     const dc1 = path.join(stacks, "Pulumi.dc1.yaml");
-    const service = `    - name: mariadb\n      release: mariadb-galera@10.11.6\n      placement: { servers: [dc1-s02] }\n      holdsData: true\n      minimumPersistence: 30d\n      endpoints:\n        - { port: ${port}, tls: true, requireClientCertificate: true }\n`;
+    const service = `    - name: mariadb\n      release: ${GALERA_REF}\n      placement: { servers: [dc1-s02] }\n      holdsData: true\n      minimumPersistence: 30d\n      endpoints:\n        - { port: ${port}, tls: true, requireClientCertificate: true }\n`;
     const grant = `    - service: mariadb\n      database: analytics\n      grants:\n        - { user: dc1/user/alice, access: readwrite }\n`;
     const text = fs.readFileSync(dc1, "utf8");
     fs.writeFileSync(

@@ -1,32 +1,39 @@
 /**
- * What a real MariaDB 10.11 makes of job certificates, with the accounts docs/compute.md ("Job
- * certificates") designs: per worker node an account of the owner's identity at the node's address,
- * REQUIRE SUBJECT '/O=<address>/CN=<dc>.<user>' AND ISSUER '<worker data center's CA>'. The node is
- * 127.0.0.1. Needs root (mariadbd runs as `mysql`) and Debian's mariadb-server.
+ * What a real MariaDB 10.11 makes of job certificates with the accounts the release makes: the
+ * stack's `jobAccess` lines (lib/compute/job-access.ts) read by job_access.py and turned into SQL by
+ * galera-access.py's own `job_statements`, run by python3 as on a server against the daemon. Per
+ * worker node an account of the owner's identity at the node's address, REQUIRE SUBJECT
+ * '/O=<address>/CN=<dc>.<user>' AND ISSUER '<worker data center's site CA>'; dropped when its line
+ * goes. The node is 127.0.0.1. Needs root (mariadbd runs as `mysql`) and Debian's mariadb-server.
  */
 import { strict as assert } from "node:assert";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { mariadbJobAccount } from "../../../lib/compute/job-access";
-import { jobAuthorisation } from "../../../lib/compute/job-cert";
+import { formatJobAccessLine, mariadbJobAccount, type JobAccessEntry } from "../../../lib/compute/job-access";
 import * as pki from "../../../lib/pki";
+import { freePort, itRefuses, jobCertificateFiles, type ClientFiles } from "../../helpers/job-datastore";
 
 const ZONE = "dc2.zeroroot.example";
 const HOST = `c01.${ZONE}`;
 const ALICE = { dataCenter: "dc1", kind: "user" as const, name: "alice" };
 const BOB = { dataCenter: "dc1", kind: "user" as const, name: "bob" };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+/** The DN of dc2's site CA as MariaDB reads it: the galera service's jobIssuers parameter. */
+const DC2_SITE_CA = "/CN=zeroroot issuing CA dc2";
+const REPO = path.join(__dirname, "../../..");
+const PY_PATH = ["lab/releases/mariadb-galera", "agents/crl", "agents/datastores"].map((d) =>
+  path.join(REPO, d),
+);
+/** alice's worker nodes: this one and another. */
+const JOBS: JobAccessEntry[] = ["127.0.0.1", "127.0.0.3"].map((address) => ({
+  database: "shop",
+  owner: ALICE,
+  access: "readwrite",
+  workerDataCenter: "dc2",
+  address,
+}));
 
 function issuingCa(root: pki.CertificateAuthority, zone: string, cn: string): pki.CertificateAuthority {
   const key = pki.generateKeyPair();
@@ -46,18 +53,37 @@ describe("job certificates at a real MariaDB 10.11 (an account per worker addres
   // another data center's CA that mints the same subject (a compromised site): ISSUER refuses it
   const dc3 = issuingCa(root.ca, "dc3.zeroroot.example", "zeroroot issuing CA dc3");
 
-  function jobFiles(name: string, owner: typeof ALICE, address: string, ago = 0, ca = dc2, host = HOST) {
-    const key = pki.generateKeyPair();
-    const csr = pki.createCsr({ commonName: pki.jobName(owner) }, key.privateKey);
-    const leaf = pki.issueFromCsr(ca, "job", csr, jobAuthorisation(owner, { hostname: host, address }, 60), {
-      now: new Date(Date.now() - ago),
+  const job = (
+    name: string,
+    owner: typeof ALICE,
+    address: string,
+    agoMs = 0,
+    signer = dc2,
+    hostname = HOST,
+  ) => jobCertificateFiles(dir, name, { owner, address, hostname, signer, agoMs });
+
+  /** galera-access.py's job_statements for `jobs`, run as the release runs them (its Db, over the socket). */
+  function applyJobLines(jobs: readonly JobAccessEntry[]): { ok: boolean; out: string } {
+    const py = `import importlib.util, json, sys
+sys.path[:0] = ${JSON.stringify(PY_PATH)}
+from job_access import parse_job_access
+spec = importlib.util.spec_from_file_location("galera_access", ${JSON.stringify(path.join(PY_PATH[0], "galera-access.py"))})
+ga = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ga)
+grants = {("shop", "dc1/user/alice", "readwrite")}
+conf = {"jobs": parse_job_access(sys.stdin.read(), "etc/job-access.txt", grants), "job-issuers": {"dc2": ${JSON.stringify(DC2_SITE_CA)}}}
+db = ga.Db(sys.argv[1], "root")
+db.run("\\n".join(ga.job_statements(conf, db)) + "\\n")`;
+    const r = spawnSync("python3", ["-B", "-c", py, dir], {
+      input: jobs.map(formatJobAccessLine).join("\n") + "\n",
+      encoding: "utf8",
     });
-    const cert = path.join(dir, `${name}.pem`);
-    const keyFile = path.join(dir, `${name}.key`);
-    fs.writeFileSync(cert, leaf.certificatePem + ca.certificatePem);
-    fs.writeFileSync(keyFile, pki.exportPkcs8(key.privateKey), { mode: 0o600 });
-    return { cert, key: keyFile };
+    return { ok: r.status === 0, out: `${r.stdout}${r.stderr}`.trim() };
   }
+  const admin = (sql: string) =>
+    spawnSync("mariadb", ["--no-defaults", `--socket=${dir}/run/mysqld.sock`, "--user=root", "-NBe", sql], {
+      encoding: "utf8",
+    });
 
   const client = (args: string[], sql: string) =>
     spawnSync(
@@ -68,7 +94,7 @@ describe("job certificates at a real MariaDB 10.11 (an account per worker addres
       },
     );
 
-  function writeAs(files: { cert: string; key: string }): { ok: boolean; out: string } {
+  function writeAs(files: ClientFiles): { ok: boolean; out: string } {
     const r = client(
       [
         "--user=dc1/user/alice",
@@ -86,7 +112,8 @@ describe("job certificates at a real MariaDB 10.11 (an account per worker addres
     if (process.getuid?.() !== 0 || !fs.existsSync("/usr/sbin/mariadbd")) this.skip();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "zr-jobdb-"));
     fs.chmodSync(dir, 0o755);
-    spawnSync("chown", ["mysql:mysql", dir]);
+    fs.mkdirSync(path.join(dir, "run"));
+    spawnSync("chown", ["mysql:mysql", dir, path.join(dir, "run")]);
     port = await freePort();
     const data = path.join(dir, "data");
     fs.writeFileSync(path.join(dir, "root.pem"), root.certificatePem);
@@ -120,7 +147,7 @@ describe("job certificates at a real MariaDB 10.11 (an account per worker addres
       [
         "[mariadbd]",
         `datadir=${data}`,
-        `socket=${dir}/mysqld.sock`,
+        `socket=${dir}/run/mysqld.sock`,
         `pid-file=${dir}/mysqld.pid`,
         "bind-address=127.0.0.1",
         `port=${port}`,
@@ -140,29 +167,20 @@ describe("job certificates at a real MariaDB 10.11 (an account per worker addres
         stdio: "ignore",
       },
     );
-    const admin = (sql: string) =>
-      spawnSync("mariadb", ["--no-defaults", `--socket=${dir}/mysqld.sock`, "--user=root", "-NBe", sql], {
-        encoding: "utf8",
-      });
     for (let i = 0; i < 150 && admin("SELECT 1").status !== 0; i++)
       await new Promise((r) => setTimeout(r, 200));
-    // the account of alice's jobs on this node, as lib renders it
-    const job = mariadbJobAccount(
-      { database: "shop", owner: ALICE, access: "readwrite", workerDataCenter: "dc2", address: "127.0.0.1" },
-      "/CN=zeroroot issuing CA dc2",
-    );
     const setup = admin(
       [
         "CREATE DATABASE shop",
         "CREATE TABLE shop.result (v INT)",
-        // the owner's user account everywhere else, and the job account of alice's worker node
+        // the owner's user account everywhere else (galera-access.py's statements make it from access.txt)
         "CREATE USER 'dc1/user/alice'@'%' REQUIRE SUBJECT '/CN=alice' AND ISSUER '/CN=zeroroot issuing CA dc1'",
-        `CREATE USER ${job.account} ${job.require}`,
         "GRANT SELECT, INSERT ON shop.* TO 'dc1/user/alice'@'%'",
-        `GRANT SELECT, INSERT ON shop.* TO ${job.account}`,
       ].join("; "),
     );
     assert.equal(setup.status, 0, setup.stderr);
+    const applied = applyJobLines(JOBS);
+    assert.ok(applied.ok, applied.out);
   });
 
   after(async () => {
@@ -175,32 +193,69 @@ describe("job certificates at a real MariaDB 10.11 (an account per worker addres
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("lets alice's job certificate of this node write as alice", () => {
-    assert.deepEqual(writeAs(jobFiles("alice-here", ALICE, "127.0.0.1")), { ok: true, out: "1" });
+  const jobAccounts = () =>
+    admin(
+      "SELECT User, Host, JSON_VALUE(Priv, '$.x509_subject'), JSON_VALUE(Priv, '$.x509_issuer') FROM mysql.global_priv WHERE Host <> '%' AND User LIKE 'dc1/user/%' ORDER BY Host",
+    )
+      .stdout.trim()
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => l.split("\t"));
+
+  it("makes one account per worker node, requiring what lib renders (subject, the worker data center's site CA)", () => {
+    const expected = JOBS.map((e) => {
+      const a = mariadbJobAccount(e, DC2_SITE_CA);
+      assert.equal(a.account, `'dc1/user/alice'@'${e.address}'`);
+      return ["dc1/user/alice", e.address, `/O=${e.address}/CN=dc1.alice`, DC2_SITE_CA, a.require];
+    });
+    assert.deepEqual(
+      jobAccounts(),
+      expected.map((x) => x.slice(0, 4)),
+    );
+    for (const x of expected) assert.equal(x[4], `REQUIRE SUBJECT '${x[2]}' AND ISSUER '${x[3]}'`);
   });
 
-  const refused: [string, () => { cert: string; key: string }, RegExp][] = [
+  it("lets alice's job certificate of this node write as alice", () => {
+    assert.deepEqual(writeAs(job("alice-here", ALICE, "127.0.0.1")), { ok: true, out: "1" });
+  });
+
+  itRefuses<ClientFiles>(
     [
-      "alice's job certificate of another node (taken here)",
-      () => jobFiles("alice-there", ALICE, "127.0.0.2"),
-      /ERROR 1045/,
+      [
+        "alice's job certificate of another node (taken here)",
+        () => job("alice-there", ALICE, "127.0.0.3"),
+        /ERROR 1045/,
+      ],
+      ["bob's job certificate asking to be alice", () => job("bob-here", BOB, "127.0.0.1"), /ERROR 1045/],
+      [
+        "the same subject from another data center's CA",
+        () => job("alice-dc3", ALICE, "127.0.0.1", 0, dc3, "c01.dc3.zeroroot.example"),
+        /ERROR 1045/,
+      ],
+      [
+        "alice's expired job certificate",
+        () => job("alice-old", ALICE, "127.0.0.1", 2 * 3600_000),
+        /ERROR 2026 .*certificate expired|ERROR 2013 .*Lost connection/,
+      ],
     ],
-    ["bob's job certificate asking to be alice", () => jobFiles("bob-here", BOB, "127.0.0.1"), /ERROR 1045/],
-    [
-      "the same subject from another data center's CA",
-      () => jobFiles("alice-dc3", ALICE, "127.0.0.1", 0, dc3, "c01.dc3.zeroroot.example"),
-      /ERROR 1045/,
-    ],
-    [
-      "alice's expired job certificate",
-      () => jobFiles("alice-old", ALICE, "127.0.0.1", 2 * 3600_000),
-      /ERROR 2026 .*certificate expired|ERROR 2013 .*Lost connection/,
-    ],
-  ];
-  for (const [what, make, match] of refused)
-    it(`refuses ${what}`, () => {
-      const r = writeAs(make());
-      assert.equal(r.ok, false, r.out);
-      assert.match(r.out, match);
-    });
+    writeAs,
+  );
+
+  it("drops the node's account when its line goes, and keeps the others and the user's", () => {
+    const files = job("alice-before", ALICE, "127.0.0.1");
+    assert.equal(writeAs(files).ok, true);
+    const applied = applyJobLines(JOBS.filter((e) => e.address !== "127.0.0.1"));
+    assert.ok(applied.ok, applied.out);
+    assert.deepEqual(
+      jobAccounts().map((r) => r[1]),
+      ["127.0.0.3"],
+    );
+    const after = writeAs(files);
+    assert.equal(after.ok, false, after.out);
+    assert.match(after.out, /ERROR 1045/);
+    assert.equal(
+      admin("SELECT count(*) FROM mysql.global_priv WHERE User='dc1/user/alice' AND Host='%'").stdout.trim(),
+      "1",
+    );
+  });
 });

@@ -121,13 +121,24 @@ describe("zeroroot:clusters (per-user Dask clusters)", () => {
       /IPv4 or IPv6/,
     ],
     [
-      "a remote scheduler while this data center runs no worker",
+      "a remote scheduler while this data center runs no worker, for an owner no datastore here grants",
       (c) => {
+        Object.assign(c[0], { owner: "dc2/user/erin" });
         Object.assign(c[0].scheduler, { dataCenter: "dc2", address: "10.78.2.21" });
         c[0].workers.dataCenters = ["dc2"];
       },
       "[0].workers.dataCenters",
-      /a list with dc1/,
+      /a list with dc1, or an owner granted a datastore of this stack/,
+    ],
+    [
+      // alice is granted postgresql in dc1: the entry is there for its job lines (cluster-job-access.ts)
+      "an entry for the datastores' job lines that cannot place the workers",
+      (c) => {
+        Object.assign(c[0].scheduler, { dataCenter: "dc2", address: "10.78.2.21" });
+        c[0].workers.dataCenters = ["dc2"];
+      },
+      "[0].workers.remoteComputeServers",
+      /add dc2: \[/,
     ],
     ["no data center", (c) => (c[0].workers.dataCenters = []), "[0].workers.dataCenters", /at least one/],
     [

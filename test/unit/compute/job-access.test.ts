@@ -1,7 +1,10 @@
 import { strict as assert } from "node:assert";
 import {
+  clusterEntryForDatastores,
   formatJobAccessLine,
   jobAccessEntries,
+  jobAccessGaps,
+  jobAccessParameter,
   mariadbJobAccount,
   pgJobLines,
 } from "../../../lib/compute/job-access";
@@ -100,12 +103,12 @@ describe("where datastores accept job certificates (lib/compute/job-access.ts)",
     const { hba, ident } = pgJobLines(entries);
     assert.equal(
       hba[0],
-      "hostssl analytics alice 10.1.0.21/32 cert clientcert=verify-full clientname=DN map=zrjobs",
+      "hostssl analytics alice 10.1.0.21/32 cert clientcert=verify-full clientname=DN map=zrjobs-10.1.0.21",
     );
     assert.deepEqual(ident, [
-      'zrjobs "CN=dc1.alice,O=10.1.0.21" alice',
-      'zrjobs "CN=dc1.alice,O=10.2.0.21" alice',
-      'zrjobs "CN=dc1.alice,O=10.2.0.22" alice',
+      'zrjobs-10.1.0.21 "CN=dc1.alice,O=10.1.0.21" alice',
+      'zrjobs-10.2.0.21 "CN=dc1.alice,O=10.2.0.21" alice',
+      'zrjobs-10.2.0.22 "CN=dc1.alice,O=10.2.0.22" alice',
     ]);
     const v6 = pgJobLines([{ ...entries[0], address: "fd00::7" }]);
     assert.match(v6.hba[0], / fd00::7\/128 /);
@@ -122,5 +125,56 @@ describe("where datastores accept job certificates (lib/compute/job-access.ts)",
       account: "'dc1/user/alice'@'10.1.0.21'",
       require: "REQUIRE SUBJECT '/O=10.1.0.21/CN=dc1.alice' AND ISSUER '/CN=zeroroot issuing CA dc1'",
     });
+  });
+
+  it("gives the parameter one line an entry, addresses in canonical text, and refuses what a server would", () => {
+    const upper: ClusterConfig = {
+      ...inDc1,
+      workers: { ...inDc1.workers, remoteComputeServers: { dc2: ["FD00:0::21", "fd00::22"] } },
+    };
+    const src = { dataAccess, clusters: [upper], servers: DC1, dataCenter: "dc1" };
+    assert.equal(
+      jobAccessParameter("postgresql", src),
+      [
+        "analytics dc1/user/alice read dc1 10.1.0.21",
+        "analytics dc1/user/alice read dc2 fd00::21",
+        "analytics dc1/user/alice read dc2 fd00::22",
+      ].join("\n"),
+    );
+    const multicast = {
+      ...src,
+      clusters: [{ ...upper, workers: { ...upper.workers, remoteComputeServers: { dc2: ["ff02::1"] } } }],
+    };
+    assert.throws(() => jobAccessParameter("postgresql", multicast), /parameter jobAccess line 2: .*ff02::1/);
+  });
+
+  it("warns of worker data centers a stack cannot place, whose jobs get no lines there", () => {
+    const noRemote: ClusterConfig = {
+      ...inDc1,
+      workers: { ...inDc1.workers, remoteComputeServers: undefined },
+    };
+    assert.deepEqual(jobAccessGaps({ dataAccess, clusters: [inDc1], servers: DC1, dataCenter: "dc1" }), []);
+    assert.deepEqual(jobAccessGaps({ dataAccess, clusters: [noRemote], servers: DC1, dataCenter: "dc1" }), [
+      "the workers in dc2 of dc1/user/alice's cluster analytics get no job lines at postgresql in dc1: list dc2's compute servers under its workers.remoteComputeServers",
+      "the workers in dc2 of dc1/user/alice's cluster analytics get no job lines at galera in dc1: list dc2's compute servers under its workers.remoteComputeServers",
+    ]);
+  });
+
+  it("writes the entry of a stack that runs nothing of a cluster: the same lines as the stacks that run it", () => {
+    const entry = clusterEntryForDatastores([inDc1, inDc2]);
+    assert.ok(entry);
+    assert.deepEqual(entry.scheduler, inDc2.scheduler);
+    assert.deepEqual(entry.workers.remoteComputeServers, {
+      dc1: ["10.1.0.21"],
+      dc2: ["10.2.0.21", "10.2.0.22"],
+    });
+    const fromDc3 = jobAccessEntries("postgresql", {
+      dataAccess,
+      clusters: [entry],
+      servers: [],
+      dataCenter: "dc3",
+    });
+    assert.deepEqual(fromDc3.map(formatJobAccessLine), EXPECTED);
+    assert.equal(clusterEntryForDatastores([inDc1]), undefined, "no stack names the scheduler's address");
   });
 });

@@ -22,13 +22,19 @@ const good: GaleraParametersInput = {
 };
 
 describe("mariadb-galera parameters", () => {
-  it("renders peers, bootstrap member and user issuers as the release's galera.conf reads them", () => {
+  it("renders peers, bootstrap member, user and job issuers as the release's galera.conf reads them", () => {
     assert.deepEqual(galeraParameters(good), {
       cluster: "zeroroot",
       peers: "10.0.1.10,10.0.2.10,10.0.3.10",
       bootstrap: "10.0.1.10",
       userIssuers: `dc1 ${DC1}; dc2 /O=zeroroot/CN=dc2.zeroroot.test issuing CA`,
+      jobIssuers: "",
     });
+    // the site CAs that issue job certificates, in the same form (galera.conf's job-issuers)
+    assert.equal(
+      galeraParameters({ ...good, jobIssuers: { dc2: "/O=zeroroot/CN=zeroroot issuing CA dc2" } }).jobIssuers,
+      "dc2 /O=zeroroot/CN=zeroroot issuing CA dc2",
+    );
   });
 
   const refused: [string, Partial<GaleraParametersInput>, RegExp][] = [

@@ -6,6 +6,7 @@
 import { strict as assert } from "node:assert";
 import {
   ACCESS_PARAMETER,
+  JOB_ACCESS_PARAMETER,
   checkDatastoreIdentities,
   datastoreParameters,
   serviceSchema,
@@ -38,11 +39,24 @@ describe("datastore parameters from zeroroot:dataAccess", () => {
   it("gives a PostgreSQL instance one access line per grant of its own service", () => {
     assert.deepEqual(datastoreParameters(service("postgresql@15.20.1"), access), {
       [ACCESS_PARAMETER]: "analytics dc1/user/alice readwrite\nanalytics dc2/user/bob read",
+      [JOB_ACCESS_PARAMETER]: "",
     });
+    // the job lines the stack program computes (lib/compute/job-access.ts) pass through as given
+    assert.equal(
+      datastoreParameters(
+        service("postgresql@15.20.1"),
+        access,
+        "analytics dc1/user/alice readwrite dc1 10.1.0.21",
+      )[JOB_ACCESS_PARAMETER],
+      "analytics dc1/user/alice readwrite dc1 10.1.0.21",
+    );
   });
 
   it("gives a datastore with no grant an empty access list, and a non-datastore nothing", () => {
-    assert.deepEqual(datastoreParameters(service("postgresql@15.20.1"), []), { [ACCESS_PARAMETER]: "" });
+    assert.deepEqual(datastoreParameters(service("postgresql@15.20.1"), []), {
+      [ACCESS_PARAMETER]: "",
+      [JOB_ACCESS_PARAMETER]: "",
+    });
     assert.deepEqual(datastoreParameters(service("lab-echo@1.0.0"), access), {});
   });
 
