@@ -1,16 +1,18 @@
 /**
  * The live probes against real servers on the loopback: a TCP listener, an SSH server (the `ssh2`
  * library's Server with a host key made for the test), a TLS server that demands a client
- * certificate and one that does not, and a port nothing listens on.
+ * certificate and one that does not, and a port nothing listens on. Integration tier: the probes
+ * wait on real time (0.7 s for a server that greets first, handshake and settle timeouts), about
+ * 6 s of waiting in all.
  */
 import { strict as assert } from "node:assert";
 import { createServer, type AddressInfo, type Server } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import { Server as SshServer, utils } from "ssh2";
-import { probeServer, sshProbe, tcpOpen, tlsProbe } from "../../../../lib/drift/observe/probes";
-import { isObservationError } from "../../../../lib/drift/observed";
-import { mapBounded } from "../../../../lib/drift/observe/bounded";
-import { makeHierarchy, type Hierarchy } from "../../release/fixtures";
+import { probeServer, sshProbe, tcpOpen, tlsProbe } from "../../../lib/drift/observe/probes";
+import { isObservationError } from "../../../lib/drift/observed";
+import { mapBounded } from "../../../lib/drift/observe/bounded";
+import { makeHierarchy, type Hierarchy } from "../../unit/release/fixtures";
 
 const LO = "127.0.0.1";
 const listen = (s: Server): Promise<number> =>
