@@ -6,9 +6,12 @@
  * the PEM here. A resource that carries `rootCertificatePem` itself (state from before, a program
  * without a configured provider) keeps working with it.
  *
- * `controlPlaneEndpoints` serves `pulumi import`: the engine's Read for an import carries the id
+ * `controlPlaneEndpoints` serves `pulumi import` (the engine's Read for an import carries the id
  * and nothing else, so a DesiredState or SoftwareRelease found by id is read from the control plane
- * named here (docs/provider.md, "Import").
+ * named here, docs/provider.md "Import") and every DesiredState; `siteUrl` and `siteServerName`
+ * (the data center's site services) every BmcServer. A resource that leaves such a key out uses the
+ * configured value (`configuredFacts`, filled in by provider.ts for the handler, never stored with
+ * the resource); one that gives it keeps its own.
  */
 import { certificateSha256 } from "../lib/pki/fingerprint";
 import { Checker, shown } from "./checks";
@@ -20,11 +23,16 @@ export interface ProviderConfig {
   readonly rootCertificatePem?: string;
   /** Client URLs of the control-plane members, for imports. */
   readonly controlPlaneEndpoints?: readonly string[];
+  /** https://address:port of the data center's site services (BmcServer). */
+  readonly siteUrl?: string;
+  /** The name in the site's certificate (BmcServer). */
+  readonly siteServerName?: string;
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const roots = new Map<string, string>();
 let endpoints: readonly string[] | undefined;
+let facts: ConfiguredFacts = {};
 
 /** Normalises and judges provider configuration (CheckConfig). */
 export function checkConfig(news: Props): { inputs: Props; failures: CheckFailure[] } {
@@ -40,19 +48,50 @@ export function checkConfig(news: Props): { inputs: Props; failures: CheckFailur
     }
   }
   if (news.controlPlaneEndpoints !== undefined) c.texts("controlPlaneEndpoints", 9);
+  if (news.siteUrl !== undefined) c.text("siteUrl", 2048);
+  if (news.siteServerName !== undefined) c.text("siteServerName", 253);
   return c.result(news);
 }
 
 /** Applies configuration (Configure). Keys the plugin does not know (the project's own config) are ignored. */
 export function configure(config: Props): void {
-  roots.clear();
+  // Judged first: a refused configuration leaves the previous one in force.
   const failures = checkConfig(config).failures;
   if (failures.length > 0) throw new Error(failures.map((f) => f.reason).join("; "));
+  roots.clear();
   if (typeof config.rootCertificatePem === "string")
     roots.set(certificateSha256(config.rootCertificatePem), config.rootCertificatePem);
   endpoints = Array.isArray(config.controlPlaneEndpoints)
     ? (config.controlPlaneEndpoints as string[])
     : undefined;
+  facts = factsOf(config);
+}
+
+/** The facts a resource may leave to the configuration (docs/provider.md, "Provider configuration"). */
+export const CONFIGURED_KEYS = [
+  "rootCertificateSha256",
+  "controlPlaneEndpoints",
+  "siteUrl",
+  "siteServerName",
+] as const;
+export type ConfiguredKey = (typeof CONFIGURED_KEYS)[number];
+export type ConfiguredFacts = Partial<Record<ConfiguredKey, unknown>>;
+
+/** What a (checked) configuration gives a resource that leaves a key out: the root by its digest. */
+export function factsOf(config: Props): ConfiguredFacts {
+  const facts: ConfiguredFacts = {};
+  if (typeof config.rootCertificatePem === "string")
+    facts.rootCertificateSha256 = certificateSha256(config.rootCertificatePem);
+  if (Array.isArray(config.controlPlaneEndpoints))
+    facts.controlPlaneEndpoints = [...config.controlPlaneEndpoints];
+  if (typeof config.siteUrl === "string") facts.siteUrl = config.siteUrl;
+  if (typeof config.siteServerName === "string") facts.siteServerName = config.siteServerName;
+  return facts;
+}
+
+/** The configured facts of this plugin process (set by Configure). */
+export function configuredFacts(): ConfiguredFacts {
+  return { ...facts };
 }
 
 /**

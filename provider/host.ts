@@ -6,6 +6,7 @@
  * boundary, the same wire values (secrets, unknowns), state that holds values only.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { appendFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type * as grpcTypes from "@grpc/grpc-js";
 import * as pb from "@pulumi/pulumi/proto/provider_pb";
@@ -37,6 +38,12 @@ export interface PluginOptions {
   readonly callTimeoutMs?: number;
   /** Called with each line the plugin writes to stderr (its logs). @default - kept for errors */
   readonly log?: (line: string) => void;
+  /**
+   * A file (appended, mode 0600) that keeps the plugin's stderr, its start and its exit (code or
+   * signal), written as they happen: what explains a call that fails because the plugin went away.
+   * @default - none (the last 200 lines are kept in memory for errors)
+   */
+  readonly stderrFile?: string;
 }
 
 export interface DiffResult {
@@ -54,12 +61,25 @@ const struct = (v: Props) =>
   Struct.fromJavaScript(JSON.parse(JSON.stringify(v)) as Parameters<typeof Struct.fromJavaScript>[0]);
 const js = (s: Struct | undefined): Props => (s ? (s.toJavaScript() as Props) : {});
 
+/** Appends timestamped lines to `file` (synchronously: the lines that explain a crash must be there). */
+function keeper(file: string | undefined): (line: string) => void {
+  if (!file) return () => undefined;
+  return (line) => {
+    try {
+      appendFileSync(file, `${new Date().toISOString()} ${line}\n`, { mode: 0o600 });
+    } catch {
+      // A log that cannot be written must not fail the deployment; the lines still reach `log`.
+    }
+  };
+}
+
 export class PluginHost {
   private constructor(
     private readonly child: ChildProcess,
     private readonly client: rpc.ResourceProviderClient,
     private readonly timeoutMs: number,
     private readonly stderr: string[],
+    private readonly stderrFile?: string,
   ) {}
 
   /** Starts the plugin and waits for the port it prints (bounded: 60 s). */
@@ -69,17 +89,26 @@ export class PluginHost {
       stdio: ["ignore", "pipe", "pipe"],
     });
     // A plugin must not outlive the process driving it (the engine kills its plugins too).
-    const reap = () => child.kill("SIGKILL");
+    const keep = keeper(opts.stderrFile);
+    const reap = () => {
+      keep(`plugin ${String(child.pid)} killed: the process driving it (${process.pid}) is exiting`);
+      child.kill("SIGKILL");
+    };
     process.once("exit", reap);
     child.once("exit", () => process.off("exit", reap));
     const stderr: string[] = [];
+    keep(`plugin ${String(child.pid)} started: ${opts.launcher ?? LAUNCHER}`);
     child.stderr.setEncoding("utf8").on("data", (d: string) => {
       for (const line of d.split("\n").filter(Boolean)) {
         stderr.push(line);
         if (stderr.length > 200) stderr.shift();
+        keep(line);
         opts.log?.(line);
       }
     });
+    child.once("exit", (code, signal) =>
+      keep(`plugin ${String(child.pid)} exited: ${signal ? `signal ${signal}` : `code ${String(code)}`}`),
+    );
     const port = await new Promise<number>((resolve, reject) => {
       let out = "";
       const timer = setTimeout(() => fail(new Error("the plugin printed no port within 60 s")), 60_000);
@@ -102,7 +131,7 @@ export class PluginHost {
       );
     });
     const client = new rpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    return new PluginHost(child, client, opts.callTimeoutMs ?? 1_800_000, stderr);
+    return new PluginHost(child, client, opts.callTimeoutMs ?? 1_800_000, stderr, opts.stderrFile);
   }
 
   private call<Req, Res>(name: string, what: string, req: Req): Promise<Res> {
@@ -116,7 +145,9 @@ export class PluginHost {
     ) => void;
     return new Promise((resolve, reject) =>
       method(req, new grpc.Metadata(), { deadline: Date.now() + this.timeoutMs }, (err, res) =>
-        err ? reject(new Error(`${name} ${what}: ${err.details || err.message}`)) : resolve(res),
+        err
+          ? reject(new Error(`${name} ${what}: ${err.details || err.message}${this.lost(err)}`))
+          : resolve(res),
       ),
     );
   }
@@ -218,6 +249,23 @@ export class PluginHost {
   /** The plugin's last stderr lines (for a failure message). */
   logs(): readonly string[] {
     return [...this.stderr];
+  }
+
+  /**
+   * For a call that failed at the transport (the connection reset or refused, not an error the
+   * plugin answered with): whether the plugin is still running, its last stderr lines and where
+   * the rest is kept.
+   */
+  private lost(err: grpcTypes.ServiceError): string {
+    // The plugin answers its own errors as UNKNOWN (server.ts); these are the connection's.
+    if (err.code !== grpc.status.UNAVAILABLE && err.code !== grpc.status.INTERNAL) return "";
+    const c = this.child;
+    const state =
+      c.exitCode !== null || c.signalCode !== null
+        ? `the plugin exited (${c.signalCode ? `signal ${c.signalCode}` : `code ${String(c.exitCode)}`})`
+        : "the plugin is still running";
+    const last = this.stderr.slice(-5).join(" | ");
+    return ` [${state}${last ? `; its last stderr: ${last}` : ""}${this.stderrFile ? `; all of it in ${this.stderrFile}` : ""}]`;
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@
  * it does not update) is a replacement.
  */
 import { certificateSha256 } from "../lib/pki/fingerprint";
-import { checkConfig, configure } from "./config";
+import { checkConfig, configure, configuredFacts, type ConfiguredFacts } from "./config";
 import { bmcCredential } from "./resources/bmcCredential";
 import { bmcServer } from "./resources/bmcServer";
 import { certificate } from "./resources/certificate";
@@ -34,6 +34,9 @@ const BY_TOKEN = new Map(HANDLERS.map((h) => [h.token, h]));
 export function typeOfUrn(urn: string): string {
   return (urn.split("::")[2] ?? "").split("$").pop() ?? "";
 }
+
+/** The handler serving a type token, if any. */
+export const handlerOf = (token: string): Handler | undefined => BY_TOKEN.get(token);
 
 function handlerFor(urn: string): Handler {
   const token = typeOfUrn(urn);
@@ -68,6 +71,40 @@ function rootByReference(olds: Props, news: Props): Props {
   } catch {
     return olds; // an unreadable PEM: a change, as before
   }
+}
+
+/**
+ * A resource's properties as its handler sees them: each key the handler may leave to the provider's
+ * configuration (`Handler.configured`) and the resource left out takes the configured value. The
+ * root counts as given when either its PEM or its digest is. `filled` names the keys added, which
+ * are never stored with the resource (check, create, read and update leave them out again).
+ */
+export function withConfiguration(
+  h: Handler,
+  p: Props,
+  facts: ConfiguredFacts = configuredFacts(),
+): { props: Props; filled: string[] } {
+  const filled = (h.configured ?? []).filter(
+    (k) =>
+      p[k] === undefined &&
+      facts[k] !== undefined &&
+      !(k === "rootCertificateSha256" && p.rootCertificatePem !== undefined),
+  );
+  return { props: { ...p, ...Object.fromEntries(filled.map((k) => [k, facts[k]])) }, filled };
+}
+
+const without = (p: Props, keys: readonly string[]): Props =>
+  Object.fromEntries(Object.entries(p).filter(([k]) => !keys.includes(k)));
+
+/** A check failure of a key the resource could leave to the configuration says so. */
+function configurationHint(h: Handler, f: CheckFailure, given: Props): CheckFailure {
+  const key = (h.configured ?? []).find((k) => f.property === k);
+  if (!key || given[key] !== undefined) return f;
+  const providerKey = key === "rootCertificateSha256" ? "rootCertificatePem" : key;
+  return {
+    property: f.property,
+    reason: `${f.reason}; or leave it out and set the zeroroot provider's ${providerKey} (new ZerorootProvider(name, {${providerKey}}), or stack config zeroroot:${providerKey})`,
+  };
 }
 
 /** A handler's outputs minus the keys that are inputs. */
@@ -124,13 +161,21 @@ export function makeProvider(version: string, schema: string): ZerorootProvider 
       // Unknown values (preview) are judged when known: create runs check's rules again.
       if (!h.check || containsUnknown(news)) return { inputs: news, failures: [] };
       const { value, secrets } = reveal(news);
-      const r = h.check(value as Props);
-      return { inputs: conceal(r.inputs, secrets), failures: r.failures };
+      const { props, filled } = withConfiguration(h, value as Props);
+      const r = h.check(props);
+      return {
+        inputs: conceal(without(r.inputs, filled), secrets),
+        failures: r.failures.map((f) => configurationHint(h, f, value as Props)),
+      };
     },
     async diff(id, urn, olds, news, oldInputs) {
       const h = handlerFor(urn);
-      const n = plain(news);
-      const d = h.diff(id, rootByReference(plain(oldState(olds, oldInputs)), n), n);
+      // Both sides with the configuration filled in: state that still holds a configured fact (state
+      // written before it moved to the configuration) and a program that leaves it to the provider
+      // differ only where the values do.
+      const n = withConfiguration(h, plain(news)).props;
+      const o = withConfiguration(h, plain(oldState(olds, oldInputs))).props;
+      const d = h.diff(id, rootByReference(o, n), n);
       const replaces = [...new Set(h.update ? d.replaces : [...d.replaces, ...d.updates])];
       const changes = replaces.length > 0 || (!!h.update && d.updates.length > 0);
       const diffs = [...new Set([...d.replaces, ...d.updates])];
@@ -139,7 +184,8 @@ export function makeProvider(version: string, schema: string): ZerorootProvider 
     async create(urn, inputs) {
       const h = handlerFor(urn);
       const { value, secrets } = reveal(inputs);
-      const checked = h.check ? h.check(value as Props) : { inputs: value as Props, failures: [] };
+      const { props } = withConfiguration(h, value as Props);
+      const checked = h.check ? h.check(props) : { inputs: props, failures: [] };
       if (checked.failures.length > 0)
         throw new Error(checked.failures.map((f) => `${f.property}: ${f.reason}`).join("; "));
       const r = await h.create(checked.inputs);
@@ -148,11 +194,22 @@ export function makeProvider(version: string, schema: string): ZerorootProvider 
     async read(id, urn, props, inputs) {
       const h = handlerFor(urn);
       const { value, secrets } = reveal(oldState(props ?? {}, inputs));
-      const r = await h.read(id, value as Props);
+      const stored = value as Props;
+      const r = await h.read(id, withConfiguration(h, stored).props);
+      // What the configuration holds stays out of a resource's inputs when the resource left it out,
+      // so a refresh stores no more than the program did. An import (nothing stored) gets every
+      // input: the engine writes them into the program it generates.
+      const facts = configuredFacts();
+      const importing = Object.keys(stored).length === 0;
+      const fromConfiguration = importing
+        ? []
+        : (h.configured ?? []).filter(
+            (k) => stored[k] === undefined && JSON.stringify(r.inputs[k]) === JSON.stringify(facts[k]),
+          );
       return {
         id: r.id,
         props: outputs(h, r.props, r.inputs, secrets),
-        inputs: conceal(r.inputs, [...secrets, ...(h.secretInputs ?? [])]),
+        inputs: conceal(without(r.inputs, fromConfiguration), [...secrets, ...(h.secretInputs ?? [])]),
       };
     },
     async update(id, urn, olds, news, oldInputs) {
@@ -161,12 +218,14 @@ export function makeProvider(version: string, schema: string): ZerorootProvider 
       if (!h.update)
         throw new Error(`${h.token} has no in-place update; this change should have replaced it`);
       const n = reveal(news);
-      const outs = await h.update(id, plain(oldState(olds, oldInputs)), n.value as Props);
-      return outputs(h, outs, n.value as Props, n.secrets);
+      const filledNews = withConfiguration(h, n.value as Props).props;
+      const old = withConfiguration(h, plain(oldState(olds, oldInputs))).props;
+      const outs = await h.update(id, old, filledNews);
+      return outputs(h, outs, filledNews, n.secrets);
     },
     async delete(id, urn, props, oldInputs) {
       const h = handlerFor(urn);
-      if (h.delete) await h.delete(id, plain(oldState(props, oldInputs)));
+      if (h.delete) await h.delete(id, withConfiguration(h, plain(oldState(props, oldInputs))).props);
     },
   };
 }

@@ -3,6 +3,8 @@
  * the dispatcher (provider.ts) unwraps Pulumi secrets before and wraps them again after, and skips
  * `check` while a value is unknown (preview), so handlers never see the engine's sentinels.
  */
+import type { ConfiguredKey } from "./config";
+
 export type Props = Record<string, unknown>;
 
 export interface CheckFailure {
@@ -25,6 +27,11 @@ export interface Handler {
   readonly secretOutputs?: readonly string[];
   /** Input paths that are secret whatever the caller marked: an import's Read makes them from nothing. */
   readonly secretInputs?: readonly (readonly string[])[];
+  /**
+   * Keys a resource may leave to the provider's configuration (provider/config.ts): when absent the
+   * router gives the handler the configured value, and never stores it with the resource.
+   */
+  readonly configured?: readonly ConfiguredKey[];
   /** Normalises inputs (defaults from lib) and refuses what create would refuse. */
   check?(news: Props): { inputs: Props; failures: CheckFailure[] };
   diff(id: string, olds: Props, news: Props): DiffOutcome;

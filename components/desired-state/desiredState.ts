@@ -17,6 +17,7 @@ import {
   type DesiredStateInputs,
   type InstanceSpec,
 } from "../../lib/contracts/resources";
+import { heldByProvider } from "../provider";
 import { customOptions, rootReference } from "../resource-options";
 
 export const DESIRED_STATE_TYPE = resourceType("DesiredState");
@@ -27,9 +28,15 @@ export interface DesiredStateArgs {
   readonly instances: readonly InstanceSpec[];
   /** Lifetime of each signed document. @default 604800 (7 days) */
   readonly validitySeconds?: number;
-  /** Client URLs of the control-plane members. */
+  /**
+   * Client URLs of the control-plane members. Not recorded with the resource when the stack's
+   * ZerorootProvider holds the same value (components/provider.ts): the plugin uses the provider's.
+   */
   readonly controlPlaneEndpoints: pulumi.Input<readonly string[]>;
-  /** The root the members' certificates chain to (recorded as its SHA-256: the zeroroot provider holds the PEM). */
+  /**
+   * The root the members' certificates chain to: nothing recorded when it is the provider's own
+   * (the same value), else its SHA-256 (the zeroroot provider holds the PEM).
+   */
   readonly rootCertificatePem: pulumi.Input<string>;
   /** @default 30 */
   readonly controlPlaneTimeoutSeconds?: number;
@@ -58,6 +65,8 @@ export class DesiredState extends pulumi.CustomResource {
   /** Data-holding computers get `protect` and `retainOnDelete` unless the caller sets them. */
   constructor(name: string, args: DesiredStateArgs, opts: pulumi.CustomResourceOptions = {}) {
     const holdsData = args.instances.some((i) => i.holdsData);
+    const held = (fact: Parameters<typeof heldByProvider>[2], value: unknown) =>
+      heldByProvider(DESIRED_STATE_TYPE, opts, fact, value);
     super(
       DESIRED_STATE_TYPE,
       name,
@@ -65,10 +74,15 @@ export class DesiredState extends pulumi.CustomResource {
         computerId: args.computerId,
         dataCenter: args.dataCenter,
         instances: args.instances,
-        controlPlaneEndpoints: args.controlPlaneEndpoints,
-        rootCertificateSha256: rootReference(args.rootCertificatePem),
-        // Each property costs the program about four stack-captured promises in the SDK: defaults
-        // are left to the plugin's check (state is the same), and only outputs a program uses.
+        // Each property costs the program about four stack-captured promises in the SDK: what the
+        // stack's provider holds is left to it, defaults to the plugin's check (state is the same),
+        // and only outputs a program uses are registered.
+        ...(held("controlPlaneEndpoints", args.controlPlaneEndpoints)
+          ? {}
+          : { controlPlaneEndpoints: args.controlPlaneEndpoints }),
+        ...(held("rootCertificatePem", args.rootCertificatePem)
+          ? {}
+          : { rootCertificateSha256: rootReference(args.rootCertificatePem) }),
         ...unlessDefault("validitySeconds", args.validitySeconds),
         ...unlessDefault("controlPlaneTimeoutSeconds", args.controlPlaneTimeoutSeconds),
         version: undefined,

@@ -28,6 +28,21 @@ export interface DataCenterArgs {
   readonly managedBmcCredential?: ServerArgs["managedBmcCredential"];
 }
 
+/**
+ * The data center's site services as the operator reaches them: what its BmcServers use, and what a
+ * stack gives its ZerorootProvider (components/provider.ts) so they are held once.
+ */
+export function siteOf(args: Pick<DataCenterArgs, "name" | "domain" | "managementServer" | "sitePort">): {
+  url: string;
+  serverName: string;
+} {
+  // Servers reach the site on the data network; the operator reaches it on the management network.
+  return {
+    url: `https://${args.managementServer.managementAddress}:${args.sitePort ?? 8443}`,
+    serverName: `site.${args.name}.${args.domain}`,
+  };
+}
+
 export class DataCenter extends pulumi.ComponentResource {
   declare public readonly name: pulumi.Output<string>;
   declare public readonly zone: pulumi.Output<string>;
@@ -41,11 +56,7 @@ export class DataCenter extends pulumi.ComponentResource {
     this.zone = pulumi.output(`${args.name}.${args.domain}`);
     // Child names are `<dc>-<server>`: ids already start with the data center's name, so drop it once.
     const role = (id: string) => (id.startsWith(`${args.name}-`) ? id.slice(args.name.length + 1) : id);
-    // Servers reach the site on the data network; the operator reaches it on the management network.
-    const site = {
-      url: `https://${args.managementServer.managementAddress}:${args.sitePort ?? 8443}`,
-      serverName: `site.${args.name}.${args.domain}`,
-    };
+    const site = siteOf(args);
     this.servers = args.servers.map(
       (s) =>
         new Server(

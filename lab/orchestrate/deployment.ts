@@ -15,7 +15,6 @@ import { HANDLERS } from "../../provider/provider";
 import { PluginHost, type PluginOptions, type Props } from "../../provider/host";
 import { secret, SECRET_SIG, SECRET_VALUE } from "../../provider/values";
 import { RESOURCE_TYPES, legacyDynamicType, type ResourceKind } from "../../lib/contracts/resources";
-import { generatePassword, RANDOM_PASSWORD_TYPE, sameRandomInputs } from "./random-password";
 
 const MARK = "zeroroot-lab-secret-sha256";
 const SECURE = "secure";
@@ -164,33 +163,6 @@ export class Deployment {
     }
     if (key && key !== urn) this.state.delete(key);
     this.state.set(urn, { type, id: result.id, inputs: news, outs: result.outs });
-    this.save();
-    return result;
-  }
-
-  /**
-   * LAB STAND-IN for the random provider (random-password.ts): a RandomPassword's result is made
-   * here, kept in this state as a secret and made again only when an input (keepers included)
-   * changes, which for the engine is a replacement.
-   */
-  registerRandomPassword(urn: string, inputs: Props): { id: string; outs: Props; outcome: Outcome } {
-    if (!this.opts.crypter)
-      throw new Error(
-        `RandomPassword ${urn.split("::").pop()}: the lab keeps its result only encrypted; give the stack a passphrase (encryptionsalt) so the runner can`,
-      );
-    this.seen.add(urn);
-    const rec = this.state.get(urn);
-    const old = rec ? this.load(rec, {}) : undefined;
-    let result: { id: string; outs: Props; outcome: Outcome };
-    if (old && sameRandomInputs(old.inputs, inputs))
-      result = { id: old.id, outs: old.outs, outcome: "unchanged" };
-    else
-      result = {
-        id: "none",
-        outs: { ...inputs, result: secret(generatePassword(inputs)) },
-        outcome: old ? "replaced" : "created",
-      };
-    this.state.set(urn, { type: RANDOM_PASSWORD_TYPE, id: result.id, inputs, outs: result.outs });
     this.save();
     return result;
   }

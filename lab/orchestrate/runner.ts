@@ -6,11 +6,11 @@
  * code, no checkout path) so `lab up` is idempotent and any checkout can continue from it, and it
  * deletes what the program no longer declares once the whole program has run.
  */
+import { basename, dirname, join } from "node:path";
 import { readStackFile } from "../../lib/fleet";
 import { PassphraseCrypter } from "../pulumi-passphrase";
 import { evaluateStack, type EvaluatedResource, type Evaluation } from "../stack-eval";
 import { Deployment } from "./deployment";
-import { RANDOM_PASSWORD_TYPE } from "./random-password";
 
 export interface DeployOptions {
   readonly statePath: string;
@@ -25,19 +25,24 @@ export interface DeployOptions {
 
 const SHORT = (type: string) => type.replace(/^.*:/, "");
 
+/** Where a stack's deployment keeps its plugin's stderr: `plugin-<stack>.log` next to its state. */
+export const pluginLogOf = (statePath: string): string =>
+  join(dirname(statePath), `plugin-${basename(statePath, ".json")}.log`);
+
 export async function deployStack(file: string, opts: DeployOptions): Promise<Evaluation> {
   const log = opts.log ?? (() => undefined);
   const salt = readStackFile(file).encryptionSalt;
   const crypter = salt && opts.passphrase ? PassphraseCrypter.fromSalt(opts.passphrase, salt) : undefined;
-  const deployment = new Deployment({ statePath: opts.statePath, crypter, log, launcher: opts.launcher });
+  const deployment = new Deployment({
+    statePath: opts.statePath,
+    crypter,
+    log,
+    launcher: opts.launcher,
+    // Next to the state (the lab's state folder): the plugin's stderr, start and exit, so a call
+    // that fails because the plugin went away (a reset connection) can be explained afterwards.
+    stderrFile: pluginLogOf(opts.statePath),
+  });
   const onResource = async (r: EvaluatedResource) => {
-    // No random plugin without the Pulumi CLI: the runner plays its part (lab stand-in, random-password.ts).
-    if (r.type === RANDOM_PASSWORD_TYPE) {
-      const { id, outs, outcome } = deployment.registerRandomPassword(r.urn, r.inputs);
-      if (outcome !== "unchanged")
-        log(`RandomPassword ${r.name}: ${outcome} (lab stand-in for the random provider)`);
-      return { id, state: outs };
-    }
     if (!r.custom || !Deployment.serves(r.type)) return { id: `${r.name}-id`, state: r.inputs };
     const started = Date.now();
     const took = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;

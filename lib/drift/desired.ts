@@ -86,6 +86,8 @@ export interface RegisteredResource {
   readonly urn: string;
   readonly inputs: Record<string, unknown>;
   readonly custom: boolean;
+  /** The resource's provider reference (`<provider urn>::<id>`), when it has an explicit one. */
+  readonly provider?: string;
 }
 
 type Segment = string | number;
@@ -99,6 +101,12 @@ export function locateKey(
   const line = file.locate?.(path)?.line;
   return { file: shownFile, key: joinPath(path), ...(line !== undefined ? { line } : {}) };
 }
+
+/** The explicit zeroroot provider a resource uses, if any. */
+const providerOf = (rs: readonly RegisteredResource[], r: RegisteredResource | undefined) =>
+  r?.provider
+    ? rs.find((p) => p.type === "pulumi:providers:zeroroot" && r.provider?.startsWith(`${p.urn}::`))
+    : undefined;
 
 const byType = (rs: readonly RegisteredResource[], type: string) =>
   rs.filter((r) => r.custom && r.type === type);
@@ -156,8 +164,11 @@ export function desiredServersOf(
       ...(state ? { desiredStateUrn: state.urn } : {}),
       ...(image ? { imageUrn: image.urn } : {}),
       bmc: bmcOf(inputs.bmc),
+      // A DesiredState given its stack provider's control plane leaves it to the provider, which
+      // holds it once (docs/provider.md, "Provider configuration").
       controlPlaneEndpoints: stringsOf(
-        (state?.inputs as { controlPlaneEndpoints?: unknown } | undefined)?.controlPlaneEndpoints,
+        (state?.inputs as { controlPlaneEndpoints?: unknown } | undefined)?.controlPlaneEndpoints ??
+          providerOf(resources, state)?.inputs.controlPlaneEndpoints,
       ),
       power: inputs.power,
       bootDevice: inputs.bootDevice,

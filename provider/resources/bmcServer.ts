@@ -111,6 +111,8 @@ function onlyCredentialChanged(olds: Props, news: Props): boolean {
 export const bmcServer: Handler = {
   token: resourceType("BmcServer"),
   secretInputs: [["bmc", "password"]],
+  // The site and the root are the data center's: the provider's configuration holds them once.
+  configured: ["rootCertificateSha256", "siteUrl", "siteServerName"],
   check(news) {
     const inputs: Props = {
       ...news,

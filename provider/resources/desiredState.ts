@@ -120,6 +120,8 @@ async function publish(p: Props, lastVersion: number): Promise<Props> {
 
 export const desiredState: Handler = {
   token: resourceType("DesiredState"),
+  // The control plane and the root are the data center's: the provider's configuration holds them once.
+  configured: ["rootCertificateSha256", "controlPlaneEndpoints"],
   check(news) {
     const inputs: Props = {
       ...news,
@@ -163,7 +165,8 @@ export const desiredState: Handler = {
   },
   async read(id, stored) {
     // An import (`pulumi import`): the engine sends the id only; the document itself holds the rest.
-    const importing = !Array.isArray(stored.controlPlaneEndpoints);
+    // (The router fills in the configured control plane, so the absent computer id tells an import.)
+    const importing = stored.computerId === undefined;
     const props = importing
       ? {
           computerId: id,

@@ -215,6 +215,32 @@ describe("provider plugin over gRPC: Read and import of SoftwareRelease and Desi
       assert.equal((await plugin.diff(r.id, DS, r.props, news, r.inputs)).changes, false);
       assert.equal((await plugin.read("dc1-s99", DS, {}, {})).id, "", "nothing published for it");
     });
+
+    it("leaves the control plane and root to the provider: state written with them moves without a change, then publishes through the configured control plane", async () => {
+      const { controlPlaneEndpoints: _e, rootCertificateSha256: _r, ...leanInputs } = stateInputs();
+      const lean = await checked(DS, leanInputs);
+      assert.deepEqual([lean.controlPlaneEndpoints, lean.rootCertificateSha256], [undefined, undefined]);
+      // state.inputs were written with both (as every DesiredState was before the move).
+      assert.deepEqual(state.inputs.controlPlaneEndpoints, [cp.endpoint]);
+      assert.equal((await plugin.diff(state.id, DS, state.outs, lean, state.inputs)).changes, false);
+      const outs = await plugin.update(state.id, DS, state.outs, { ...lean, instances: [] }, state.inputs);
+      assert.equal(outs.version, 10);
+      assert.equal(outs.controlPlaneEndpoints, undefined, "not in the outputs either");
+      const r = await plugin.read(state.id, DS, outs, { ...lean, instances: [] });
+      assert.equal(r.props.publishedVersion, 10, "published at the configured control plane");
+      assert.deepEqual(
+        [r.inputs.controlPlaneEndpoints, r.inputs.rootCertificateSha256],
+        [undefined, undefined],
+      );
+      const text = await cp.etcdctl(["get", "--print-value-only", keys.desired("dc1-s01")]);
+      assert.deepEqual((JSON.parse(text) as { document: { instances: unknown[] } }).document.instances, []);
+      // A computer created this way from the start.
+      const fresh = await checked(DS, { ...leanInputs, computerId: "dc1-s02" });
+      const created = await plugin.create(DS, fresh);
+      assert.equal(created.outs.version, 1);
+      assert.equal(created.outs.controlPlaneEndpoints, undefined);
+      assert.equal((await plugin.read(created.id, DS, created.outs, fresh)).props.publishedVersion, 1);
+    });
   });
 
   it("without the provider's control plane configured, an import says which keys to set", async () => {

@@ -124,6 +124,28 @@ describe("lab deployment loop over the plugin's gRPC protocol", function () {
     assert.deepEqual(d.urns(), [urnOf("dc1", "zeroroot", ROOT, "old-root")]);
   });
 
+  it("forgets a RandomPassword the lab's former stand-in recorded (no program declares one now), asking nothing of the plugin", async () => {
+    const path = join(dir, "random.json");
+    const randomUrn = urnOf(
+      "dc1",
+      "zeroroot",
+      "random:index/randomPassword:RandomPassword",
+      "dc1-s01-bmc-credential-password",
+    );
+    const record = { type: "random:index/randomPassword:RandomPassword", id: "none", inputs: { length: 16 } };
+    writeFileSync(path, JSON.stringify({ version: 2, resources: { [randomUrn]: { ...record, outs: {} } } }));
+    // No plugin: a call to it would fail this test.
+    const old = new Deployment({ statePath: path, crypter, launcher: join(dir, "no-such-plugin") });
+    try {
+      assert.deepEqual(await old.deleteUnregistered(), [randomUrn]);
+      assert.deepEqual(old.urns(), []);
+    } finally {
+      await old.close();
+    }
+    const saved = JSON.parse(readFileSync(path, "utf8")) as { resources: Props };
+    assert.deepEqual(saved.resources, {});
+  });
+
   it("configures the plugin from the stack's zeroroot provider, also in a run that starts from state", async () => {
     const path = join(dir, "provider.json");
     const root = createRootCa({ commonName: "deployment test root" }).certificatePem;

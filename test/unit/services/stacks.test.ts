@@ -6,6 +6,7 @@ import type { InstanceSpec } from "../../../lib/contracts/resources";
 import { readStackFile } from "../../../lib/fleet";
 import { certificateSha256 } from "../../../lib/pki/fingerprint";
 import { evaluateStack, type Evaluation } from "../../../lab/stack-eval";
+import { asThePluginSees } from "../../helpers/plugin-view";
 
 const STACKS = join(__dirname, "../../../stacks");
 const DS = "zeroroot:desired-state:DesiredState";
@@ -82,7 +83,8 @@ describe("services in the example stacks", function () {
           assert.match(i.release.manifestDigest, /^sha256:[0-9a-f]{64}$/);
         }
         assert.equal(st.inputs.dataCenter, dc);
-        assert.deepEqual(st.inputs.controlPlaneEndpoints, [
+        // The control plane is the stack's zeroroot provider's (held once), as the plugin sees it.
+        assert.deepEqual(asThePluginSees(st, dcs[dc].resources).controlPlaneEndpoints, [
           "https://etcd.dc1.zeroroot.example:2379",
           "https://etcd.dc2.zeroroot.example:2379",
           "https://etcd.dc3.zeroroot.example:2379",

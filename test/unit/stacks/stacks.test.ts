@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigValidationError, readStackFile } from "../../../lib/fleet";
 import { evaluateStack, isSecretValue, type Evaluation } from "../../../lab/stack-eval";
+import { asThePluginSees } from "../../helpers/plugin-view";
 
 const STACKS = join(__dirname, "../../../stacks");
 const ROOT_PEM = "-----BEGIN CERTIFICATE-----\nMIIB(test root)\n-----END CERTIFICATE-----\n";
@@ -81,10 +82,11 @@ describe("stack programs under mocks", () => {
             isSecretValue(bmc) || isSecretValue(bmc.password),
             `${b.name}: BMC password not marked secret`,
           );
-          // The root by reference: the stack's zeroroot provider holds the PEM once.
-          assert.equal(b.inputs.rootCertificateSha256, certificateSha256(ROOT_PEM));
+          // The root by reference and the site: the stack's zeroroot provider holds them once.
+          const seen = asThePluginSees(b, e.resources);
+          assert.equal(seen.rootCertificateSha256, certificateSha256(ROOT_PEM));
           assert.equal(b.provider?.split("::")[3], dc);
-          assert.equal(b.inputs.siteServerName, `site.${dc}.zeroroot.example`);
+          assert.equal(seen.siteServerName, `site.${dc}.zeroroot.example`);
         }
       });
 
