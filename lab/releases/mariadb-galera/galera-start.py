@@ -5,6 +5,8 @@ supervisord (never root). argv: <instance dir>. Idempotent: every start decides 
 disk and on the network, then exec()s mariadbd with etc/my.cnf (the agent's rendering) and
 run/node.cnf (this member's addresses, written here). Nothing secret is ever on a command line or
 in the log: the InnoDB key is made in-process and written 0600; mariadbd reads it from its file.
+What the data directory holds and how it is made (grastate.dat, position recovery, the key,
+install-db) is galera_datadir.py; this file decides, writes run/node.cnf and exec()s.
 
 Who starts the cluster (a naive bootstrap splits it; docs/datastores.md "Recovery"): when no peer
 runs Galera, every member publishes its report (no data, or its last committed position from
@@ -18,36 +20,26 @@ grastate.dat or `mariadbd --wsrep-recover`) to the others over mutual TLS and re
 """
 import os
 import pwd
-import re
-import secrets
 import socket
 import ssl
-import stat
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from galera_conf import ConfError, read_conf  # noqa: E402
+from galera_datadir import (  # noqa: E402
+    MARIADBD,
+    DataDirRefused,
+    allow_bootstrap,
+    install,
+    own_position,
+    private_dir,
+)
 from galera_peers import Announcer, PeerRefused, PeerTls, crl_keeper, probe, reachable  # noqa: E402
-from galera_recovery import EMPTY, POSITION, decide  # noqa: E402
+from galera_recovery import EMPTY, decide  # noqa: E402
 
-MARIADBD = "/usr/sbin/mariadbd"
-INSTALL_DB = "/usr/bin/mariadb-install-db"
 GALERA = "/usr/lib/galera/libgalera_smm.so"
 PROBE_INTERVAL_S = 2
-NIL_UUID = "00000000-0000-0000-0000-000000000000"
-KEY_DIR = "zr-keys"  # inside the data directory, so that state transfer carries it (docs/datastores.md)
-# The same at-rest settings my.cnf carries: the system tables made by install-db are encrypted too.
-ENCRYPTION_ARGS = [
-    "--plugin-load-add=file_key_management",
-    "--file-key-management-encryption-algorithm=AES_CTR",
-    "--innodb-encrypt-tables=FORCE",
-    "--innodb-encrypt-log=ON",
-    "--innodb-encrypt-temporary-tables=ON",
-    "--encrypt-tmp-files=ON",
-    "--aria-encrypt-tables=ON",
-]
 
 
 def log(msg):
@@ -80,124 +72,6 @@ def wait_for_tls(inst):
             log(f"waiting for {', '.join(f for f in files if not os.path.exists(f))} from the node agent")
             since = time.monotonic()
         time.sleep(1)
-
-
-def private_dir(path):
-    """A directory only this user can enter; refuses a symlink or someone else's directory (e.g. in /tmp)."""
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
-    st = os.lstat(path)
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
-        fail(f"{path} is not a directory of uid {os.getuid()} (a symlink or another user's); refusing to use it")
-    os.chmod(path, 0o700)
-
-
-def grastate(data):
-    out = {"safe_to_bootstrap": 0, "seqno": None, "uuid": None}
-    try:
-        with open(os.path.join(data, "grastate.dat"), encoding="ascii", errors="replace") as f:
-            text = f.read(4096)
-    except FileNotFoundError:
-        return out
-    m = re.search(r"^safe_to_bootstrap:\s*(\d)\s*$", text, re.M)
-    out["safe_to_bootstrap"] = int(m.group(1)) if m else 0
-    m = re.search(r"^seqno:\s*(-?\d+)\s*$", text, re.M)
-    out["seqno"] = int(m.group(1)) if m else None
-    m = re.search(r"^uuid:\s*([0-9a-f-]{36})\s*$", text, re.M)
-    out["uuid"] = m.group(1) if m else None
-    return out
-
-
-def allow_bootstrap(data):
-    """mariadbd refuses --wsrep-new-cluster unless grastate.dat says safe_to_bootstrap: 1; the decision says so now."""
-    path = os.path.join(data, "grastate.dat")
-    with open(path, encoding="ascii") as f:
-        text = f.read(4096)
-    text = re.sub(r"^safe_to_bootstrap:.*$", "safe_to_bootstrap: 1", text, flags=re.M)
-    with open(path + ".new", "w", encoding="ascii") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(path + ".new", path)
-
-
-def make_key(data):
-    """The InnoDB file key: 32 random bytes as file_key_management reads them, 0600, never printed."""
-    d = os.path.join(data, KEY_DIR)
-    private_dir(d)
-    path = os.path.join(d, "innodb.key")
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path
-    with os.fdopen(fd, "w") as f:
-        f.write("1;" + secrets.token_hex(32) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    return path
-
-
-def install(inst, data, user):
-    """mariadb-install-db into a fresh directory, renamed into place only when complete."""
-    work = data + ".new"
-    subprocess.run(["/usr/bin/rm", "-rf", "--", work], check=True)
-    os.mkdir(work, 0o700)
-    key = make_key(work)
-    # --skip-test-db: without it install-db creates anonymous ''@localhost accounts, and then
-    # another user's certificate and even no certificate log in (LAB-NOTES). The partition user is
-    # the only administrator, through the unix socket (no password exists anywhere).
-    cmd = [
-        INSTALL_DB,
-        "--no-defaults",
-        "--skip-test-db",
-        f"--datadir={work}",
-        f"--auth-root-socket-user={user}",
-        "--auth-root-authentication-method=socket",
-        f"--file-key-management-filename={key}",
-        "--innodb-buffer-pool-size=32M",
-        *ENCRYPTION_ARGS,
-    ]
-    log("mariadb-install-db --no-defaults --skip-test-db (encrypted system tables)")
-    r = subprocess.run(cmd, cwd=inst, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if r.returncode != 0:
-        fail(f"mariadb-install-db failed ({r.returncode}):\n{r.stdout[-4000:]}")
-    os.rename(work, data)
-
-
-def recovered_position(inst):
-    """After a crash (seqno -1): the position InnoDB holds, so the member can ask for IST, not SST."""
-    out = os.path.join(inst, "run", "recover.log")
-    r = subprocess.run(
-        [MARIADBD, f"--defaults-file={inst}/etc/my.cnf", "--wsrep-recover", f"--log-error={out}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        with open(out, encoding="utf-8", errors="replace") as f:
-            text = f.read()
-        os.unlink(out)
-    except FileNotFoundError:
-        text = ""
-    m = re.search(r"WSREP: Recovered position: ([0-9a-f-]{36}:-?\d+)", text)
-    if r.returncode == 0 and m:
-        return m.group(1)
-    log("position recovery found nothing; a full state transfer follows")
-    return None
-
-
-def own_position(inst, data):
-    """This member's report and, after a crash, the position to start from (so it asks for IST, not SST)."""
-    gs = grastate(data)
-    if gs["uuid"] and gs["seqno"] is not None and gs["seqno"] >= 0:
-        return {"state": POSITION, "uuid": gs["uuid"], "seqno": gs["seqno"]}, None
-    recovered = recovered_position(inst)  # seqno -1 in grastate.dat: a crash; InnoDB knows
-    if recovered:
-        uuid, _, seqno = recovered.rpartition(":")
-        if uuid != NIL_UUID and int(seqno) >= 0:
-            return {"state": POSITION, "uuid": uuid, "seqno": int(seqno)}, recovered
-    return {"state": POSITION, "uuid": gs["uuid"] or NIL_UUID, "seqno": -1}, None
 
 
 def refresh_crls(keeper):
@@ -289,6 +163,14 @@ def write_node_cnf(inst, conf, me, gcache):
 
 
 def main():
+    try:
+        start()
+    except DataDirRefused as e:
+        fail(str(e))
+
+
+def start():
+    """Prepares this member from what is on disk and on the network, then becomes its mariadbd."""
     if len(sys.argv) != 2:
         fail("usage: galera-start.py <instance dir>")
     inst = os.path.abspath(sys.argv[1])
@@ -314,7 +196,7 @@ def main():
     position = None
     if has_data:
         private_dir(data)
-        mine, position = own_position(inst, data)
+        mine, position = own_position(inst, data, log)
         mine["cluster"] = conf["cluster"]
     else:
         mine = {"state": EMPTY, "cluster": conf["cluster"]}
@@ -324,7 +206,7 @@ def main():
         if os.path.isdir(data) and os.listdir(data):
             fail(f"{data} holds files but no system schema (an interrupted state transfer?) and no peer runs: "
                  "not founding a cluster over it; move it aside to found a new one, or bring a peer back")
-        install(inst, data, user)
+        install(inst, data, user, log)
     elif action == "bootstrap":
         allow_bootstrap(data)
     elif not has_data:

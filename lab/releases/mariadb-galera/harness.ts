@@ -7,7 +7,9 @@
  * root's); every data center's "site" is `openssl s_server -WWW` in the client namespace serving
  * `GET /crls` with a certificate of that data center's CA, named in the crlSources parameter. For the storage bench and for working
  * on the release; the lab (`zeroroot lab up`) runs the same release through the agent.
- * Root is needed (namespaces); everything it starts runs as `nobody`.
+ * Root is needed (namespaces); everything it starts runs as `nobody`. Its parts: harness-net.ts (the
+ * namespaces and bridge), harness-pki.ts (ceremony, leaves, CRLs and the sites), harness-sql.ts (what
+ * it asks a member's mariadbd); this file installs, renders, starts and stops the members.
  */
 import { spawn, spawnSync } from "node:child_process";
 import {
@@ -17,36 +19,33 @@ import {
   existsSync,
   mkdirSync,
   openSync,
-  readFileSync,
-  renameSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import type { InstanceSpec } from "../../../lib/contracts/resources";
 import { fillTemplate, renderInstance, type RenderInput } from "../../../lib/agent/render";
-import { galeraParameters, mariadbDn } from "../../../lib/datastores/mariadb-galera";
+import { galeraParameters } from "../../../lib/datastores/mariadb-galera";
 import { datastoreParameters, type DataAccessConfig, type ServiceConfig } from "../../../lib/fleet";
 import { partitionPaths } from "../../../lib/hardening/partitions";
-import {
-  createCsr,
-  crlFromCeremony,
-  exportPkcs8,
-  generateKeyPair,
-  initCeremony,
-  openCa,
-  issueFromCsr,
-  revokeInCeremony,
-  signWithCeremony,
-  type ProfileName,
-} from "../../../lib/pki";
+import type { ProfileName } from "../../../lib/pki";
 import { harnessNetDown, harnessNetUp } from "./harness-net";
+import {
+  ensureCeremony,
+  HARNESS_DOMAIN,
+  issueLeaf,
+  NOBODY,
+  publishCrls,
+  revokeLeaf,
+  SITE_PORT_BASE,
+  siteName,
+  startSites,
+  userIssuerDn,
+} from "./harness-pki";
+import { adminSql, galeraState, waitSynced } from "./harness-sql";
 import { galeraManifest, galeraReleaseSources } from "./release";
 
-export const HARNESS_DOMAIN = "zeroroot.test";
-const NOBODY = 65534;
-const PASS = "harness-ceremony-passphrase";
+export { HARNESS_DOMAIN } from "./harness-pki";
 
 export interface HarnessMember {
   readonly dc: string;
@@ -71,9 +70,6 @@ const run = (cmd: string[], check = true) => {
   if (check && r.status !== 0) throw new Error(`${cmd.join(" ")}: ${r.stderr}`);
   return r;
 };
-
-/** The harness's sites serve CRLs on the client namespace's address, one port per data center. */
-const SITE_PORT_BASE = 8440;
 
 export class GaleraHarness {
   readonly members: HarnessMember[];
@@ -105,13 +101,10 @@ export class GaleraHarness {
       { ns: this.clientNs, address: `${subnet}.100` },
     ]);
     mkdirSync(baseDir, { recursive: true, mode: 0o755 });
-    if (!existsSync(join(this.pki, "ceremony.json")))
-      initCeremony({
-        dir: this.pki,
-        domain: HARNESS_DOMAIN,
-        dcs: this.members.map((m) => m.dc),
-        passphrase: PASS,
-      });
+    ensureCeremony(
+      this.pki,
+      this.members.map((m) => m.dc),
+    );
     mkdirSync(this.releaseDir, { recursive: true, mode: 0o755 });
     for (const [path, source] of Object.entries(galeraReleaseSources())) {
       copyFileSync(source, join(this.releaseDir, path));
@@ -149,52 +142,20 @@ export class GaleraHarness {
       chownSync(m.instanceDir, NOBODY, NOBODY);
     }
     if (this.members.some((m) => !existsSync(join(m.instanceDir, "tls", "crls.pem")))) this.publishCrls();
-    this.startSites();
+    // each data center's site: its CRLs at `GET /crls` over TLS, with a certificate of its CA
+    startSites(this.pki, this.members, {
+      clientNs: this.clientNs,
+      subnet,
+      siteDir: (dc) => this.siteDir(dc),
+    });
   }
 
   siteName(dc: string): string {
-    return `site.${dc}.${HARNESS_DOMAIN}`;
+    return siteName(dc);
   }
 
   private siteDir(dc: string): string {
     return join(this.opts.baseDir, "sites", dc);
-  }
-
-  /** Each data center's site: its CRLs at `GET /crls` over TLS, with a certificate of its CA. */
-  private startSites(): void {
-    this.members.forEach((m, i) => {
-      const dir = this.siteDir(m.dc);
-      mkdirSync(dir, { recursive: true });
-      if (!existsSync(join(dir, "cert.pem"))) {
-        const issued = this.issue(m.dc, "service", this.siteName(m.dc), { dnsNames: [this.siteName(m.dc)] });
-        writeFileSync(join(dir, "key.pem"), issued.key, { mode: 0o600 });
-        writeFileSync(join(dir, "cert.pem"), issued.cert);
-        writeFileSync(join(dir, "chain.pem"), issued.chain);
-      }
-      const accept = `${this.opts.subnet}.100:${SITE_PORT_BASE + i + 1}`;
-      const out = openSync(join(dir, "s_server.log"), "a");
-      spawn(
-        "ip",
-        [
-          "netns",
-          "exec",
-          this.clientNs,
-          "openssl",
-          "s_server",
-          "-quiet",
-          "-WWW",
-          "-accept",
-          accept,
-          "-cert",
-          "cert.pem",
-          "-key",
-          "key.pem",
-          "-cert_chain",
-          "chain.pem",
-        ],
-        { detached: true, stdio: ["ignore", out, out], cwd: dir },
-      ).unref();
-    });
   }
 
   /** The release's manifest with the host's package versions (dpkg), as the harness runs the host's daemons. */
@@ -230,7 +191,7 @@ export class GaleraHarness {
 
   /** The DN MariaDB requires as issuer of `dc`'s users: its ceremony CA's subject. */
   userIssuerDn(dc: string): string {
-    return mariadbDn(new X509Certificate(readFileSync(join(this.pki, dc, "ca.pem"))).subject);
+    return userIssuerDn(this.pki, dc);
   }
 
   /** Issues a leaf of `kind` from `dc`'s CA; `now` in the past gives an expired one. */
@@ -240,20 +201,7 @@ export class GaleraHarness {
     name: string,
     opts: { dnsNames?: string[]; now?: Date; validityDays?: number } = {},
   ): { key: string; cert: string; chain: string; serial: string } {
-    const keys = generateKeyPair();
-    const csr = createCsr({ commonName: name, dnsNames: opts.dnsNames }, keys.privateKey);
-    const auth = { commonName: name, dnsNames: opts.dnsNames, validityDays: opts.validityDays };
-    // Through the ceremony's register (so it can be revoked), unless back-dated.
-    const issued = opts.now
-      ? issueFromCsr(openCa(this.pki, dc, PASS), kind, csr, auth, { now: opts.now })
-      : signWithCeremony(this.pki, dc, PASS, kind, csr, auth);
-    const chain = readFileSync(join(this.pki, dc, "chain.pem"), "utf8");
-    return {
-      key: exportPkcs8(keys.privateKey).toString(),
-      cert: issued.certificatePem,
-      chain,
-      serial: issued.serial,
-    };
+    return issueLeaf(this.pki, dc, kind, name, opts);
   }
 
   /**
@@ -262,23 +210,12 @@ export class GaleraHarness {
    * data center's CRL reaches a member only by the release fetching it from that site.
    */
   publishCrls(): void {
-    const root = crlFromCeremony(this.pki, "root", PASS);
-    for (const m of this.members) {
-      const crls = [root, crlFromCeremony(this.pki, m.dc, PASS)];
-      const site = this.siteDir(m.dc);
-      mkdirSync(site, { recursive: true });
-      writeFileSync(join(site, "crls.new"), JSON.stringify({ crls }));
-      renameSync(join(site, "crls.new"), join(site, "crls"));
-      const f = join(m.instanceDir, "tls", "crls.pem");
-      writeFileSync(`${f}.new`, crls.join(""), { mode: 0o644 });
-      chownSync(`${f}.new`, NOBODY, NOBODY);
-      renameSync(`${f}.new`, f);
-    }
+    publishCrls(this.pki, this.members, (dc) => this.siteDir(dc));
   }
 
   /** Revokes a certificate the harness issued (by serial) and publishes the CRLs. */
   revoke(serial: string): void {
-    revokeInCeremony(this.pki, serial, "keyCompromise");
+    revokeLeaf(this.pki, serial);
     this.publishCrls();
   }
 
@@ -345,57 +282,16 @@ export class GaleraHarness {
 
   /** Runs SQL on member `i` as its administrator (the partition user, over the unix socket). */
   adminSql(i: number, sql: string): { ok: boolean; out: string } {
-    const r = spawnSync(
-      "setpriv",
-      [
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        "mariadb",
-        "--no-defaults",
-        "--protocol=socket",
-        `--socket=${this.members[i].socket}`,
-        "--user=nobody",
-        "-N",
-        "-B",
-      ],
-      { input: sql, encoding: "utf8", timeout: 30_000 },
-    );
-    return { ok: r.status === 0, out: (r.stdout ?? "") + (r.stderr ?? "") };
+    return adminSql(this.members[i].socket, sql);
   }
 
   /** wsrep_local_state_comment and wsrep_cluster_size of member `i`, or undefined when it does not answer. */
   state(i: number): { state: string; size: number } | undefined {
-    const r = this.adminSql(
-      i,
-      "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state_comment','wsrep_cluster_size');",
-    );
-    if (!r.ok) return undefined;
-    const kv = Object.fromEntries(
-      r.out
-        .trim()
-        .split("\n")
-        .map((l) => l.split("\t")),
-    );
-    return { state: kv.wsrep_local_state_comment ?? "?", size: Number(kv.wsrep_cluster_size ?? 0) };
+    return galeraState(this.members[i].socket);
   }
 
   /** Waits until every member in `which` is Synced in a cluster of `size`; returns the seconds it took. */
   async waitSynced(which: number[], size: number, timeoutMs = 180_000): Promise<number> {
-    const t0 = Date.now();
-    for (;;) {
-      if (
-        which.every((i) => {
-          const s = this.state(i);
-          return s?.state === "Synced" && s.size === size;
-        })
-      )
-        return (Date.now() - t0) / 1000;
-      if (Date.now() - t0 > timeoutMs)
-        throw new Error(
-          `members ${which.join(",")} not Synced in a cluster of ${size} after ${timeoutMs / 1000} s: ${JSON.stringify(which.map((i) => this.state(i)))}`,
-        );
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    return waitSynced((i) => this.state(i), which, size, timeoutMs);
   }
 }

@@ -37,6 +37,7 @@ const HERE = __dirname;
 /** The release's files, by path inside the release directory. */
 export const galeraReleaseSources = (): Record<string, string> => ({
   "galera-start.py": join(HERE, "galera-start.py"),
+  "galera_datadir.py": join(HERE, "galera_datadir.py"),
   "galera-access.py": join(HERE, "galera-access.py"),
   "galera_conf.py": join(HERE, "galera_conf.py"),
   "galera_recovery.py": join(HERE, "galera_recovery.py"),
