@@ -21,6 +21,7 @@ import { actionInstance, executeAction } from "./apply";
 import { AgentContext, type AgentDeps } from "./context";
 import { CRL_REFRESH_MS } from "./crls";
 import { checkFreshness, checkReleases, verifyIncoming } from "./intake";
+import { jobSocketsOf } from "./job-sockets";
 import { sampleUsage, statusReport } from "./report";
 import { handleRequest } from "./requests";
 
@@ -93,6 +94,7 @@ export class NodeAgent {
     await this.freshnessWatch?.cancel().catch(() => undefined);
     await this.requestsWatch?.cancel().catch(() => undefined);
     await this.queue;
+    await jobSocketsOf(this.ctx).closeAll();
     this.client?.close();
   }
 

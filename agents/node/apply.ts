@@ -15,6 +15,7 @@ import type { InstanceRecord } from "../../lib/agent/state";
 import { writeFileAtomic } from "./atomic";
 import type { AgentContext } from "./context";
 import { egressOf } from "./egress";
+import { jobSocketsOf } from "./job-sockets";
 import { ensureServiceCertificate } from "./service-cert";
 import { Supervisor } from "./supervisor";
 
@@ -101,6 +102,7 @@ async function applyInstance(
   await ctx.partitions.ensureUp(spec.partition.user);
   // a user's instance starts only once PID 1 restricted its partition's egress (egress.ts)
   await egressOf(ctx).apply(spec);
+  await jobSocket(ctx, spec, p.instanceDir);
   if (!prev || prev.renderDigest !== r.digest || !existsSync(confFile)) {
     for (const f of r.files) writeFileAtomic(join(p.instanceDir, f.path), f.content, f.mode);
     writeFileAtomic(confFile, r.conf, 0o640);
@@ -143,6 +145,24 @@ async function serviceCertificate(ctx: AgentContext, spec: InstanceSpec, instanc
 }
 
 /**
+ * A worker of a user's cluster gets its partition's job socket before its programs start. Failing to
+ * serve it is an alert, not a failed apply: the cluster runs, its jobs get no certificate until the
+ * next pass serves it.
+ */
+async function jobSocket(ctx: AgentContext, spec: InstanceSpec, instanceDir: string): Promise<void> {
+  try {
+    await jobSocketsOf(ctx).ensure(spec, instanceDir);
+  } catch (e) {
+    ctx.alert(`job-socket:${spec.name}:${(e as Error).message}`, {
+      kind: "job-socket",
+      severity: "warning",
+      instance: spec.name,
+      detail: `the job socket of ${spec.name} is not served: ${(e as Error).message}; retried at the next pass`,
+    });
+  }
+}
+
+/**
  * The CRLs the node holds (trust.json's and the site's screened bundle), next to the instance's
  * certificate as tls/crls.pem, for daemons that check revocation themselves (MariaDB's ssl_crl).
  * Public data; rewritten only when it changed.
@@ -165,7 +185,11 @@ async function destroyInstance(ctx: AgentContext, rec: InstanceRecord): Promise<
   await ctx.partitions.ensureUp(rec.partition.user);
   rmSync(join(p.confD, CONF_FILE), { force: true });
   await sup.update();
+  // the agent's own files, which the partition user's wipe cannot delete (the jobs directory is
+  // also there after an agent restart, its socket then served by nobody)
+  await jobSocketsOf(ctx).close(rec.name);
   rmSync(join(p.instanceDir, "tls"), { recursive: true, force: true });
+  rmSync(join(p.instanceDir, "jobs"), { recursive: true, force: true });
   await wipeAsPartitionUser(sup, p.confD, p.instanceDir);
   ctx.detector.forget(rec.name);
   ctx.setRecord(rec.name, undefined);

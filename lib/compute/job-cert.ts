@@ -8,7 +8,8 @@
  *   only a partition running a *worker* of a user's cluster may ask (not a scheduler, not a
  *   datastore, not a partition the desired state no longer lists);
  * - what: the names are this node's (address in O and as IP SAN, host name as DNS SAN),
- *   the CSR may ask for nothing else (job-csr.ts), the lifetime is 60 s to the profile's hour.
+ *   the CSR may ask for nothing else (job-csr.ts), the lifetime is MIN_LIFETIME_SECONDS to the
+ *   profile's hour.
  *
  * The site re-derives the node's names from the caller's computer certificate and connection
  * (agents/site/job-route.ts), so an agent cannot bind a certificate to another node either.
@@ -25,6 +26,7 @@ import {
   type Authorisation,
   type Identity,
 } from "../pki";
+import { MIN_LIFETIME_SECONDS } from "../pki/profiles";
 import { OWNER_PARAMETER } from "./cluster-services";
 import { screenJobCsr } from "./job-csr";
 
@@ -137,7 +139,7 @@ export function jobAuthorisation(
 /** The lifetime asked for, bounded by the job profile; a message when it is not allowed. */
 export function jobLifetime(asked: unknown): number | string {
   if (asked !== undefined && typeof asked !== "number")
-    return `lifetimeSeconds is a ${typeof asked}; allowed: a whole number from 60 to ${PROFILES.job.maxLifetimeSeconds ?? 0}`;
+    return `lifetimeSeconds is a ${typeof asked}; allowed: a whole number from ${MIN_LIFETIME_SECONDS} to ${PROFILES.job.maxLifetimeSeconds ?? 0}`;
   try {
     return resolveLifetimeSeconds(asked ?? JOB_LIFETIME_DEFAULT_SECONDS, PROFILES.job) as number;
   } catch (err) {

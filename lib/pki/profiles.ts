@@ -168,8 +168,12 @@ export function resolveValidityDays(asked: number | undefined, profile: Profile)
   return asked;
 }
 
+/** The shortest lifetime a profile with maxLifetimeSeconds (a job's) may be asked for. */
+export const MIN_LIFETIME_SECONDS = 60;
+
 /**
- * Lifetime in seconds of a profile with maxLifetimeSeconds: a whole number from 60 to that maximum;
+ * Lifetime in seconds of a profile with maxLifetimeSeconds: a whole number from MIN_LIFETIME_SECONDS
+ * to that maximum;
  * @default - the maximum. Undefined for profiles that live in days.
  */
 export function resolveLifetimeSeconds(asked: number | undefined, profile: Profile): number | undefined {
@@ -182,10 +186,10 @@ export function resolveLifetimeSeconds(asked: number | undefined, profile: Profi
     );
   }
   if (asked === undefined) return max;
-  if (!Number.isInteger(asked) || asked < 60 || asked > max)
+  if (!Number.isInteger(asked) || asked < MIN_LIFETIME_SECONDS || asked > max)
     throw new PkiError(
       "bad-input",
-      `lifetimeSeconds ${String(asked)} is not allowed for ${profile.name} certificates; allowed: a whole number from 60 to ${max}`,
+      `lifetimeSeconds ${String(asked)} is not allowed for ${profile.name} certificates; allowed: a whole number from ${MIN_LIFETIME_SECONDS} to ${max}`,
     );
   return asked;
 }

@@ -97,6 +97,10 @@ def main(argv):
         "ZR_DASK_CLUSTER": cluster,
         "ZR_DASK_DATA_CENTERS": dcs,
         "ZR_DASK_DOMAIN": domain,
+        # tasks find their job socket and private directory here, and `import zr_job` from the
+        # release (zr_job.py): paths only, no secret is ever in this environment
+        "ZR_INSTANCE_DIR": instance,
+        "PYTHONPATH": HERE,
         # every comm of this process is TLS; a tcp:// address is refused, not used in the clear
         "DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION": "True",
         "DASK_DISTRIBUTED__COMM__TLS__MIN_VERSION": "1.3",

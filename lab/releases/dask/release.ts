@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { COMPUTE_PORTS } from "../../../lib/hardening/roles";
 
 /** Bump when a file of lab/releases/dask changes: a signed version never changes content. */
-export const DASK_RELEASE_REVISION = 1;
+export const DASK_RELEASE_REVISION = 2;
 export const DASK_RELEASE_NAME = "dask";
 /** The Debian packages the release runs (their versions are the compute image's). */
 export const DASK_PACKAGES = ["python3-distributed", "python3-numpy", "python3-pandas"] as const;
@@ -21,6 +21,7 @@ const HERE = __dirname;
 export const daskReleaseSources = (): Record<string, string> => ({
   "dask-start.py": join(HERE, "dask-start.py"),
   "owner_guard.py": join(HERE, "owner_guard.py"),
+  "zr_job.py": join(HERE, "zr_job.py"),
 });
 
 /** `2022.12.1+ds.1-3` → `2022.12.<revision>`: Dask's year.month, then the release's revision. */

@@ -12,8 +12,12 @@ import { parse, stringify } from "yaml";
 import { OWNER_PARAMETER } from "../../../lib/compute/cluster-services";
 import type { InstanceSpec } from "../../../lib/contracts/resources";
 import { evaluateStack, type Evaluation } from "../../../lab/stack-eval";
+import { DASK_RELEASE_NAME, daskReleaseVersion } from "../../../lab/releases/dask/release";
+import { EXAMPLE_PACKAGE_VERSIONS } from "../../../scripts/example-releases";
 
 const STACKS = join(__dirname, "../../../stacks");
+/** The example dask release (releases/, made by scripts/example-releases.ts). */
+const EXAMPLE_DASK = `${DASK_RELEASE_NAME}@${daskReleaseVersion(EXAMPLE_PACKAGE_VERSIONS["python3-distributed"])}`;
 const DS = "zeroroot:desired-state:DesiredState";
 
 function stackWith(dir: string, release: string): string {
@@ -41,7 +45,7 @@ describe("a user's cluster in the stack program (stacks/program.ts)", function (
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "zr-cluster-stack-"));
     const global = await evaluateStack(join(STACKS, "Pulumi.global.yaml"));
-    dc1 = await evaluateStack(stackWith(dir, "dask@2022.12.1"), {
+    dc1 = await evaluateStack(stackWith(dir, EXAMPLE_DASK), {
       stackOutputs: { "organization/zeroroot/global": global.outputs },
     });
   });
