@@ -4,6 +4,8 @@
  * it replaced, measured side by side, interleaved, median of ROUNDS:
  *  - the agent's bundle loaded alone under AGENT_NODE_FLAGS: plain (as bundled before) vs
  *    minified whitespace and syntax, RSS;
+ *  - the bundle with each control-plane client in use against a real etcd: etcd3 + grpc-js (as
+ *    bundled before) vs client-h2.ts, RSS and CPU (bench/agent-client.ts);
  *  - a busy partition's supervisord (one program, as the agent renders it): with only the
  *    pkg_resources stand-in on its path (before) vs the whole pyshim (sitecustomize.py too), PSS
  *    with SUPERVISORDS of each running, so shared pages are divided as on a busy server.
@@ -14,6 +16,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { AGENT_NODE_FLAGS, bundleAgent } from "../agents/node/bundle";
+import { compareClients } from "./agent-client";
 import { partitionName, partitionPaths, partitionUid } from "../lib/hardening";
 import { makePartitions } from "../test/lab/agent/node-fixture";
 import { sleep, waitFor } from "../test/lab/agent/helpers";
@@ -136,6 +139,7 @@ export async function run(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "zr-agent-parts-"));
   try {
     await compareBundles(root);
+    await compareClients(root);
     await compareSupervisords(root);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });

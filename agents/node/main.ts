@@ -15,6 +15,9 @@ import { NodeAgent } from "./agent";
 import { loadIdentity } from "./identity";
 import { bootId, listeningTcpPorts } from "./observe";
 
+/** The bundle's control-plane client (client-h2.ts in the image), exported for `bench agent-parts`. */
+export { ControlPlaneClient } from "../../lib/controlplane";
+
 const log = (msg: string) => process.stdout.write(`${new Date().toISOString()} zr-agent: ${msg}\n`);
 
 function whoAmI(): { username: string; uid: number } {

@@ -4,7 +4,7 @@
  * really has, since a node refuses a release whose packages differ from dpkg's.
  */
 import { resolveHardenedImageSpec, type HardenedImageSpec, type ServerRole } from "../../lib/hardening";
-import { AGENT_NODE_FLAGS } from "../../agents/node/bundle";
+import { agentCommandLine } from "../../agents/node/bundle";
 import { cachedImage } from "../image";
 import { LAB_PARTITIONS } from "./layout";
 
@@ -13,8 +13,8 @@ export const LAB_ROLES = ["storage", "compute"] as const satisfies readonly Serv
 export type LabRole = (typeof LAB_ROLES)[number];
 
 export const AGENT_DIR_IN_IMAGE = "/opt/zeroroot/agent";
-// Node flags that keep the agent's memory down, as measured by bench/agent.ts (docs/agent.md).
-export const AGENT_COMMAND = `/usr/bin/node ${AGENT_NODE_FLAGS.join(" ")} ${AGENT_DIR_IN_IMAGE}/agent.js`;
+// Node flags and malloc setting that keep the agent's memory down, as measured by bench/agent.ts (docs/agent.md).
+export const AGENT_COMMAND = agentCommandLine(`${AGENT_DIR_IN_IMAGE}/agent.js`);
 
 export const labImageSpec = (role: LabRole): HardenedImageSpec =>
   resolveHardenedImageSpec({ role, agentCommand: AGENT_COMMAND, partitions: LAB_PARTITIONS });

@@ -1,5 +1,6 @@
 /**
- * The control-plane client for agents, site services and operators: etcd3 over mutual TLS, with a
+ * The control-plane client for site services, operators and the provider (the node agent's bundle uses
+ * client-h2.ts in its place): etcd3 over mutual TLS, with a
  * deadline on every call and errors typed by what the caller should do about them. The identity is a
  * client certificate (CN = etcd user) whose key was made where it is used; no password, no token.
  *
@@ -20,65 +21,31 @@ import {
   type Watcher,
 } from "etcd3";
 import {
+  checkEndpoints,
+  type ControlPlaneClientOptions,
+  type KeyValueClient,
+  type Entry,
+  type WatchHandle,
+  type WatchHandlers,
+} from "./client-api";
+import {
   ControlPlaneConfigError,
   ControlPlaneError,
   PermissionDeniedError,
   UnreachableError,
 } from "./errors";
-import { keys } from "./keys";
 
-export interface ClientIdentity {
-  /** PEM of the trust anchor(s): the platform root certificate. */
-  readonly trustAnchorsPem: string;
-  /** PEM of the client certificate followed by its issuing CA certificate. */
-  readonly certificateChainPem: string;
-  /** PEM (PKCS#8) of the client's private key. Never logged. */
-  readonly privateKeyPem: string;
-}
-
-export interface ControlPlaneClientOptions {
-  /** Client URLs of the members, `https://<dns-name>:<port>`. */
-  readonly endpoints: readonly string[];
-  readonly identity: ClientIdentity;
-  /** Upper bound of each get/put/delete, retries on other members included. @default 5000 */
-  readonly timeoutMs?: number;
-}
-
-export interface WatchHandlers {
-  onPut(key: string, value: string, modRevision: string): void;
-  onDelete?(key: string, modRevision: string): void;
-  /** Called when the watch loses its member; etcd3 reconnects by itself with backoff. */
-  onDisconnected?(error: ControlPlaneError): void;
-  onConnected?(): void;
-}
-
-export interface WatchHandle {
-  cancel(): Promise<void>;
-}
-
-export interface Entry {
-  readonly value: string;
-  readonly modRevision: string;
-}
-
-export function checkEndpoints(endpoints: readonly string[]): void {
-  if (endpoints.length === 0)
-    throw new ControlPlaneConfigError(
-      "endpoints: empty; give the members' client URLs, e.g. https://etcd.dc1.zeroroot.example:2379",
-    );
-  for (const e of endpoints) {
-    const m = /^https:\/\/([^/:]+):(\d+)$/.exec(e);
-    if (!m)
-      throw new ControlPlaneConfigError(
-        `endpoints: "${e}" is not https://<dns-name>:<port>; plain http is never allowed (mutual TLS)`,
-      );
-    if (/^[\d.]+$/.test(m[1]) || m[1].includes("[")) {
-      throw new ControlPlaneConfigError(
-        `endpoints: "${e}" uses an IP address; use the DNS name the member's certificate carries (TLS ServerName cannot be an IP)`,
-      );
-    }
-  }
-}
+// what both clients share (the agent's bundle uses client-h2.ts instead of this file)
+export {
+  checkEndpoints,
+  ComputerChannel,
+  type ClientIdentity,
+  type ControlPlaneClientOptions,
+  type Entry,
+  type KeyValueClient,
+  type WatchHandle,
+  type WatchHandlers,
+} from "./client-api";
 
 /** Maps whatever etcd3 / grpc threw to a ControlPlaneError. Exported for tests. */
 export function classify(err: unknown, operation: string): ControlPlaneError {
@@ -105,7 +72,7 @@ export function classify(err: unknown, operation: string): ControlPlaneError {
   return new ControlPlaneError("protocol", operation, detail, { cause: err });
 }
 
-export class ControlPlaneClient {
+export class ControlPlaneClient implements KeyValueClient {
   private readonly etcd: Etcd3;
   private readonly timeoutMs: number;
 
@@ -202,42 +169,5 @@ export class ControlPlaneClient {
 
   close(): void {
     this.etcd.close();
-  }
-}
-
-/** What one computer's agent does with the control plane: read its orders, write its reports. */
-export class ComputerChannel {
-  constructor(
-    private readonly client: ControlPlaneClient,
-    readonly computerId: string,
-  ) {
-    keys.computer(computerId);
-  }
-
-  readDesired(): Promise<Entry | undefined> {
-    return this.client.getEntry(keys.desired(this.computerId));
-  }
-
-  watchDesired(
-    onChange: (document: string | undefined, modRevision: string) => void,
-    more: Omit<WatchHandlers, "onPut" | "onDelete"> = {},
-  ): Promise<WatchHandle> {
-    return this.client.watch(keys.desired(this.computerId), {
-      ...more,
-      onPut: (_k, v, rev) => onChange(v, rev),
-      onDelete: (_k, rev) => onChange(undefined, rev),
-    });
-  }
-
-  reportStatus(status: unknown): Promise<void> {
-    return this.client.put(keys.status(this.computerId), JSON.stringify(status));
-  }
-
-  reportUsage(usage: unknown): Promise<void> {
-    return this.client.put(keys.usage(this.computerId), JSON.stringify(usage));
-  }
-
-  raiseAlert(alertId: string, alert: unknown): Promise<void> {
-    return this.client.put(keys.alert(this.computerId, alertId), JSON.stringify(alert));
   }
 }

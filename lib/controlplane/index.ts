@@ -49,6 +49,7 @@ export {
   checkEndpoints,
   type ClientIdentity,
   type ControlPlaneClientOptions,
+  type KeyValueClient,
   type WatchHandlers,
   type WatchHandle,
   type Entry,

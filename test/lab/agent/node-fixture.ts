@@ -15,6 +15,7 @@ import {
   partitionUid,
   renderSupervisordConf,
 } from "../../../lib/hardening";
+import { AGENT_ENVIRONMENT } from "../../../agents/node/bundle";
 import type { IssuedIdentity } from "../../../lab/controlplane";
 import { COMPUTER, ZONE } from "./control-plane-fixture";
 import { sleep, waitFor } from "./helpers";
@@ -173,7 +174,11 @@ export function spawnAgent(o: {
       ...["--inh-caps=-all", "--bounding-set=-all", "--"],
       ...[process.execPath, ...(o.nodeFlags ?? []), o.bundle, "--config-dir", o.configDir],
     ],
-    { stdio: ["ignore", log, log], env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8" }, cwd: "/" },
+    {
+      stdio: ["ignore", log, log],
+      env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8", ...AGENT_ENVIRONMENT },
+      cwd: "/",
+    },
   );
   fs.closeSync(log);
   return child;
