@@ -22,7 +22,7 @@ import {
   type DatastoreTopology,
   type DataSet,
 } from "../../orchestrate/stack-datastores";
-import { galeraManifest, galeraReleaseSources, GALERA_RELEASE_NAME } from "./release";
+import { galeraManifest, galeraReleaseSources, GALERA_PORTS, GALERA_RELEASE_NAME } from "./release";
 
 export const GALERA_SERVICE = "galera";
 export const GALERA_CLUSTER = "zeroroot-lab";
@@ -100,6 +100,10 @@ export function galeraServices(
         placement: { servers: [here.id] },
         holdsData: true,
         minimumPersistence: t.minimumPersistence,
+        // what clients reach: the SQL port only. The per-user egress grants a service's listed
+        // endpoints (lib/compute/grants.ts), so a granted user's jobs reach SQL and never the
+        // members' replication ports (4567, 4568, 4444), which the image still opens to members.
+        endpoints: [{ port: GALERA_PORTS.sql, tls: true, requireClientCertificate: true }],
         parameters,
       },
     ],

@@ -8,12 +8,10 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import { createPrivateKey, randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { revokeInCeremony } from "../../../lib/pki";
-import { readClusterState, rootEtcdctl } from "../../../lab/controlplane";
-import { controlPlaneDir } from "../../../lab/orchestrate/controlplane";
 import type { LabLayout } from "../../../lab/orchestrate/layout";
 import { ensureLabCrls } from "../../../lab/orchestrate/pki";
 import { labStatus } from "../../../lab/orchestrate/status";
@@ -28,6 +26,7 @@ import {
   type LabGaleraMember,
 } from "./galera-fixture";
 import { issue, issueExpired, issueForeign, type ClientCert } from "./postgres-fixture";
+import { controlPlaneValues, processCommandLines, secretsFoundIn } from "../secret-scan";
 
 const ALICE = "dc1/user/alice";
 
@@ -224,27 +223,10 @@ describe("MariaDB/Galera with certificates only (lab)", function () {
       maxBuffer: 1 << 26,
     });
     const hits = g.stdout.split("\n").filter((f) => f && !own.has(f));
-    const cmdlines = readdirSync("/proc")
-      .filter((p) => /^\d+$/.test(p))
-      .flatMap((p) => {
-        try {
-          return [readFileSync(`/proc/${p}/cmdline`, "latin1").replace(/\0/g, " ")];
-        } catch {
-          return [];
-        }
-      });
-    const inProcs = [...secrets].filter(([, v]) => cmdlines.some((c) => c.includes(v))).map(([k]) => k);
-    const etcd = await rootEtcdctl(readClusterState(controlPlaneDir(lab)))([
-      "get",
-      "",
-      "--prefix",
-      "-w",
-      "json",
-    ]);
-    const values = ((JSON.parse(etcd) as { kvs?: { value?: string }[] }).kvs ?? []).map((kv) =>
-      Buffer.from(kv.value ?? "", "base64").toString("latin1"),
-    );
-    const inEtcd = [...secrets].filter(([, v]) => values.some((x) => x.includes(v))).map(([k]) => k);
+    const cmdlines = processCommandLines();
+    const inProcs = secretsFoundIn(secrets, cmdlines);
+    const values = await controlPlaneValues(lab);
+    const inEtcd = secretsFoundIn(secrets, values);
     process.stderr.write(
       `      canary scan of ${secrets.size} secrets: ${hits.length} lab file(s) outside their own, ${inProcs.length} of ${cmdlines.length} process command lines, ${inEtcd.length} of ${values.length} control-plane values\n`,
     );

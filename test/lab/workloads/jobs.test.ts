@@ -4,7 +4,9 @@
  * certificates with the release's helper (zr_job.py) through their partition's socket, which the
  * agent serves; one task keeps running across more than three 60-second lifetimes (the profile's
  * minimum, so the test takes ~3.5 minutes instead of the issue's 30); requests from another
- * partition or for another node are refused; a canary and the job's key appear nowhere else.
+ * partition or for another node are refused; a task reads PostgreSQL and writes MariaDB/Galera with
+ * its certificate (read back through another member), which another node's datastore refuses; a
+ * canary and the job's key appear nowhere else.
  */
 import { strict as assert } from "node:assert";
 import { execFile, spawnSync } from "node:child_process";
@@ -21,8 +23,6 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readClusterState, rootEtcdctl } from "../../../lab/controlplane";
-import { controlPlaneDir } from "../../../lab/orchestrate/controlplane";
 import { DOMAIN, mgmtNs, readLabLayout, type LabLayout } from "../../../lab/orchestrate/layout";
 import { labStatus } from "../../../lab/orchestrate/status";
 import type { ClusterReport } from "../../../lab/releases/dask/status";
@@ -30,85 +30,20 @@ import { LAB_CLUSTER } from "../../../lab/releases/dask/lab";
 import { partitionUid, POSTGRESQL_PORT } from "../../../lib/hardening";
 import { MIN_LIFETIME_SECONDS } from "../../../lib/pki/profiles";
 import { serverPaths } from "../../../lab/server";
+import { GALERA_PORTS } from "../../../lab/releases/mariadb-galera/release";
+import {
+  labGalera,
+  mariadb,
+  synced,
+  until,
+  type ClientResult,
+  type LabGaleraMember,
+} from "../storage/galera-fixture";
 import { issue, placements, type ClientCert } from "../storage/postgres-fixture";
+import { controlPlaneValues, processCommandLines, secretsFoundIn } from "../secret-scan";
 
 /** How long the renewal task runs: more than three lifetimes of MIN_LIFETIME_SECONDS. */
 const RENEWAL_TASK_SECONDS = 210;
-
-/** alice's client: submits one function to one worker, its arguments on stdin (never on a command line). */
-const CLIENT = `
-import json, sys, time
-from distributed import Client
-from distributed.security import Security
-
-def obtain(lifetime, canary):
-    import os, zr_job
-    os.environ["ZR_JOB_CANARY"] = canary  # where a careless helper would pass it on
-    c = zr_job.current(lifetime)
-    return {"cert": open(c.cert).read(), "ca": open(c.ca).read(), "chain": open(c.cert).read(),
-            "key": c.key, "uid": os.getuid(), "serial": c.serial}
-
-def other_node(hostname):
-    import zr_job
-    key, csr = zr_job.new_key_and_csr(zr_job.job_name(), [hostname])
-    try:
-        zr_job.ask_agent(csr, 60)
-        return {"ok": True}
-    except zr_job.JobCertificateError as e:
-        return {"error": str(e)}
-
-def renew(seconds, lifetime, every):
-    import zr_job
-    end = time.time() + seconds
-    samples, certs, chains = [], {}, {}
-    while True:
-        c = zr_job.current(lifetime)
-        now = time.time()
-        if c.serial not in certs:
-            certs[c.serial] = open(c.cert).read()
-            chains[c.serial] = open(c.ca).read()
-        samples.append({"at": now, "serial": c.serial, "notAfter": c.not_after})
-        if now >= end:
-            return {"samples": samples, "certs": certs, "roots": chains}
-        time.sleep(every)
-
-def _files(creds, lifetime):
-    import zr_job
-    if creds is None:
-        c = zr_job.current(lifetime)
-        return {"cert": c.cert, "key": c.key, "ca": c.ca, "serial": c.serial}
-    return creds
-
-def pg(target, creds, sql):
-    import psycopg2
-    f = _files(creds, 60)
-    try:
-        conn = psycopg2.connect(host=target["host"], hostaddr=target["hostaddr"], port=target["port"],
-                                dbname=target["db"], user=target["user"], sslmode="verify-full",
-                                sslrootcert=f["ca"], sslcert=f["cert"], sslkey=f["key"], connect_timeout=10)
-        try:
-            cur = conn.cursor()
-            cur.execute(sql)
-            rows = cur.fetchall() if cur.description else []
-            conn.commit()
-        finally:
-            conn.close()
-        return {"rows": rows, **f}
-    except Exception as e:
-        return {"error": f"{type(e).__name__}: {e}"[:400]}
-
-def fresh(lifetime):
-    import zr_job
-    c = zr_job.JobCertificates(lifetime).current()  # a holder of its own: nothing deletes these files
-    return {"cert": c.cert, "key": c.key, "ca": c.ca, "serial": c.serial}
-
-scheduler, ca, cert, key, worker, mode = sys.argv[1:7]
-args = json.loads(sys.stdin.read())
-security = Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key, require_encryption=True)
-with Client(scheduler, security=security, timeout=30) as client:
-    fn = {"obtain": obtain, "other_node": other_node, "renew": renew, "pg": pg, "fresh": fresh}[mode]
-    print(json.dumps(client.submit(fn, *args, workers=[worker], allow_other_workers=False, pure=False).result()))
-`;
 
 describe("job certificates for alice's tasks (lab)", function () {
   this.timeout(20 * 60_000);
@@ -164,7 +99,7 @@ describe("job certificates for alice's tasks (lab)", function () {
     if (!saved) throw new Error("no lab to read: run test/lab/workloads/compute.test.ts first (or `lab up`)");
     lab = saved;
     dir = mkdtempSync(join(tmpdir(), "zr-jobs-"));
-    writeFileSync(join(dir, "client.py"), CLIENT);
+    copyFileSync(join(__dirname, "job-client.py"), join(dir, "client.py"));
     const end = Date.now() + 180_000;
     for (;;) {
       const st = await labStatus(lab);
@@ -178,7 +113,10 @@ describe("job certificates for alice's tasks (lab)", function () {
     renewal = onWorker(proc("worker", "dc1"), "renew", [RENEWAL_TASK_SECONDS, MIN_LIFETIME_SECONDS, 5]);
     renewal.catch(() => undefined);
   });
+  /** Files a case copied into a server's disk. */
+  const leftovers: string[] = [];
   after(() => {
+    for (const f of leftovers) rmSync(f, { force: true });
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -382,6 +320,99 @@ describe("job certificates for alice's tasks (lab)", function () {
     assert.match(String(pg.error), /certificate expired/);
   });
 
+  // MariaDB/Galera: alice's readwrite grant on shop gives her workers egress to their data center's
+  // member (its SQL port) and the members one job account per worker node (after the renewal task:
+  // a worker runs one task at a time, and dc1's was busy until then)
+  /** The Galera member of `dc` as a task connects to it: by address, as the node's job account. */
+  const galeraTarget = (m: LabGaleraMember) => ({
+    host: m.address,
+    port: GALERA_PORTS.sql,
+    db: "shop",
+    user: "dc1/user/alice",
+  });
+  let members: LabGaleraMember[];
+  /** A certificate of its own made on `worker`, with a lifetime that outlasts the MariaDB cases. */
+  const freshOn = async (worker: ClusterReport["processes"][number]) => {
+    const f = await onWorker(worker, "fresh", [600]);
+    return { cert: f.cert, key: f.key, ca: f.ca } as Record<string, string>;
+  };
+  let dc2Cert: Record<string, string>;
+
+  it("writes a row to shop on dc2's Galera member from a task on alice's dc2 worker with its job certificate; dc1's member returns it", async () => {
+    members = await labGalera(lab);
+    await until("every Galera member Synced in a cluster of 3", 180_000, () =>
+      members.every((m) => synced(m)),
+    );
+    const w = proc("worker", "dc2");
+    const [dc1Member, dc2Member] = ["dc1", "dc2"].map((dc) => members.find((m) => m.dc === dc)!);
+    dc2Cert = await freshOn(w);
+    const token = `job-${randomBytes(8).toString("hex")}`;
+    const r = await onWorker(w, "my", [
+      galeraTarget(dc2Member),
+      dc2Cert,
+      [
+        ["CREATE TABLE IF NOT EXISTS job_rows (token VARCHAR(64) PRIMARY KEY, node VARCHAR(64))", null],
+        ["INSERT INTO job_rows VALUES (%s, %s)", [token, address(w.server)]],
+        ["SELECT CURRENT_USER()", null],
+      ],
+    ]);
+    // the account the job certificate opened: the owner's, at this worker node's address
+    assert.deepEqual(r.rows, [[`dc1/user/alice@${address(w.server)}`]], JSON.stringify(r));
+    // replicated: another member, read as alice with her user certificate from the operator's network
+    let seen: ClientResult | undefined;
+    await until("the row on dc1's member", 30_000, () => {
+      seen = mariadb(lab, dc1Member, {
+        user: "dc1/user/alice",
+        cert: alice,
+        sql: `SELECT node FROM shop.job_rows WHERE token='${token}'`,
+      });
+      return seen.ok && seen.out !== "";
+    }).catch(() => undefined);
+    assert.deepEqual(seen, { ok: true, out: address(w.server), err: "" });
+  });
+
+  it("refuses at MariaDB dc2's worker's job certificate taken elsewhere: to dc1's worker (TLS) and to the operator's machine (access denied), where dc1's own is accepted", async () => {
+    const w1 = proc("worker", "dc1");
+    const w2 = proc("worker", "dc2");
+    const [dc1Member, dc2Member] = ["dc1", "dc2"].map((dc) => members.find((m) => m.dc === dc)!);
+    const current = [["SELECT CURRENT_USER()", null]];
+    // the network and the member let dc1's worker in: its own certificate opens its node's account
+    const own = await onWorker(w1, "my", [galeraTarget(dc1Member), await freshOn(w1), current]);
+    assert.deepEqual(own.rows, [[`dc1/user/alice@${address(w1.server)}`]], JSON.stringify(own));
+    const inServer = `/var/lib/zeroroot/${w1.user!}/instance/run/job`;
+    const to = join(serverPaths(w1.server, lab.dir).disk, inServer);
+    const uid = partitionUid(Number(w1.user!.slice(-3)));
+    const taken: Record<string, string> = {};
+    for (const [k, x] of [
+      ["cert", "crt"],
+      ["key", "key"],
+      ["ca", "ca"],
+    ]) {
+      copyFileSync(join(serverPaths(w2.server, lab.dir).disk, dc2Cert[k]), join(to, `taken-my.${x}`));
+      chownSync(join(to, `taken-my.${x}`), uid, uid);
+      chmodSync(join(to, `taken-my.${x}`), 0o600);
+      taken[k] = `${inServer}/taken-my.${x}`;
+    }
+    // removed after the file: the PostgreSQL case above takes the newest file of this directory
+    leftovers.push(...["crt", "key", "ca"].map((x) => join(to, `taken-my.${x}`)));
+    const checkend = openssl(["x509", "-checkend", "15", "-noout", "-in", join(to, "taken-my.crt")]);
+    assert.equal(checkend.status, 0, "the certificate taken is still valid for the attempts");
+    // dc1's member holds no CRL of dc2's site CA, so it refuses the chain before any account is looked up
+    const r = await onWorker(w1, "my", [galeraTarget(dc1Member), taken, current]);
+    process.stderr.write(`      taken to dc1's worker: MariaDB "${String(r.error)}"\n`);
+    assert.equal(r.rows, undefined);
+    assert.match(String(r.error), /\(2013, .*TLSV1_ALERT_UNKNOWN_CA/);
+    // presented to dc2's member, which trusts its issuer, from another node: no account for that address
+    const there = mariadb(lab, dc2Member, {
+      user: "dc1/user/alice",
+      cert: { name: "taken", chain: join(to, "taken-my.crt"), key: join(to, "taken-my.key"), pk8: "" },
+      sql: "SELECT CURRENT_USER()",
+    });
+    process.stderr.write(`      taken to the operator's machine: MariaDB "${there.err}"\n`);
+    assert.equal(there.ok, false, there.out);
+    assert.match(there.err, /ERROR 1045 \(28000\): Access denied for user 'dc1\/user\/alice'@'/);
+  });
+
   it("leaks neither the canary of the job's arguments and environment nor the job's key: lab files, process command lines, control-plane values", async () => {
     const w = proc("worker", "dc2");
     const keyFile = join(serverPaths(w.server, lab.dir).disk, obtained.key as string);
@@ -402,27 +433,10 @@ describe("job certificates for alice's tasks (lab)", function () {
     );
     assert.ok(g.status === 0 || g.status === 1, g.stderr);
     const hits = g.stdout.split("\n").filter((f) => f && f !== keyFile);
-    const cmdlines = readdirSync("/proc")
-      .filter((p) => /^\d+$/.test(p))
-      .flatMap((p) => {
-        try {
-          return [readFileSync(`/proc/${p}/cmdline`, "latin1").replace(/\0/g, " ")];
-        } catch {
-          return [];
-        }
-      });
-    const inProcs = [...secrets].filter(([, v]) => cmdlines.some((c) => c.includes(v))).map(([k]) => k);
-    const etcd = await rootEtcdctl(readClusterState(controlPlaneDir(lab)))([
-      "get",
-      "",
-      "--prefix",
-      "-w",
-      "json",
-    ]);
-    const values = ((JSON.parse(etcd) as { kvs?: { value?: string }[] }).kvs ?? []).map((kv) =>
-      Buffer.from(kv.value ?? "", "base64").toString("latin1"),
-    );
-    const inEtcd = [...secrets].filter(([, v]) => values.some((x) => x.includes(v))).map(([k]) => k);
+    const cmdlines = processCommandLines();
+    const inProcs = secretsFoundIn(secrets, cmdlines);
+    const values = await controlPlaneValues(lab);
+    const inEtcd = secretsFoundIn(secrets, values);
     process.stderr.write(
       `      canary scan: ${hits.length} lab file(s) outside the key's own, ${inProcs.length} of ${cmdlines.length} command lines, ${inEtcd.length} of ${values.length} control-plane values\n`,
     );
