@@ -116,7 +116,9 @@ for (const { name, Client, inOrder } of CLIENTS)
     });
 
     it("says timeout within its deadline when no member answers (TCP accepted, nothing said)", async () => {
-      const silent = net.createServer(() => undefined);
+      // holds each connection open without a word; destroyed at the end, or they keep mocha alive
+      const held: net.Socket[] = [];
+      const silent = net.createServer((s) => void held.push(s));
       await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
       const port = (silent.address() as net.AddressInfo).port;
       try {
@@ -127,6 +129,7 @@ for (const { name, Client, inOrder } of CLIENTS)
         assert.ok(took >= 700 && took < 3000, `rejected after ${took} ms, deadline 800 ms`);
       } finally {
         silent.close();
+        for (const s of held) s.destroy();
       }
     });
 
