@@ -63,7 +63,7 @@ const mb = (kb: number) => (kb / 1024).toFixed(1);
 export async function compareClients(root: string): Promise<void> {
   const bundles = {
     etcd3: await bundleAgent(path.join(root, "client-etcd3"), { controlPlaneClient: "etcd3" }),
-    h2: await bundleAgent(path.join(root, "client-h2")),
+    h2: await bundleAgent(path.join(root, "client-h2"), { controlPlaneClient: "h2" }),
   };
   const cluster = await startTestCluster();
   try {
