@@ -15,7 +15,7 @@ import type { LabRelease } from "./releases";
 import { CRL_SOURCES_MODULE, JOB_ACCESS_MODULE } from "./stack-datastores";
 
 /** Bump when a file of lab/releases/postgresql changes: a signed version never changes content. */
-export const POSTGRESQL_RELEASE_REVISION = 5;
+export const POSTGRESQL_RELEASE_REVISION = 6;
 export const POSTGRESQL_PACKAGE = "postgresql-15";
 export const POSTGRESQL_SERVICE = "postgresql";
 
@@ -53,6 +53,7 @@ export function postgresqlRelease(
       "pg_common.py": join(dir, "pg_common.py"),
       "pg-start.py": join(dir, "pg-start.py"),
       "pg-access.py": join(dir, "pg-access.py"),
+      "pg_lock.py": join(dir, "pg_lock.py"),
       ...CRL_SOURCES_MODULE,
       ...JOB_ACCESS_MODULE,
     },

@@ -99,6 +99,10 @@ export class ControlPlaneClient implements KeyValueClient {
         privateKey: Buffer.from(opts.identity.privateKeyPem),
       },
       dialTimeout: perCall,
+      // grpc-js asks DNS for a TXT service config of every endpoint name; ours never publish one, and
+      // where no resolver answers (a node, a management network) each lookup waits out its timeouts
+      // and holds the process open after close().
+      grpcOptions: { "grpc.service_config_disable_resolution": 1 },
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + perCall }),
     });
   }

@@ -14,6 +14,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pg_common as pg  # noqa: E402
+from pg_lock import clear_stale_locks  # noqa: E402
 
 mode, port = sys.argv[1], sys.argv[2]
 if mode not in ("primary", "replica") or not port.isdigit():
@@ -62,4 +63,6 @@ while not os.path.exists(os.path.join(pg.DATA, "PG_VERSION")):
     except subprocess.CalledProcessError as e:
         pg.log(f"initialising failed ({e}); retrying in 10 s")
         time.sleep(10)
+# After a power cut the lock files name PIDs that this boot may have handed to other programs.
+clear_stale_locks(pg.DATA, pg.RUN, pg.log)
 os.execv(f"{pg.BIN}/postgres", [f"{pg.BIN}/postgres", "-D", pg.DATA, "-c", f"config_file={pg.RUN}/postgresql.conf"])
