@@ -13,7 +13,17 @@
  * configured value (`configuredFacts`, filled in by provider.ts for the handler, never stored with
  * the resource); one that gives it keeps its own.
  */
+import { X509Certificate } from "node:crypto";
+import { z } from "zod";
+import { checkEndpoints } from "../lib/controlplane/client-api";
+import { describeValue } from "../lib/fleet/issues";
 import { certificateSha256 } from "../lib/pki/fingerprint";
+import {
+  HTTPS_ORIGIN_ALLOWED,
+  SERVER_NAME_ALLOWED,
+  httpsOriginSchema,
+  serverNameSchema,
+} from "../lib/site/address";
 import { Checker, shown } from "./checks";
 import type { CheckFailure, Props } from "./types";
 
@@ -37,20 +47,110 @@ let facts: ConfiguredFacts = {};
 /** Normalises and judges provider configuration (CheckConfig). */
 export function checkConfig(news: Props): { inputs: Props; failures: CheckFailure[] } {
   const c = new Checker(news);
-  if (news.rootCertificatePem !== undefined) {
-    c.pem("rootCertificatePem");
-    if (c.failures.length === 0) {
-      try {
-        certificateSha256(String(news.rootCertificatePem));
-      } catch (e) {
-        c.fail("rootCertificatePem", `rootCertificatePem does not parse as X.509: ${(e as Error).message}`);
-      }
-    }
-  }
-  if (news.controlPlaneEndpoints !== undefined) c.texts("controlPlaneEndpoints", 9);
-  if (news.siteUrl !== undefined) c.text("siteUrl", 2048);
-  if (news.siteServerName !== undefined) c.text("siteServerName", 253);
+  if (news.rootCertificatePem !== undefined) checkRootPem(c, news.rootCertificatePem);
+  for (const key of ["controlPlaneEndpoints", "siteUrl", "siteServerName"] as const)
+    if (news[key] !== undefined) checkAddress(c, news, key);
   return c.result(news);
+}
+
+const MAX_PEM_LENGTH = 65_536;
+const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----/g;
+
+/** Why `pem` cannot be the platform root, or undefined: parsed by Node's X.509, never trusted as text. */
+function rootPemProblem(pem: string): string | undefined {
+  if (pem.length === 0) return "empty";
+  if (pem.length > MAX_PEM_LENGTH) return "longer than 64 KiB";
+  const blocks = pem.match(CERTIFICATE_BLOCK)?.length ?? 0;
+  if (blocks === 0) return "not a PEM certificate (no -----BEGIN CERTIFICATE----- block)";
+  if (blocks > 1) return `${blocks} certificates; give the root alone`;
+  let x: X509Certificate;
+  try {
+    x = new X509Certificate(pem);
+  } catch (e) {
+    return `it does not parse as X.509 (${(e as Error).message})`;
+  }
+  if (!x.ca) return "not a CA certificate (basicConstraints cA is not set)";
+  if (!x.checkIssued(x) || !x.verify(x.publicKey))
+    return "not self-signed: give the platform root, not an issuing CA";
+  return undefined;
+}
+
+/**
+ * The root, judged: what was received is shown (bounded, escaped), except a private key pasted by
+ * mistake, which is named and never echoed.
+ */
+function checkRootPem(c: Checker, v: unknown): void {
+  const isKey = typeof v === "string" && /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(v);
+  const why = isKey
+    ? "a private key, which never leaves its machine"
+    : typeof v === "string"
+      ? rootPemProblem(v)
+      : "not a string";
+  if (why === undefined) return;
+  const received = isKey ? "a private key (not shown)" : describeValue(v);
+  c.fail(
+    "rootCertificatePem",
+    `rootCertificatePem is ${received}; ${why}; allowed: the platform root CA certificate as one PEM block of at most 64 KiB (the global stack's rootCertificatePem output); correct the zeroroot provider's rootCertificatePem`,
+  );
+}
+
+/** The most control-plane members a data center's configuration names (one a data center, room to grow). */
+export const MAX_CONTROL_PLANE_ENDPOINTS = 9;
+
+/** An https origin the control-plane client also takes (its rule, lib/controlplane checkEndpoints). */
+const controlPlaneEndpoint = httpsOriginSchema.superRefine((v, ctx) => {
+  try {
+    checkEndpoints([v]);
+  } catch {
+    ctx.addIssue({
+      code: "custom",
+      message:
+        "the control-plane client connects by the DNS name its members' certificates carry and an explicit port (a TLS server name cannot be an IP address)",
+    });
+  }
+});
+
+const ADDRESS_RULES = {
+  siteUrl: { schema: httpsOriginSchema, allowed: HTTPS_ORIGIN_ALLOWED, arg: "site.url" },
+  siteServerName: { schema: serverNameSchema, allowed: SERVER_NAME_ALLOWED, arg: "site.serverName" },
+  controlPlaneEndpoints: {
+    schema: z
+      .array(controlPlaneEndpoint, { error: "not a list" })
+      .min(1, { error: "an empty list" })
+      .max(MAX_CONTROL_PLANE_ENDPOINTS, { error: `more than ${MAX_CONTROL_PLANE_ENDPOINTS} endpoints` })
+      .refine((a) => new Set(a).size === a.length, { error: "it names an endpoint twice" }),
+    allowed: `a list of 1-${MAX_CONTROL_PLANE_ENDPOINTS} distinct client URLs, each https://<DNS name>:<port> such as https://etcd.dc1.example.com:2379, lower case, with no user, password, path, query or fragment`,
+    arg: "controlPlaneEndpoints",
+  },
+} as const;
+export type AddressKey = keyof typeof ADDRESS_RULES;
+
+/** Where a provider's address is set: the component's argument, or the stack's config key. */
+const providerFix = (key: AddressKey) =>
+  `correct the zeroroot provider's ${key} (ZerorootProvider's ${ADDRESS_RULES[key].arg}, or stack config zeroroot:${key})`;
+
+/**
+ * Judges where the site or the control plane is (lib/site/address.ts), for the provider's
+ * configuration and for a resource that gives its own (`fix` says what to correct). A failure
+ * names the key (and the list index), the value received (escaped and bounded; hidden when it may
+ * hold a password, i.e. has an `@`), why it is refused, what is allowed and how to fix it.
+ */
+export function checkAddress(c: Checker, p: Props, key: AddressKey, fix = providerFix(key)): void {
+  const { schema, allowed } = ADDRESS_RULES[key];
+  const r = schema.safeParse(p[key]);
+  if (r.success) return;
+  const judged = new Set<string>();
+  for (const issue of r.error.issues) {
+    const index = issue.path.find((s) => typeof s === "number");
+    const where = index === undefined ? key : `${key}[${index}]`;
+    // zod goes on after a wrong type (a string is "too long" for a list): the first reason is the one.
+    if (judged.has(where)) continue;
+    judged.add(where);
+    const received = index === undefined ? p[key] : (p[key] as unknown[])[index];
+    const hidden = typeof received === "string" && received.includes("@");
+    const why = received === undefined ? "missing" : issue.message;
+    c.fail(key, `${where} is ${describeValue(received, hidden)}; ${why}; allowed: ${allowed}; ${fix}`);
+  }
 }
 
 /** Applies configuration (Configure). Keys the plugin does not know (the project's own config) are ignored. */

@@ -172,7 +172,7 @@ function keptBmcCredentials(file: string): { bmcCredentials?: unknown } {
 function labClustersOf(plan: LabNetPlan, dc: DcNetPlan): ClusterConfig[] {
   const ref = labReleases().find((r) => r.name === DASK_RELEASE_NAME);
   const isCompute = (d: DcNetPlan, s: DcNetPlan["servers"][number]) => labServerRole(d, s.id) === "compute";
-  return (ref ? labClusters(plan, dc, isCompute, releaseRef(ref)) : []) as unknown as ClusterConfig[];
+  return ref ? labClusters(plan, dc, isCompute, releaseRef(ref)) : [];
 }
 
 /**

@@ -40,7 +40,7 @@ export interface GaleraParametersInput {
 }
 
 /** Same bounds as the node's reader. */
-export const GALERA_LIMITS = { peers: 9 } as const;
+export const GALERA_LIMITS = { peers: 9, issuers: 64 } as const;
 const CLUSTER = /^[a-z][a-z0-9-]{0,62}$/;
 const DN = /^(?:\/[A-Za-z]{1,16}=[A-Za-z0-9 ._-]{1,128}){1,8}$/;
 const DC = /^[a-z][a-z0-9-]{0,62}$/;
@@ -78,6 +78,9 @@ const issuersText = (issuers: Readonly<Record<string, string>>): string =>
     .map(([dc, dn]) => `${dc} ${dn}`)
     .join("; ");
 
+/** A received value in a message: escaped, and cut (a huge value costs nothing to describe). */
+const shown = (v: string): string => escapeForMessage(v.length > 80 ? `${v.slice(0, 77)}...` : v);
+
 /** Validates and renders the release's parameters; throws GaleraConfigError naming the field. */
 export function galeraParameters(i: GaleraParametersInput): Record<string, string> {
   const where = "mariadb-galera parameters";
@@ -99,12 +102,33 @@ export function galeraParameters(i: GaleraParametersInput): Record<string, strin
     throw new GaleraConfigError(
       `${where}.bootstrap: "${escapeForMessage(i.bootstrap)}" is not one of the peers; name the member that founds the cluster`,
     );
-  for (const key of ["userIssuers", "jobIssuers"] as const)
-    for (const [dc, dn] of Object.entries(i[key] ?? {}))
+  for (const key of ["userIssuers", "jobIssuers"] as const) {
+    const issuers = Object.entries(i[key] ?? {});
+    if (issuers.length > GALERA_LIMITS.issuers)
+      throw new GaleraConfigError(
+        `${where}.${key}: ${issuers.length} entries; allowed: at most ${GALERA_LIMITS.issuers}, one a data center`,
+      );
+    const seen = new Set<string>();
+    for (const [dc, dn] of issuers) {
       if (!DC.test(dc) || !DN.test(dn))
         throw new GaleraConfigError(
-          `${where}.${key}.${escapeForMessage(dc)}: "${escapeForMessage(dn)}"; allowed: a data center id and a DN /KEY=value/... of letters, digits, space, . _ -`,
+          `${where}.${key}.${shown(dc)}: "${shown(dn)}"; allowed: a data center id and a DN /KEY=value/... of letters, digits, space, . _ -`,
         );
+      // MariaDB's REQUIRE ISSUER compares names: two data centers with one DN could pass for each other.
+      if (seen.has(dn))
+        throw new GaleraConfigError(
+          `${where}.${key}.${dc}: "${dn}" is the DN of two data centers; each has its own CA`,
+        );
+      seen.add(dn);
+    }
+  }
+  // A site CA named like a user CA could issue certificates that pass for users' (/CN=<name>).
+  const userDns = new Set(Object.values(i.userIssuers));
+  for (const [dc, dn] of Object.entries(i.jobIssuers ?? {}))
+    if (userDns.has(dn))
+      throw new GaleraConfigError(
+        `${where}.jobIssuers.${dc}: "${dn}" is also a userIssuers DN; a site CA issues no user certificates`,
+      );
   return {
     cluster: i.cluster,
     peers: i.peers.join(","),

@@ -36,7 +36,7 @@ const mac = z
 const csrPem = z.string().min(1).max(8192, { error: "a PEM CSR of at most 8192 characters" });
 
 /** A fully qualified, lower-case host name (RFC 1123 labels), at most 253 characters. */
-const hostname = z
+export const hostnameSchema = z
   .string()
   .max(253)
   .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, {
@@ -46,7 +46,7 @@ const hostname = z
 export const armRequestSchema = z.strictObject({
   /** Checked against the data center's computer naming by the handler (it knows the data center). */
   serverId: z.string().min(1).max(64),
-  hostname,
+  hostname: hostnameSchema,
   mac,
 });
 

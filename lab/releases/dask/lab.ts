@@ -5,6 +5,7 @@
  * spread over dc1 and dc2. dc1's stack runs the scheduler and worker 0; dc2's stack holds the same
  * entry with the remote scheduler's address and runs worker 1 (lib/compute/layout.ts).
  */
+import type { ClusterConfig } from "../../../lib/fleet/clusters";
 import type { LabNetPlan } from "../../net";
 import { labPackageVersion } from "../../orchestrate/image-spec";
 import type { LabRelease } from "../../orchestrate/releases";
@@ -50,7 +51,7 @@ export function labClusters(
   dc: Dc,
   isCompute: (d: Dc, s: Server) => boolean,
   releaseRef: string,
-): Record<string, unknown>[] {
+): ClusterConfig[] {
   const sched = labSchedulerServer(plan, isCompute);
   const here = dc.id === LAB_CLUSTER.schedulerDataCenter;
   if (!sched || (!here && !(LAB_CLUSTER.workers.dataCenters as readonly string[]).includes(dc.id))) return [];

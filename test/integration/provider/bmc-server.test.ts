@@ -10,33 +10,13 @@ import { certificateSha256 } from "../../../lib/pki/fingerprint";
 import { HANDLERS } from "../../../provider/provider";
 import { PluginHost, urnOf, type Props } from "../../../provider/host";
 import { SECRET_SIG, UNKNOWN, secret } from "../../../provider/values";
+import { bmcServerWithSite } from "./bmc-server-fixture";
 import { FakeBmcs } from "./fake-bmc";
 
 const TYPE = "zeroroot:fleet:BmcServer";
 const URN = urnOf("dc1", "zeroroot", `zeroroot:fleet:DataCenter$${TYPE}`, "dc1-s01-bmc");
 const PORT = 16231;
-const ROOT_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-
-const inputs = (over: Props = {}): Props => ({
-  serverId: "dc1-s01",
-  dataCenter: "dc1",
-  hostname: "dc1-s01.dc1.zeroroot.example",
-  macs: ["52:54:00:01:01:11"],
-  bmc: {
-    address: "127.0.0.1",
-    port: PORT,
-    username: "admin",
-    password: secret("bmc-pass-1"),
-    cipherSuite: 3,
-    ipmiVersion: "2.0",
-  },
-  bootDevice: "disk",
-  power: "off",
-  siteUrl: "https://site.dc1.zeroroot.example:8443",
-  siteServerName: "site.dc1.zeroroot.example",
-  rootCertificatePem: ROOT_PEM,
-  ...over,
-});
+const inputs = (over: Props = {}): Props => bmcServerWithSite({ port: PORT, password: "bmc-pass-1" }, over);
 
 const isSecret = (v: unknown) => !!v && typeof v === "object" && SECRET_SIG in v;
 

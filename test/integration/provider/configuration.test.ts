@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { createRootCa, exportPkcs8 } from "../../../lib/pki";
 import { certificateSha256 } from "../../../lib/pki/fingerprint";
 import { PluginHost, urnOf, type Props } from "../../../provider/host";
-import { secret } from "../../../provider/values";
+import { leanBmcServer } from "./bmc-server-fixture";
 import { FakeBmcs } from "./fake-bmc";
 
 const BMC = "zeroroot:fleet:BmcServer";
@@ -31,7 +31,8 @@ const DS_URN = urnOf("dc1", "zeroroot", DS, "dc1-s01-state");
 const PORT = 16251;
 const ROOT = createRootCa({ commonName: "configuration test root" });
 const ROOT_PEM = ROOT.certificatePem;
-const ENDPOINTS = ["https://127.0.0.1:23791", "https://127.0.0.1:23792"];
+// Never dialled here (DesiredState's publishing is control-plane.test.ts): names, as the client requires.
+const ENDPOINTS = ["https://etcd.dc1.zeroroot.test:23791", "https://etcd.dc2.zeroroot.test:23792"];
 const SITE_SERVER_NAME = "site.dc1.zeroroot.example";
 
 /** A loopback port nothing listens on: the site the provider names, which refuses connections. */
@@ -43,24 +44,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-/** A BmcServer as the program registers it now: no site, no root (the provider holds them). */
-const lean = (over: Props = {}): Props => ({
-  serverId: "dc1-s01",
-  dataCenter: "dc1",
-  hostname: "dc1-s01.dc1.zeroroot.example",
-  macs: ["52:54:00:01:01:11"],
-  bmc: {
-    address: "127.0.0.1",
-    port: PORT,
-    username: "admin",
-    password: secret("bmc-pass-1"),
-    cipherSuite: 3,
-    ipmiVersion: "2.0",
-  },
-  bootDevice: "disk",
-  power: "off",
-  ...over,
-});
+const lean = (over: Props = {}): Props => leanBmcServer({ port: PORT, password: "bmc-pass-1" }, over);
 
 const leanState = (): Props => ({ computerId: "dc1-s01", dataCenter: "dc1", instances: [] });
 
@@ -108,13 +92,27 @@ describe("provider plugin over gRPC: what a data center's resources share is the
     return r.inputs;
   };
 
-  it("Configure refuses a site that is not a non-empty string, naming the key, and keeps the configuration in force", async () => {
+  it("Configure refuses a malformed site, naming the key, with no stack trace, and keeps the configuration in force", async () => {
+    // The whole table of hostile values is test/unit/provider/config-cases.ts; these cross gRPC.
     const cases: [Props, RegExp][] = [
-      [{ ...config, siteUrl: "" }, /siteUrl is "";/],
-      [{ ...config, siteServerName: 7 }, /siteServerName is 7;/],
-      [{ ...config, siteUrl: "x".repeat(3000) }, /siteUrl is "x{20,}\.\.\.; .*at most 2048/],
+      [{ ...config, siteUrl: "" }, /siteUrl is ""; empty; allowed: https:\/\//],
+      [{ ...config, siteServerName: 7 }, /siteServerName is 7; not a string; allowed: a fully qualified/],
+      [
+        { ...config, siteUrl: "x".repeat(3000) },
+        /siteUrl is "x{20,}\.\.\." \(3000 characters\); longer than 300/,
+      ],
+      [
+        { ...config, siteUrl: "https://op:pw-1@127.0.0.1:8443" },
+        /siteUrl is a string \(value hidden\); it carries a user/,
+      ],
+      [{ ...config, siteServerName: "10.77.1.2" }, /siteServerName is "10\.77\.1\.2"; an IP address/],
     ];
-    for (const [bad, message] of cases) await assert.rejects(plugin.configure(bad), message);
+    for (const [bad, message] of cases)
+      await assert.rejects(plugin.configure(bad), (e: Error) => {
+        assert.match(e.message, message);
+        assert.doesNotMatch(e.message, /\n\s+at |pw-1/, "no stack trace, no password");
+        return true;
+      });
     assert.deepEqual(
       (await plugin.check(BMC_URN, {}, lean())).failures,
       [],

@@ -14,6 +14,7 @@ import { createRootCa } from "../../../lib/pki";
 import { certificateSha256 } from "../../../lib/pki/fingerprint";
 import { PluginHost, urnOf, type Props } from "../../../provider/host";
 import { secret } from "../../../provider/values";
+import { bmcServerWithSite } from "./bmc-server-fixture";
 import { FakeBmcs } from "./fake-bmc";
 
 const BMC = "zeroroot:fleet:BmcServer";
@@ -23,26 +24,7 @@ const rootUrn = urnOf("dc1", "zeroroot", ROOT, "root");
 const PORT = 16241;
 const PASSWORD = "bmc-pass-2";
 
-const server = (over: Props = {}): Props => ({
-  serverId: "dc1-s01",
-  dataCenter: "dc1",
-  hostname: "dc1-s01.dc1.zeroroot.example",
-  macs: ["52:54:00:01:01:11"],
-  bmc: {
-    address: "127.0.0.1",
-    port: PORT,
-    username: "admin",
-    password: secret(PASSWORD),
-    cipherSuite: 3,
-    ipmiVersion: "2.0",
-  },
-  bootDevice: "disk",
-  power: "off",
-  siteUrl: "https://site.dc1.zeroroot.example:8443",
-  siteServerName: "site.dc1.zeroroot.example",
-  rootCertificatePem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-  ...over,
-});
+const server = (over: Props = {}): Props => bmcServerWithSite({ port: PORT, password: PASSWORD }, over);
 
 describe("lab deployment loop over the plugin's gRPC protocol", function () {
   this.timeout(60_000);
