@@ -39,7 +39,10 @@ IDENTITY = re.compile(r"^(" + DC + r")/user/([a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9
 DATABASE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # The DNs zeroroot's ceremony writes (/O=zeroroot/CN=dc1.example issuing CA): no quote, backslash or
 # separator of this file can reach SQL.
-DN = re.compile(r"^(?:/[A-Za-z]{1,16}=[A-Za-z0-9 ._-]{1,128}){1,8}$")
+DN = re.compile(r"(?:/[A-Za-z]{1,16}=[A-Za-z0-9 ._-]{1,128}){1,8}")
+DC_ID = re.compile(DC)
+# Issuers a key may list: one a data center (lib/datastores/mariadb-galera.ts GALERA_LIMITS.issuers).
+MAX_ISSUERS = 64
 
 
 class ConfError(Exception):
@@ -98,15 +101,25 @@ def parse_conf(text, where="galera.conf"):
     conf["bootstrap"] = raw["bootstrap"][0]
     for key in ("user-issuers", "job-issuers"):
         issuers = {}
-        for e in _entries(raw[key][0]):
+        entries = _entries(raw[key][0])
+        if len(entries) > MAX_ISSUERS:
+            raise ConfError(f"{at(key)}: {len(entries)} entries; allowed: at most {MAX_ISSUERS}, one a data center")
+        for e in entries:
             dc, _, dn = e.partition(" ")
             dn = dn.strip()
-            if not re.match("^" + DC + "$", dc) or not DN.match(dn):
+            if not DC_ID.fullmatch(dc) or not DN.fullmatch(dn):
                 raise ConfError(f"{at(key)}: {_show(e)}; allowed: <data center> </O=.../CN=...> entries separated by ;")
             if dc in issuers:
                 raise ConfError(f"{at(key)}: data center {dc} is listed twice")
+            # REQUIRE ISSUER compares names only: two data centers with one DN could pass for each other.
+            if dn in issuers.values():
+                raise ConfError(f"{at(key)}: {_show(dn)} is the DN of two data centers; each has its own CA")
             issuers[dc] = dn
         conf[key] = issuers
+    # A site CA named like a user CA could issue certificates that pass for users' (/CN=<name>).
+    shared = sorted(set(conf["user-issuers"].values()) & set(conf["job-issuers"].values()))
+    if shared:
+        raise ConfError(f"{at('job-issuers')}: {_show(shared[0])} is also a user-issuers DN; a site CA issues no user certificates")
     return conf
 
 
