@@ -18,8 +18,11 @@ import {
   GRPCUnavailableError,
   ClientClosedError,
   ClientRuntimeError,
+  type IOptions,
   type Watcher,
 } from "etcd3";
+import { InterceptingCall, status as GrpcStatus, type Interceptor } from "@grpc/grpc-js";
+import { once } from "node:events";
 import {
   checkEndpoints,
   type ControlPlaneClientOptions,
@@ -72,9 +75,58 @@ export function classify(err: unknown, operation: string): ControlPlaneError {
   return new ControlPlaneError("protocol", operation, detail, { cause: err });
 }
 
+type WatchBackoff = NonNullable<NonNullable<IOptions["faultHandling"]>["watchBackoff"]>;
+
+/** Longest wait between two attempts to reopen a watch stream. */
+const WATCH_RETRY_MAX_MS = 3000;
+
+/**
+ * Reopening a lost watch stream: doubling from 100 ms up to WATCH_RETRY_MAX_MS, jittered so that
+ * clients cut off together do not come back together. etcd3's default grows to 30 s; the one
+ * timer it may have pending when close() is called cannot be reached, so the cap also bounds how
+ * long a closed client can keep its process alive.
+ */
+function watchBackoff(delayMs = 100): WatchBackoff {
+  return {
+    duration: delayMs * (0.5 + Math.random() / 2),
+    next: () => watchBackoff(Math.min(delayMs * 2, WATCH_RETRY_MAX_MS)),
+  };
+}
+
+/**
+ * Every gRPC call in flight on any channel etcd3 opens (one per member and service, opened again
+ * after a failover), so that close() can end them: grpc-js's Channel.close() lets calls in flight
+ * run on, and a watch stream runs until the member ends it, which holds the process open.
+ */
+function callsInFlight(): { interceptor: Interceptor; cancelAll(): void } {
+  const live = new Set<InterceptingCall>();
+  const interceptor: Interceptor = (options, nextCall) => {
+    const call: InterceptingCall = new InterceptingCall(nextCall(options), {
+      start: (metadata, _listener, next) =>
+        next(metadata, {
+          onReceiveStatus: (status, done) => {
+            live.delete(call);
+            done(status);
+          },
+        }),
+    });
+    live.add(call);
+    return call;
+  };
+  const cancelAll = () => {
+    for (const call of [...live]) call.cancelWithStatus(GrpcStatus.CANCELLED, "the client is closed");
+    live.clear();
+  };
+  return { interceptor, cancelAll };
+}
+
 export class ControlPlaneClient implements KeyValueClient {
   private readonly etcd: Etcd3;
   private readonly timeoutMs: number;
+  private readonly calls = callsInFlight();
+  /** Watchers made by watch() and not cancelled: etcd3 reopens their stream for as long as they are attached. */
+  private readonly watchers = new Set<Watcher>();
+  private closed = false;
 
   constructor(opts: ControlPlaneClientOptions) {
     checkEndpoints(opts.endpoints);
@@ -102,7 +154,9 @@ export class ControlPlaneClient implements KeyValueClient {
       // grpc-js asks DNS for a TXT service config of every endpoint name; ours never publish one, and
       // where no resolver answers (a node, a management network) each lookup waits out its timeouts
       // and holds the process open after close().
-      grpcOptions: { "grpc.service_config_disable_resolution": 1 },
+      // interceptors: read by grpc-js's Client from these options, applied to every call of every channel
+      grpcOptions: { "grpc.service_config_disable_resolution": 1, interceptors: [this.calls.interceptor] },
+      faultHandling: { watchBackoff: watchBackoff() },
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + perCall }),
     });
   }
@@ -158,20 +212,50 @@ export class ControlPlaneClient implements KeyValueClient {
     opts: { readonly prefix?: boolean } = {},
   ): Promise<WatchHandle> {
     const operation = `watch ${key}`;
+    if (this.closed) throw new ControlPlaneError("closed", operation, "the client is closed");
     const builder = this.etcd.watch();
-    const watcher: Watcher = await this.call(operation, () =>
-      (opts.prefix ? builder.prefix(key) : builder.key(key)).create(),
+    // watcher() rather than create(): create() hides the watcher until etcd accepts it, and one that is
+    // never accepted (no member answers) stays attached, reconnecting, with nothing left to cancel it
+    const watcher: Watcher = (opts.prefix ? builder.prefix(key) : builder.key(key)).watcher();
+    this.watchers.add(watcher);
+    const cancel = async () => {
+      this.watchers.delete(watcher);
+      await watcher.cancel();
+    };
+    try {
+      // once() rejects on the "error" etcd3 emits when etcd refuses the watch
+      await this.call(operation, () => once(watcher, "connected"));
+    } catch (e) {
+      cancel().catch(() => undefined);
+      throw e;
+    }
+    // after close() the watcher still hears its stream end; nobody is listening any more
+    const open = () => !this.closed;
+    watcher.on(
+      "put",
+      (kv) => open() && handlers.onPut(kv.key.toString(), kv.value.toString(), kv.mod_revision),
     );
-    watcher.on("put", (kv) => handlers.onPut(kv.key.toString(), kv.value.toString(), kv.mod_revision));
-    watcher.on("delete", (kv) => handlers.onDelete?.(kv.key.toString(), kv.mod_revision));
-    watcher.on("disconnected", (err) => handlers.onDisconnected?.(classify(err, operation)));
-    watcher.on("connected", () => handlers.onConnected?.());
+    watcher.on("delete", (kv) => open() && handlers.onDelete?.(kv.key.toString(), kv.mod_revision));
+    watcher.on("disconnected", (err) => open() && handlers.onDisconnected?.(classify(err, operation)));
+    watcher.on("connected", () => open() && handlers.onConnected?.());
     // without a listener an "error" event would crash the process; disconnections are reported above
-    watcher.on("error", (err) => handlers.onDisconnected?.(classify(err, operation)));
-    return { cancel: () => watcher.cancel() };
+    watcher.on("error", (err) => open() && handlers.onDisconnected?.(classify(err, operation)));
+    return { cancel };
   }
 
+  /**
+   * Releases everything the client opened, at once: detaches the watchers (etcd3 would otherwise
+   * reopen their stream, retrying for ever), closes every channel (etcd3's close()), then ends the
+   * calls still in flight, the watch stream among them. Nothing is awaited; later calls are refused
+   * with kind "closed". What it cannot reach ends by itself: etcd3's pending watch reconnection
+   * (at most WATCH_RETRY_MAX_MS) and its 1 s wait before closing a channel still connecting.
+   */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const watcher of this.watchers) watcher.cancel().catch(() => undefined);
+    this.watchers.clear();
     this.etcd.close();
+    this.calls.cancelAll();
   }
 }
