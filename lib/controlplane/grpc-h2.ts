@@ -86,8 +86,11 @@ export class GrpcChannel {
 
   /** Drops the session; the next call connects to the next member. */
   rotate(): void {
-    this.session?.destroy();
+    const s = this.session;
     this.session = undefined;
+    // never from inside a stream's callback: destroying a session there while other streams are
+    // open spins Node's HTTP/2 (submitRstStream) at 100% CPU and the event loop never runs again
+    if (s) setImmediate(() => s.destroy());
     this.index = (this.index + 1) % this.endpoints.length;
   }
 
@@ -111,14 +114,17 @@ export class GrpcChannel {
     });
     // errors reach the streams; without a listener a failed handshake would end the process
     session.on("error", () => undefined);
-    session.on("goaway", () => session.destroy());
+    // no new streams on a session the member is leaving; Node closes it after this event
+    session.on("goaway", () => {
+      if (this.session === session) this.session = undefined;
+    });
     session.on("close", () => {
       if (this.session === session) this.session = undefined;
     });
     // a member that vanished without closing the connection is noticed within a minute
     const ping = setInterval(() => {
       if (session.destroyed) return clearInterval(ping);
-      session.ping((err) => err && session.destroy());
+      session.ping((err) => err && setImmediate(() => session.destroy()));
     }, 30_000).unref();
     session.on("close", () => clearInterval(ping));
     this.session = session;

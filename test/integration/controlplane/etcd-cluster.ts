@@ -23,12 +23,18 @@ const MEMBERS = 3;
 export interface TestCluster {
   /** https://localhost:<port>, one per member, in member order. */
   readonly endpoints: readonly string[];
+  /** The ports of `endpoints`. etcdctl uses another listener of each member, so a test can cut these alone. */
+  readonly clientPorts: readonly number[];
   readonly alice: ClientIdentity;
   readonly nobody: ClientIdentity;
   /** A certificate from a CA etcd does not trust, CN alice. */
   readonly stranger: ClientIdentity;
   etcdctl(args: readonly string[]): Promise<string>;
   stopMember(index: number): Promise<void>;
+  /** Starts a stopped member again on its data (it rejoins the cluster). */
+  startMember(index: number): void;
+  /** The members' process ids (0 for one not started), for a watchdog that must stop them itself. */
+  memberPids(): number[];
   stop(): Promise<void>;
 }
 
@@ -110,7 +116,9 @@ async function stopProcess(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
   const exited = new Promise((r) => p.once("exit", r));
   p.kill("SIGTERM");
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+  clearTimeout(timer); // left running, it would hold the test process 5 s after the last stop
   if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
 }
 
@@ -135,16 +143,21 @@ export async function startTestCluster(): Promise<TestCluster> {
     adminKey: file("root.key", admin.privateKeyPem),
   };
   const base = 20_000 + Math.floor(Math.random() * 20_000);
-  const ports = Array.from({ length: MEMBERS }, (_, i) => ({ client: base + 2 * i, peer: base + 2 * i + 1 }));
+  const ports = Array.from({ length: MEMBERS }, (_, i) => ({
+    client: base + 3 * i,
+    peer: base + 3 * i + 1,
+    admin: base + 3 * i + 2,
+  }));
   const cluster = ports.map((p, i) => `m${i}=http://127.0.0.1:${p.peer}`).join(",");
   const logs: string[][] = ports.map(() => []);
-  const members = ports.map((p, i) => {
+  const spawnMember = (i: number) => {
+    const p = ports[i];
     const child = spawn(
       "etcd",
       [
         `--name=m${i}`,
         `--data-dir=${join(dir, `data${i}`)}`,
-        `--listen-client-urls=https://127.0.0.1:${p.client}`,
+        `--listen-client-urls=https://127.0.0.1:${p.client},https://127.0.0.1:${p.admin}`,
         `--advertise-client-urls=https://localhost:${p.client}`,
         `--listen-peer-urls=http://127.0.0.1:${p.peer}`,
         `--initial-advertise-peer-urls=http://127.0.0.1:${p.peer}`,
@@ -160,14 +173,15 @@ export async function startTestCluster(): Promise<TestCluster> {
     );
     child.stderr!.setEncoding("utf8").on("data", (d: string) => logs[i].push(...d.split("\n").slice(-3)));
     return child;
-  });
+  };
+  const members = ports.map((_, i) => spawnMember(i));
   const endpoints = ports.map((p) => `https://localhost:${p.client}`);
   const etcdctl = (args: readonly string[]) =>
     new Promise<string>((resolve, reject) =>
       execFile(
         "etcdctl",
         [
-          `--endpoints=${ports.map((p) => `https://127.0.0.1:${p.client}`).join(",")}`,
+          `--endpoints=${ports.map((p) => `https://127.0.0.1:${p.admin}`).join(",")}`,
           `--cacert=${f.root}`,
           `--cert=${f.adminCert}`,
           `--key=${f.adminKey}`,
@@ -213,11 +227,18 @@ export async function startTestCluster(): Promise<TestCluster> {
   }
   return {
     endpoints,
+    clientPorts: ports.map((p) => p.client),
     alice: identity(issueIdentity(ca, root.certificatePem, "user", "alice"), member.rootPem),
     nobody: identity(issueIdentity(ca, root.certificatePem, "user", "nobody"), member.rootPem),
     stranger: identity(stranger, member.rootPem),
     etcdctl,
     stopMember: (i) => stopProcess(members[i]),
+    startMember: (i) => {
+      if (members[i].exitCode === null && members[i].signalCode === null)
+        throw new Error(`etcd m${i} is running`);
+      members[i] = spawnMember(i);
+    },
+    memberPids: () => members.map((m) => m.pid ?? 0),
     stop,
   };
 }
