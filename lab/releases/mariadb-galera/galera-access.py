@@ -140,18 +140,9 @@ def main():
     db = Db(inst, pwd.getpwuid(os.getuid()).pw_name)
     applied = None
     guard = PeerGuard(inst, log)
-    # run/crls.pem is what mariadbd checks clients against (my.cnf ssl_crl): the guard's keeper
-    # rewrites it from the agent's tls/crls.pem and every site's CRLs.
-    agent_crls = os.path.join(inst, "tls", "crls.pem")
-    tls_files = [os.path.join(inst, "tls", f) for f in ("cert.pem", "key.pem", "chain.pem")]
-    tls_files += [agent_crls, guard.keeper.out_file]
+    tls_files = [os.path.join(inst, "tls", f) for f in ("cert.pem", "key.pem", "chain.pem", "crls.pem")]
     tls_seen = [digest(f) for f in tls_files]
     while True:
-        if digest(agent_crls) != tls_seen[3]:
-            try:  # the agent's newer CRLs reach run/crls.pem now, not at the keeper's next refresh
-                guard.keeper.refresh()
-            except (OSError, ValueError) as e:
-                log(f"CRLs not gathered, retried in {POLL_S} s: {e}")
         tls_now = [digest(f) for f in tls_files]
         if tls_now != tls_seen:
             # A renewed certificate or a newer CRL: mariadbd reads its TLS files again.

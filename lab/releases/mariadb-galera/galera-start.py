@@ -35,7 +35,7 @@ from galera_datadir import (  # noqa: E402
     own_position,
     private_dir,
 )
-from galera_peers import CRLS, Announcer, PeerRefused, PeerTls, crl_keeper, probe, reachable  # noqa: E402
+from galera_peers import Announcer, PeerRefused, PeerTls, crl_keeper, probe, reachable  # noqa: E402
 from galera_recovery import EMPTY, decide  # noqa: E402
 
 GALERA = "/usr/lib/galera/libgalera_smm.so"
@@ -81,21 +81,6 @@ def refresh_crls(keeper):
     except (OSError, ValueError) as e:
         log(f"CRLs not refreshed: {e}")
         return False
-
-
-def wait_for_sql_crls(inst):
-    """The SQL port's CRLs (my.cnf ssl_crl) are run/crls.pem: without them mariadbd would start with
-    no working TLS, so it waits (fail closed). The rendezvous has refreshed them once already."""
-    keeper, since = None, time.monotonic()
-    while not os.path.exists(os.path.join(inst, "run", CRLS)):
-        keeper = keeper or crl_keeper(inst, log)
-        refresh_crls(keeper)
-        if os.path.exists(os.path.join(inst, "run", CRLS)):
-            return
-        if time.monotonic() - since > 30:
-            log(f"waiting for run/{CRLS}: no CRL could be gathered yet")
-            since = time.monotonic()
-        time.sleep(5)
 
 
 def rendezvous(inst, conf, me, mine):
@@ -227,7 +212,6 @@ def start():
     elif not has_data:
         log("no data yet: joining by state transfer (data and InnoDB key arrive over TLS from a donor)")
         private_dir(data)
-    wait_for_sql_crls(inst)
     write_node_cnf(inst, conf, me, gcache)
     args = [MARIADBD, f"--defaults-file={inst}/etc/my.cnf"]
     if new_cluster:
