@@ -97,8 +97,16 @@ export function renderSupervisorConf(p: SupervisedProgram): string {
 
 /** The pid of a live supervisord of `dir`, or undefined. */
 export function supervisorPid(dir: string): number | undefined {
-  if (!existsSync(pidFileOf(dir))) return undefined;
-  const pid = Number(readFileSync(pidFileOf(dir), "utf8").trim());
+  let text: string;
+  try {
+    text = readFileSync(pidFileOf(dir), "utf8");
+  } catch (e) {
+    // none, or removed by a supervisord exiting between a check and the read (seen when lab up
+    // restarted a site's supervisor): no live supervisord either way
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+  const pid = Number(text.trim());
   // The pid must still be a supervisord of this folder (a recycled pid may be anyone's).
   return Number.isInteger(pid) && pid > 1 && processAlive(pid, confOf(dir)) ? pid : undefined;
 }
