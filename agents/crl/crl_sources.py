@@ -204,6 +204,10 @@ class CrlKeeper:
         self.last = None  # monotonic time of the last refresh
         self.complete = False  # every source answered at least once since this program started
         self.answered = set()
+        # The CAs of each site's last verified TLS chain: a site that does not answer now (restarting,
+        # unreachable) keeps its held CRLs checkable against its CA, so they stay in use until their
+        # nextUpdate as promised above, instead of being dropped as unheld and its members refused.
+        self.site_cas = {}
         self.told = {}
         self.verdicts = {}  # check_crl's cache
 
@@ -239,8 +243,7 @@ class CrlKeeper:
                 pass
         for site, ip, port in sources:
             try:
-                crls, site_cas = fetch_site(site, ip, port, root_file)
-                cas += site_cas
+                crls, self.site_cas[site] = fetch_site(site, ip, port, root_file)
                 received += crls
                 self.answered.add(site)
                 self._tell(site, f"CRLs of {site}: {len(crls)} received")
@@ -248,6 +251,8 @@ class CrlKeeper:
                 self._tell(site, f"CRLs of {site} not fetched ({e.__class__.__name__}: {str(e)[:200]}); "
                                  "its last screened CRLs stay in use until their nextUpdate")
         self.complete = self.answered >= {s for s, _, _ in sources}
+        for site, _, _ in sources:
+            cas += self.site_cas.get(site, [])
         cas_file = os.path.join(self.work_dir, "crl-cas.pem")
         _write(cas_file, b"".join(c.strip() + b"\n" for c in dict.fromkeys(cas)))
         kept, dropped = screen(received, cas_file, self.work_dir, keep_unheld=self.keep_unheld, cache=self.verdicts)

@@ -251,6 +251,36 @@ print(json.dumps({"out": open(i + "/run/crls.pem").read(), "log": log, "complete
       assert.equal(r.complete, true);
     });
 
+    it("keeps a site's CRL in use while the site does not answer (its CA from the last verified chain)", async () => {
+      // Lab up restarts sites while it grows or shrinks the fleet: a Galera member's guard that lost
+      // dc2's CRL for that while evicted dc2's healthy member ("no current CRL of a CA of its chain").
+      const dc2Crl = crl(pki, "dc2");
+      const port = await site("dc2", "site.dc2.zeroroot.test", () => JSON.stringify({ crls: [dc2Crl] }));
+      const node = join(dir, "node-c");
+      await refresh([`site.dc2.zeroroot.test@127.0.0.1:${port}`], node);
+      const closed = await new Promise<number>((resolve) => {
+        const s = createServer().listen(0, "127.0.0.1", () => {
+          const p = (s.address() as AddressInfo).port;
+          s.close(() => resolve(p));
+        });
+      });
+      const r = await onNode<{ first: string; second: string; log: string[]; complete: boolean }>(
+        `log = []
+k = c.CrlKeeper(i["node"] + "/crl-sources.txt", i["node"] + "/chain.pem", [i["node"] + "/crls.pem"], i["node"] + "/run/crls.pem", log.append)
+k.refresh()
+first = open(i["node"] + "/run/crls.pem").read()
+open(i["node"] + "/crl-sources.txt", "w").write("site.dc2.zeroroot.test@127.0.0.1:%d\\n" % i["closed"])
+k.refresh()
+print(json.dumps({"first": first, "second": open(i["node"] + "/run/crls.pem").read(), "log": log, "complete": k.complete}))`,
+        { node, closed },
+      );
+      assert.ok(r.first.includes(dc2Crl.trim()), `dc2's CRL is in use: ${r.log.join(" | ")}`);
+      assert.ok(r.second.includes(dc2Crl.trim()), `and stays in use while dc2's site is away: ${r.log.join(" | ")}`);
+      assert.match(r.log.join("\n"), /CRLs of site\.dc2\.zeroroot\.test not fetched \(ConnectionRefusedError/);
+      assert.ok(!r.log.some((l) => /a CRL is not used/.test(l)), r.log.join("\n"));
+      assert.equal(r.complete, true, "dc2's site answered once since the program started");
+    });
+
     it("fetches nothing from a site whose certificate names another host, or whose answer is too large", async () => {
       const wrongName = await site("dc2", "other.dc2.zeroroot.test", () =>
         JSON.stringify({ crls: [crl(pki, "dc2")] }),

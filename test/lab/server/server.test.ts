@@ -59,7 +59,11 @@ async function processesWhen(
 
 const agentRuns = (ps: ServerProcess[]) => ps.some((p) => p.cmdline.includes("placeholder-agent"));
 
-const supervisords = (ps: ServerProcess[]) => ps.filter((p) => /\/usr\/bin\/supervisord/.test(p.cmdline));
+// supervisord itself (python3 /usr/bin/supervisord …), not the setpriv that execs it: PID 1 forks a
+// setpriv that is root, with its capabilities, until it drops them and execs supervisord, and its
+// command line names supervisord too. CI once caught a restart in that window.
+const supervisords = (ps: ServerProcess[]) =>
+  ps.filter((p) => /\/usr\/bin\/supervisord/.test(p.cmdline) && !p.cmdline.startsWith("/usr/bin/setpriv "));
 
 describe("lab server (lab/server)", function () {
   this.timeout(300_000);
