@@ -16,7 +16,7 @@ a site that does not answer leaves its last screened CRLs in use until their nex
 CRL of that CA exists here and the consumers (OpenSSL checking a CRL for every CA of a chain) refuse
 every certificate it issued. A CRL of an offline CA (the ceremony's data-center CAs issue user
 certificates; no TLS chain here carries them) is refused, unless the caller asks to keep it
-(`keep_unheld`, PostgreSQL): it is then used unverified here and OpenSSL checks its signature against
+(`keep_unheld`: PostgreSQL and Galera, whose SQL ports check users' chains): it is then used unverified here and OpenSSL checks its signature against
 the chain it is used for, so a forged one can only make that CA's certificates refused.
 """
 import calendar

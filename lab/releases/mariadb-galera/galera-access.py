@@ -32,6 +32,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from galera_conf import ConfError, read_conf  # noqa: E402
 from galera_guard import PeerGuard  # noqa: E402
+from galera_peers import CRLS  # noqa: E402
 from job_access import mariadb_job_account  # noqa: E402
 
 MARIADB = "/usr/bin/mariadb"
@@ -141,6 +142,7 @@ def main():
     applied = None
     guard = PeerGuard(inst, log)
     tls_files = [os.path.join(inst, "tls", f) for f in ("cert.pem", "key.pem", "chain.pem", "crls.pem")]
+    tls_files.append(os.path.join(inst, "run", CRLS))  # mariadbd's ssl_crl, kept by the guard's keeper
     tls_seen = [digest(f) for f in tls_files]
     while True:
         tls_now = [digest(f) for f in tls_files]

@@ -20,6 +20,7 @@ grastate.dat or `mariadbd --wsrep-recover`) to the others over mutual TLS and re
 """
 import os
 import pwd
+import shutil
 import socket
 import ssl
 import sys
@@ -35,7 +36,7 @@ from galera_datadir import (  # noqa: E402
     own_position,
     private_dir,
 )
-from galera_peers import Announcer, PeerRefused, PeerTls, crl_keeper, probe, reachable  # noqa: E402
+from galera_peers import CRLS, Announcer, PeerRefused, PeerTls, crl_keeper, probe, reachable  # noqa: E402
 from galera_recovery import EMPTY, decide  # noqa: E402
 
 GALERA = "/usr/lib/galera/libgalera_smm.so"
@@ -72,6 +73,15 @@ def wait_for_tls(inst):
             log(f"waiting for {', '.join(f for f in files if not os.path.exists(f))} from the node agent")
             since = time.monotonic()
         time.sleep(1)
+
+
+def sql_crls(inst):
+    """mariadbd's ssl_crl is run/crls.pem: when no refresh wrote it yet (the sites' list unreadable),
+    it starts from the agent's CRLs, never without a file (mariadbd would then serve no TLS at all)."""
+    path = os.path.join(inst, "run", CRLS)
+    if not os.path.exists(path):
+        shutil.copyfile(os.path.join(inst, "tls", "crls.pem"), path)
+        log(f"{path} not written by a refresh yet: mariadbd starts with the agent's CRLs")
 
 
 def refresh_crls(keeper):
@@ -213,6 +223,7 @@ def start():
         log("no data yet: joining by state transfer (data and InnoDB key arrive over TLS from a donor)")
         private_dir(data)
     write_node_cnf(inst, conf, me, gcache)
+    sql_crls(inst)
     args = [MARIADBD, f"--defaults-file={inst}/etc/my.cnf"]
     if new_cluster:
         args.append("--wsrep-new-cluster")

@@ -20,7 +20,7 @@ TIMEOUT_S = 3.0
 # X509_V_ERR_UNABLE_TO_GET_CRL, _CRL_NOT_YET_VALID, _CRL_HAS_EXPIRED: no current CRL of a CA of the chain
 NO_CURRENT_CRL = (3, 11, 12)
 ID_SCHEME = "zeroroot"
-CRLS = "crls.pem"  # in the instance's run/: what peers are checked against
+CRLS = "crls.pem"  # in the instance's run/: what peers and mariadbd's TLS clients are checked against
 
 
 def crl_keeper(inst, log):
@@ -35,6 +35,10 @@ def crl_keeper(inst, log):
         [os.path.join(inst, "tls", "crls.pem")],
         os.path.join(inst, "run", CRLS),
         log,
+        # mariadbd's ssl_crl is this file too (my.cnf.template): users' chains need the CRLs of the
+        # ceremony's offline data-center CAs, which only the agent's file holds and no chain here
+        # carries; OpenSSL checks their signatures against the chain they are used for.
+        keep_unheld=True,
     )
 
 

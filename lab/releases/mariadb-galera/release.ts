@@ -13,7 +13,7 @@ import type { ReleaseManifest } from "../../../lib/release";
 import { CRL_SOURCES_MODULE, JOB_ACCESS_MODULE } from "../../orchestrate/stack-datastores";
 
 /** Bump when a file or template of lab/releases/mariadb-galera changes: a signed version never changes content. */
-export const GALERA_RELEASE_REVISION = 11;
+export const GALERA_RELEASE_REVISION = 12;
 export const GALERA_RELEASE_NAME = "mariadb-galera";
 /** The ports the release declares; the storage role image opens them (lib/hardening/roles.ts). */
 export const GALERA_PORTS = { sql: 3306, galera: 4567, ist: 4568, sst: 4444 } as const;

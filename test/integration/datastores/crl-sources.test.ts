@@ -275,8 +275,14 @@ print(json.dumps({"first": first, "second": open(i["node"] + "/run/crls.pem").re
         { node, closed },
       );
       assert.ok(r.first.includes(dc2Crl.trim()), `dc2's CRL is in use: ${r.log.join(" | ")}`);
-      assert.ok(r.second.includes(dc2Crl.trim()), `and stays in use while dc2's site is away: ${r.log.join(" | ")}`);
-      assert.match(r.log.join("\n"), /CRLs of site\.dc2\.zeroroot\.test not fetched \(ConnectionRefusedError/);
+      assert.ok(
+        r.second.includes(dc2Crl.trim()),
+        `and stays in use while dc2's site is away: ${r.log.join(" | ")}`,
+      );
+      assert.match(
+        r.log.join("\n"),
+        /CRLs of site\.dc2\.zeroroot\.test not fetched \(ConnectionRefusedError/,
+      );
       assert.ok(!r.log.some((l) => /a CRL is not used/.test(l)), r.log.join("\n"));
       assert.equal(r.complete, true, "dc2's site answered once since the program started");
     });
