@@ -23,6 +23,7 @@ import {
 } from "etcd3";
 import { InterceptingCall, status as GrpcStatus, type Interceptor } from "@grpc/grpc-js";
 import { once } from "node:events";
+import { releaseRefusedWatches } from "./etcd3-refused-watch";
 import {
   checkEndpoints,
   type ControlPlaneClientOptions,
@@ -143,7 +144,7 @@ export class ControlPlaneClient implements KeyValueClient {
   }
 
   private open(opts: ControlPlaneClientOptions, perCall: number): Etcd3 {
-    return new Etcd3({
+    const etcd = new Etcd3({
       hosts: [...opts.endpoints],
       credentials: {
         rootCertificate: Buffer.from(opts.identity.trustAnchorsPem),
@@ -159,6 +160,8 @@ export class ControlPlaneClient implements KeyValueClient {
       faultHandling: { watchBackoff: watchBackoff() },
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + perCall }),
     });
+    releaseRefusedWatches(etcd);
+    return etcd;
   }
 
   private async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {

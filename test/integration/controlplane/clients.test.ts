@@ -110,6 +110,33 @@ for (const { name, Client, inOrder } of CLIENTS)
       await assert.rejects(nobody.watch("/t/a", { onPut: () => undefined }), refusal("permission-denied"));
     });
 
+    it("keeps watching after etcd refused one watch: the next watches of the same client are made and hear their keys", async () => {
+      // A site's timestamp loop watched a decommissioned server's key (refused) and then never got
+      // another watch made on that client: etcd3 1.1.2 left the refused one at the head of its queue.
+      const c = client();
+      await assert.rejects(
+        c.watch("/computers/other/desired", { onPut: () => undefined }),
+        refusal("permission-denied"),
+      );
+      const seen: string[] = [];
+      const after = await c.watch("/t/after-refusal", { onPut: (k, v) => seen.push(`${k}=${v}`) });
+      await assert.rejects(
+        c.watch("/other/", { onPut: () => undefined }, { prefix: true }),
+        refusal("permission-denied"),
+      );
+      const prefix = await c.watch(
+        "/t/after/",
+        { onPut: (k, v) => seen.push(`${k}=${v}`) },
+        { prefix: true },
+      );
+      await cluster.etcdctl(["put", "/t/after-refusal", "1"]);
+      await cluster.etcdctl(["put", "/t/after/x", "2"]);
+      await until(() => seen.length >= 2, 10_000, `both events (${seen.join("; ")})`);
+      assert.deepEqual(seen.sort(), ["/t/after-refusal=1", "/t/after/x=2"]);
+      await after.cancel();
+      await prefix.cancel();
+    });
+
     it("says unreachable when etcd refuses the certificate's CA during the handshake", async () => {
       const c = client({ identity: cluster.stranger, timeoutMs: 2000 });
       await assert.rejects(c.get("/t/a"), refusal("unreachable"));
