@@ -30,6 +30,9 @@ export const ZONE = "dc2.zeroroot.example";
 export const HOST = `c01.${ZONE}`;
 
 /** Whether this host can run the server: root (PostgreSQL runs as `postgres`) and postgresql-15. */
+/** setpriv's arguments that run a command as Debian's postgres user (PostgreSQL refuses root). */
+export const AS_POSTGRES = ["--reuid=postgres", "--regid=postgres", "--init-groups"];
+
 export const canRunPostgres = (): boolean => process.getuid?.() === 0 && fs.existsSync(`${BIN}/postgres`);
 
 export class JobPgServer {
@@ -67,14 +70,7 @@ export class JobPgServer {
   asPostgres(args: string[], env: Record<string, string> = {}) {
     return spawnSync(
       "setpriv",
-      [
-        "--reuid=postgres",
-        "--regid=postgres",
-        "--init-groups",
-        "env",
-        ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-        ...args,
-      ],
+      [...AS_POSTGRES, "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...args],
       { encoding: "utf8" },
     );
   }

@@ -17,12 +17,13 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN, canRunPostgres } from "../compute/job-pg-server";
+import { AS_POSTGRES, BIN, canRunPostgres } from "../compute/job-pg-server";
 
 const MODULE_DIR = join(__dirname, "../../../lab/releases/postgresql");
 const PORT = 5432;
@@ -35,8 +36,6 @@ function postgresIds(): { uid: number; gid: number } {
   const f = line.split(":");
   return { uid: Number(f[2]), gid: Number(f[3]) };
 }
-
-const asPostgres = ["--reuid=postgres", "--regid=postgres", "--init-groups"];
 
 describe("PostgreSQL's stale lock files after a power cut (pg_lock.py, real postgres)", function () {
   this.timeout(120_000);
@@ -57,7 +56,7 @@ describe("PostgreSQL's stale lock files after a power cut (pg_lock.py, real post
     chownSync(run, uid, gid);
     const init = spawnSync(
       "setpriv",
-      [...asPostgres, `${BIN}/initdb`, "-D", data, "-U", "postgres", "--auth=peer"],
+      [...AS_POSTGRES, `${BIN}/initdb`, "-D", data, "-U", "postgres", "--auth=peer"],
       {
         encoding: "utf8",
       },
@@ -72,7 +71,7 @@ describe("PostgreSQL's stale lock files after a power cut (pg_lock.py, real post
   });
 
   const postgresArgs = () => [
-    ...asPostgres,
+    ...AS_POSTGRES,
     `${BIN}/postgres`,
     "-D",
     data,
@@ -100,7 +99,7 @@ describe("PostgreSQL's stale lock files after a power cut (pg_lock.py, real post
       "print(json.dumps(pg_lock.clear_stale_locks(sys.argv[2], sys.argv[3], lambda m: print(m, file=sys.stderr))))";
     const r = spawnSync(
       "setpriv",
-      [...asPostgres, "/usr/bin/python3", "-I", "-c", code, MODULE_DIR, data, run],
+      [...AS_POSTGRES, "/usr/bin/python3", "-I", "-c", code, MODULE_DIR, data, run],
       {
         encoding: "utf8",
       },
@@ -115,7 +114,7 @@ describe("PostgreSQL's stale lock files after a power cut (pg_lock.py, real post
       .filter((e) => /^\d+$/.test(e))
       .filter((e) => {
         try {
-          return spawnSync("readlink", [`/proc/${e}/cwd`], { encoding: "utf8" }).stdout.trim() === data;
+          return readlinkSync(`/proc/${e}/cwd`) === data;
         } catch {
           return false;
         }
@@ -148,7 +147,7 @@ describe("PostgreSQL's stale lock files after a power cut (pg_lock.py, real post
       await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(serverProcesses(), [], "the backends followed their postmaster");
     // what a fresh PID namespace does: the old postmaster's PID now belongs to another program of the user
-    bystander = spawn("setpriv", [...asPostgres, "sleep", "300"], { stdio: "ignore" });
+    bystander = spawn("setpriv", [...AS_POSTGRES, "sleep", "300"], { stdio: "ignore" });
     await new Promise((r) => setTimeout(r, 200));
     const sleeper = Number(
       spawnSync("pgrep", ["-u", "postgres", "-x", "sleep"], { encoding: "utf8" })
@@ -171,7 +170,7 @@ describe("PostgreSQL's stale lock files after a power cut (pg_lock.py, real post
     server = await startServer();
     const q = spawnSync(
       "setpriv",
-      [...asPostgres, `${BIN}/psql`, "-h", run, "-p", String(PORT), "-d", "postgres", "-tAc", "select 1"],
+      [...AS_POSTGRES, `${BIN}/psql`, "-h", run, "-p", String(PORT), "-d", "postgres", "-tAc", "select 1"],
       {
         encoding: "utf8",
       },
