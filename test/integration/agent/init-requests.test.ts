@@ -231,20 +231,7 @@ function supervisordsOf(root: string, i: number): number[] {
       " time.sleep(0.1); last=ask()",
       "print(json.dumps({'first':first,'firstAt':firstAt,'last':last,'lastAt':time.monotonic()-t0}))",
     ].join("\n");
-    const r = spawnSync(
-      "setpriv",
-      [
-        `--reuid=${AGENT}`,
-        `--regid=${AGENT}`,
-        "--clear-groups",
-        "--",
-        "/usr/bin/python3",
-        "-c",
-        script,
-        init.socket,
-      ],
-      { encoding: "utf8", timeout: 20_000 },
-    );
+    const r = asAgentPython(script, init.socket);
     assert.equal(r.status, 0, r.stderr);
     const seen = JSON.parse(r.stdout) as { first: string; firstAt: number; last: string; lastAt: number };
     assert.ok(seen.firstAt < 1, `the 9th was asked ${seen.firstAt} s after the 8 connected`);
@@ -258,20 +245,7 @@ function supervisordsOf(root: string, i: number): number[] {
     const flood =
       "import socket,sys\nfor _ in range(200):\n s=socket.socket(socket.AF_UNIX)\n s.connect(sys.argv[1])\n" +
       " s.sendall(b'list\\n')\n print(s.recv(1000).decode().strip())\n s.close()";
-    const r = spawnSync(
-      "setpriv",
-      [
-        `--reuid=${AGENT}`,
-        `--regid=${AGENT}`,
-        "--clear-groups",
-        "--",
-        "/usr/bin/python3",
-        "-c",
-        flood,
-        init.socket,
-      ],
-      { encoding: "utf8", timeout: 60_000 },
-    );
+    const r = asAgentPython(flood, init.socket, 60_000);
     const answers = r.stdout.trim().split("\n");
     assert.equal(answers.length, 200, r.stderr);
     const ok = answers.filter((a) => a === "ok running").length;
@@ -287,3 +261,18 @@ function supervisordsOf(root: string, i: number): number[] {
     assert.equal(init.child.exitCode, null, "PID 1 still runs");
   });
 });
+
+/** Runs a python3 `script` as the agent's uid, the socket as its argument (what PID 1 lets ask). */
+function asAgentPython(script: string, socket: string, timeout = 20_000) {
+  const argv = [
+    `--reuid=${AGENT}`,
+    `--regid=${AGENT}`,
+    "--clear-groups",
+    "--",
+    "/usr/bin/python3",
+    "-c",
+    script,
+    socket,
+  ];
+  return spawnSync("setpriv", argv, { encoding: "utf8", timeout });
+}
