@@ -108,7 +108,12 @@ describe("a partition's supervisord started with the pyshim, as PID 1 starts it"
     const child = await waitFor(
       () => {
         const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim();
-        return kids ? Number(kids.split(" ")[0]) : undefined;
+        if (!kids) return undefined;
+        // A forked child is a copy of supervisord until its exec: wait for the exec (another
+        // executable), then judge what it runs.
+        const kid = Number(kids.split(" ")[0]);
+        const exe = (of: number) => fs.readlinkSync(`/proc/${of}/exe`);
+        return exe(kid) !== exe(pid) ? kid : undefined;
       },
       30_000,
       "supervisord's program",
