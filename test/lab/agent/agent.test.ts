@@ -22,6 +22,9 @@ import {
   type ProgramProcess,
   type ReleaseRef,
 } from "./harness";
+import type { ReportedAlert } from "./control-plane-fixture";
+import { partitionSupervisords } from "./helpers";
+import { enteredPid, pidInNamespace } from "./node-namespaces";
 
 const serving = (lab: AgentLab, i: number): ProgramProcess | undefined =>
   partitionPrograms(lab, i).find((p) => p.cmdline.includes("http.server"));
@@ -77,7 +80,7 @@ const serving = (lab: AgentLab, i: number): ProgramProcess | undefined =>
   it("deploys two releases and runs each program as its own partition user under that partition's supervisord", async () => {
     current = [lab.instance("web", web, 0), lab.instance("cache", cache, 1)];
     await lab.putDesired(current);
-    const agent = lab.startAgent();
+    lab.startAgent();
     const [p0, p1] = await waitFor(
       () => {
         const a = serving(lab, 0);
@@ -90,16 +93,16 @@ const serving = (lab: AgentLab, i: number): ProgramProcess | undefined =>
     assert.equal(p0.uid, 2100);
     assert.equal(p1.uid, 2101);
     for (const i of [0, 1]) {
-      const sup = Number(
-        fs.readFileSync(partitionPaths(partitionName(i), lab.partitionsRoot).pidFile, "utf8"),
-      );
+      const sups = partitionSupervisords(lab, i);
+      assert.equal(sups.length, 1, `one supervisord of partition ${i}`);
       assert.match(
-        fs.readFileSync(`/proc/${sup}/status`, "utf8"),
+        fs.readFileSync(`/proc/${sups[0]}/status`, "utf8"),
         new RegExp(`^Uid:\\s+${2100 + i}\\s+${2100 + i}`, "m"),
       );
     }
-    // the agent: uid 2000 through setpriv, no capabilities (its pid is setpriv's, exec'd into node)
-    const status = fs.readFileSync(`/proc/${agent.pid}/status`, "utf8");
+    // the agent: uid 2000 through setpriv, no capabilities (nsenter's child, setpriv exec'd into node)
+    const agentPid = await waitFor(() => lab.agentPid(), 10_000, "the agent's pid");
+    const status = fs.readFileSync(`/proc/${agentPid}/status`, "utf8");
     assert.match(status, /^Uid:\s+2000\s+2000/m);
     assert.match(status, /^CapEff:\s+0+$/m);
     const st = await waitFor(
@@ -221,7 +224,7 @@ const serving = (lab: AgentLab, i: number): ProgramProcess | undefined =>
       );
     const before = snap();
     const supsBefore = sups();
-    const agentPid = lab.agent?.pid;
+    const agentPid = lab.agentPid();
     for (const dc of DCS) await stopMember(dc, lab.stateDir);
     const outageMs = 10_000;
     for (let t = 0; t < outageMs; t += 1000) {
@@ -247,7 +250,7 @@ const serving = (lab: AgentLab, i: number): ProgramProcess | undefined =>
     console.log(`      reconciled ${((Date.now() - t0) / 1000).toFixed(1)} s after the network came back`);
     assert.deepEqual(snap(), before, "0 restarts of the running instances");
     assert.deepEqual(sups(), supsBefore, "0 restarts of the partitions' supervisords");
-    assert.equal(lab.agent?.pid, agentPid);
+    assert.equal(lab.agentPid(), agentPid);
     assert.equal(lab.agent?.exitCode, null, "the agent itself kept running");
   });
 
@@ -281,32 +284,53 @@ const serving = (lab: AgentLab, i: number): ProgramProcess | undefined =>
   });
 
   it("flags a CPU-burning process injected into a partition within a bounded time", async () => {
-    const burner = spawn("ip", [
-      ...["netns", "exec", lab.namespace, "setpriv", "--reuid=2100", "--regid=2100", "--clear-groups"],
+    // only alerts raised after the burner started, about the burner itself: an earlier cpu-high or
+    // another python3 of the partition must not pass this test
+    const earlier = new Set((await lab.alerts()).map((a) => JSON.stringify(a)));
+    // nice -19: on a loaded 2-core machine (CI, the user's lab beside) a plain busy loop got as
+    // little as 0.3 cores, under the detector's 0.5-core floor; this test is about detection
+    const [command, ...args] = [
+      ...lab.onNode(),
+      ...["nice", "-n", "-19", "setpriv", "--reuid=2100", "--regid=2100", "--clear-groups"],
       ...["/usr/bin/python3", "-c", "while True: pass"],
-    ]);
+    ];
+    const burner = spawn(command, args, { stdio: "ignore" });
     const t0 = Date.now();
+    const fresh = (pred: (a: ReportedAlert) => boolean, ms: number, what: string) =>
+      alertFor((a) => !earlier.has(JSON.stringify(a)) && pred(a), ms, what);
     try {
-      const un = await alertFor(
-        (a) =>
-          a.kind === "anomaly-unsupervised-process" && a.instance === "web" && a.evidence?.comm === "python3",
+      // the burner as the agent sees it: its pid in the computer's PID namespace
+      const hostPid = await waitFor(
+        () => {
+          const pid = enteredPid(burner);
+          return pid && fs.readlinkSync(`/proc/${pid}/exe`).includes("python3") ? pid : undefined;
+        },
+        10_000,
+        "the burner's exec",
+      );
+      const pid = pidInNamespace(hostPid);
+      const un = await fresh(
+        (a) => a.kind === "anomaly-unsupervised-process" && a.instance === "web" && a.evidence?.pid === pid,
         15_000,
         "unsupervised-process",
       );
       const tUn = (Date.now() - t0) / 1000;
-      const cpu = await alertFor(
+      const cpu = await fresh(
         (a) => a.kind === "anomaly-cpu-high" && a.instance === "web",
         30_000,
         "cpu-high",
       );
       const tCpu = (Date.now() - t0) / 1000;
       console.log(
-        `      unsupervised process flagged after ${tUn.toFixed(1)} s, CPU after ${tCpu.toFixed(1)} s`,
+        `      unsupervised process flagged after ${tUn.toFixed(1)} s, CPU after ${tCpu.toFixed(1)} s (${JSON.stringify(cpu.evidence)})`,
       );
       assert.ok((cpu.evidence?.cpuCores as number) > 0.5, JSON.stringify(cpu.evidence));
       assert.equal(un.evidence?.partition, "zr-p000");
+      assert.equal(un.evidence?.comm, "python3");
     } finally {
-      burner.kill("SIGKILL"); // ip netns exec and setpriv exec: this pid is python's
+      const pid = enteredPid(burner);
+      if (pid) process.kill(pid, "SIGKILL");
+      else burner.kill("SIGKILL");
     }
   });
 });

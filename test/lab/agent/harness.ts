@@ -42,6 +42,13 @@ import {
   waitForSupervisords,
   writeAgentConfig,
 } from "./node-fixture";
+import {
+  enterNode,
+  enteredPid,
+  startNodeNamespaces,
+  stopNodeNamespaces,
+  type NodeNamespaces,
+} from "./node-namespaces";
 import { instanceSpec, makeRelease, signedDesired, type ReleaseRef } from "./releases-fixture";
 
 export { COMPUTER, DCS, ZONE } from "./control-plane-fixture";
@@ -83,6 +90,8 @@ export class AgentLab {
   namespace!: string;
   agent?: ChildProcess;
   init?: InitFixture;
+  /** The computer's own PID and mount namespaces, when the image's PID 1 does not provide them. */
+  node?: NodeNamespaces;
   private supervisords: ChildProcess[] = [];
   private version = 0;
   private bundle?: string;
@@ -130,8 +139,9 @@ export class AgentLab {
       const config = writeInitConfig(this.root, this.partitionsRoot, this.opts.partitions, AGENT_UID);
       this.init = await startInit(this.root, config, this.namespace);
     } else {
+      this.node = await startNodeNamespaces(this.namespace);
       // kept before waiting, so that close() stops them even if one never comes up
-      this.supervisords = spawnSupervisords(this.namespace, this.partitionsRoot, this.opts.partitions);
+      this.supervisords = spawnSupervisords(this.nodePid1, this.partitionsRoot, this.opts.partitions);
       await waitForSupervisords(this.partitionsRoot, this.opts.partitions);
     }
     writeAgentConfig({
@@ -152,10 +162,27 @@ export class AgentLab {
     this.bundle = (await bundleAgent(path.join(this.root, "bundle"))).entry;
   }
 
-  /** Starts the bundled agent as uid 2000 with the partitions' groups, in the computer's namespace. */
+  /** Host pid of the computer's PID 1 (the image's, or the reaper of node-namespaces.ts). */
+  get nodePid1(): number {
+    const pid = this.init ? this.init.hostPid() : this.node?.pid1;
+    if (!pid) throw new Error("the agent lab's computer is not running");
+    return pid;
+  }
+
+  /** Host pid of the running agent (node, under nsenter). */
+  agentPid(): number | undefined {
+    return this.agent ? enteredPid(this.agent) : undefined;
+  }
+
+  /** argv prefix that runs a command on the computer, as the agent sees its processes. */
+  onNode(workDir?: string): string[] {
+    return enterNode(this.nodePid1, workDir);
+  }
+
+  /** Starts the bundled agent as uid 2000 with the partitions' groups, in the computer's namespaces. */
   startAgent(nodeFlags = this.opts.nodeFlags): ChildProcess {
     this.agent = spawnAgent({
-      namespace: this.namespace,
+      nodePid1: this.nodePid1,
       partitions: this.opts.partitions,
       bundle: this.bundle as string,
       configDir: this.configDir,
@@ -234,7 +261,8 @@ export class AgentLab {
   async close(): Promise<void> {
     await this.stopAgent();
     await this.probe?.stop();
-    for (const s of this.supervisords) if (s.exitCode === null) s.kill("SIGTERM");
+    for (const s of this.supervisords) await stopProcess(s);
+    await stopNodeNamespaces(this.node);
     await stopInit(this.init);
     await sleep(500);
     if (fs.existsSync(this.stateDir)) await stopControlPlane(this.stateDir, { removeState: true });

@@ -2,7 +2,7 @@
  * The computer side of the agent's lab, on the host but unprivileged: N partitions each with its own
  * supervisord run as the partition uid (setpriv, no capabilities), /etc/zeroroot as the installer
  * writes it, and the bundled agent run as uid 2000 with the partitions' groups only, in the
- * computer's namespace.
+ * computer's namespaces (node-namespaces.ts).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -19,6 +19,7 @@ import { AGENT_ENVIRONMENT } from "../../../agents/node/bundle";
 import type { IssuedIdentity } from "../../../lab/controlplane";
 import { COMPUTER, ZONE } from "./control-plane-fixture";
 import { sleep, waitFor } from "./helpers";
+import { enterNode, enteredPid } from "./node-namespaces";
 
 export const AGENT_UID = 2000;
 
@@ -45,9 +46,9 @@ export function makePartitions(partitionsRoot: string, partitions: number): void
   }
 }
 
-/** Starts every partition's supervisord as its own uid (see waitForSupervisords). */
+/** Starts every partition's supervisord as its own uid in the computer's namespaces (see waitForSupervisords). */
 export function spawnSupervisords(
-  namespace: string,
+  nodePid1: number,
   partitionsRoot: string,
   partitions: number,
 ): ChildProcess[] {
@@ -55,20 +56,16 @@ export function spawnSupervisords(
   for (let i = 0; i < partitions; i++) {
     const uid = partitionUid(i);
     const p = partitionPaths(partitionName(i), partitionsRoot);
-    const child = spawn(
-      "ip",
-      [
-        ...["netns", "exec", namespace],
-        ...["setpriv", `--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--no-new-privs"],
-        ...["--inh-caps=-all", "--bounding-set=-all", "--"],
-        ...["/usr/bin/supervisord", "--nodaemon", "--configuration", `${p.supervisorDir}/supervisord.conf`],
-      ],
-      {
-        stdio: "ignore",
-        env: { PATH: "/usr/bin:/bin", HOME: p.home, LANG: "C.UTF-8" },
-        cwd: p.home,
-      },
-    );
+    const [command, ...args] = [
+      ...enterNode(nodePid1, p.home),
+      ...["setpriv", `--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--no-new-privs"],
+      ...["--inh-caps=-all", "--bounding-set=-all", "--"],
+      ...["/usr/bin/supervisord", "--nodaemon", "--configuration", `${p.supervisorDir}/supervisord.conf`],
+    ];
+    const child = spawn(command, args, {
+      stdio: "ignore",
+      env: { PATH: "/usr/bin:/bin", HOME: p.home, LANG: "C.UTF-8" },
+    });
     children.push(child);
   }
   return children;
@@ -155,9 +152,9 @@ export function writeAgentConfig(c: AgentConfigFiles): void {
   fs.chownSync(c.agentStateDir, AGENT_UID, AGENT_UID);
 }
 
-/** Starts the bundled agent as uid 2000 with the partitions' groups, in the computer's namespace. */
+/** Starts the bundled agent as uid 2000 with the partitions' groups, in the computer's namespaces. */
 export function spawnAgent(o: {
-  namespace: string;
+  nodePid1: number;
   partitions: number;
   bundle: string;
   configDir: string;
@@ -166,29 +163,32 @@ export function spawnAgent(o: {
 }): ChildProcess {
   const groups = Array.from({ length: o.partitions }, (_, i) => partitionUid(i)).join(",");
   const log = fs.openSync(o.logFile, "a");
-  const child = spawn(
-    "ip",
-    [
-      ...["netns", "exec", o.namespace],
-      ...["setpriv", `--reuid=${AGENT_UID}`, `--regid=${AGENT_UID}`, `--groups=${groups}`, "--no-new-privs"],
-      ...["--inh-caps=-all", "--bounding-set=-all", "--"],
-      ...[process.execPath, ...(o.nodeFlags ?? []), o.bundle, "--config-dir", o.configDir],
-    ],
-    {
-      stdio: ["ignore", log, log],
-      env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8", ...AGENT_ENVIRONMENT },
-      cwd: "/",
-    },
-  );
+  const [command, ...args] = [
+    ...enterNode(o.nodePid1),
+    ...["setpriv", `--reuid=${AGENT_UID}`, `--regid=${AGENT_UID}`, `--groups=${groups}`, "--no-new-privs"],
+    ...["--inh-caps=-all", "--bounding-set=-all", "--"],
+    ...[process.execPath, ...(o.nodeFlags ?? []), o.bundle, "--config-dir", o.configDir],
+  ];
+  const child = spawn(command, args, {
+    stdio: ["ignore", log, log],
+    env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8", ...AGENT_ENVIRONMENT },
+  });
   fs.closeSync(log);
   return child;
 }
 
-/** SIGTERM, then SIGKILL after 5 s. */
+/** SIGTERM, then SIGKILL after 5 s, to what `nsenter` started (nsenter passes on no signal). */
 export async function stopProcess(a: ChildProcess | undefined): Promise<void> {
   if (!a || a.exitCode !== null) return;
   const done = new Promise((r) => a.once("exit", r));
-  a.kill("SIGTERM");
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(enteredPid(a) ?? (a.pid as number), sig);
+    } catch {
+      // gone meanwhile
+    }
+  };
+  signal("SIGTERM");
   await Promise.race([done, sleep(5000)]);
-  if (a.exitCode === null) a.kill("SIGKILL");
+  if (a.exitCode === null) signal("SIGKILL");
 }
