@@ -11,6 +11,13 @@
 import { parseAuthorisationList, type AuthorisationList } from "../release";
 import { MAX_PARTITIONS } from "../hardening/partitions";
 import { IMAGE_PATHS } from "../hardening/spec";
+import { checkEndpoints } from "../controlplane/client-api";
+import {
+  HTTPS_ORIGIN_ALLOWED,
+  SERVER_NAME_ALLOWED,
+  httpsOriginProblem,
+  serverNameProblem,
+} from "../site/origin";
 
 export class AgentConfigError extends Error {
   constructor(message: string) {
@@ -70,7 +77,11 @@ export interface AgentConfig {
   readonly anomaly: Readonly<Record<string, number>>;
 }
 
-const DNS = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
+/** A received value for a message: bounded, and hidden when it may hold a password (an `@`). */
+const shown = (v: unknown): string =>
+  typeof v === "string" && v.includes("@")
+    ? "a string (value hidden)"
+    : (JSON.stringify(typeof v === "string" && v.length > 120 ? `${v.slice(0, 117)}...` : v) ?? String(v));
 
 export function parseAgentConfig(data: unknown, where = "/etc/zeroroot/agent.json"): AgentConfig {
   const o = object(data, where);
@@ -81,6 +92,13 @@ export function parseAgentConfig(data: unknown, where = "/etc/zeroroot/agent.jso
     return v;
   };
   const serverId = str("serverId", /^[a-z0-9][a-z0-9-]{0,62}$/);
+  /** A string judged by one of lib/site/origin.ts's rules (the provider plugin's, without zod). */
+  const checked = (k: string, problem: (v: string) => string | undefined, allowed: string): string => {
+    const v = str(k);
+    const p = problem(v);
+    if (p) throw new AgentConfigError(`${where}: ${k}: ${shown(v)}: ${p}; allowed: ${allowed}`);
+    return v;
+  };
   const num = (
     obj: Record<string, unknown>,
     at: string,
@@ -103,11 +121,19 @@ export function parseAgentConfig(data: unknown, where = "/etc/zeroroot/agent.jso
       throw new AgentConfigError(
         `${where}: controlPlane.endpoints: expected a list of https://<dns-name>:<port>, got ${JSON.stringify(cp.endpoints)}`,
       );
-    for (const e of cp.endpoints) {
-      const m = typeof e === "string" ? /^https:\/\/([^/:]+):(\d+)$/.exec(e) : null;
-      if (!m || !DNS.test(m[1]) || /^[\d.]+$/.test(m[1]))
+    for (const [index, e] of (cp.endpoints as unknown[]).entries()) {
+      // the provider's rule for controlPlaneEndpoints: an https origin, by the DNS name the
+      // members' certificates carry, with an explicit port
+      let problem = typeof e === "string" ? httpsOriginProblem(e) : "not a string";
+      if (!problem)
+        try {
+          checkEndpoints([e as string]);
+        } catch (err) {
+          problem = (err as Error).message;
+        }
+      if (problem)
         throw new AgentConfigError(
-          `${where}: controlPlane.endpoints: ${JSON.stringify(e)} is not https://<dns-name>:<port> (no IPs, no http)`,
+          `${where}: controlPlane.endpoints[${index}]: ${shown(e)}: ${problem}; allowed: https://<dns-name>:<port> such as https://etcd.dc1.example.com:2379`,
         );
     }
     const requireFreshness = cp.requireFreshness ?? false;
@@ -136,8 +162,8 @@ export function parseAgentConfig(data: unknown, where = "/etc/zeroroot/agent.jso
   return {
     serverId,
     hostname: str("hostname"),
-    siteUrl: str("siteUrl", /^https:\/\//),
-    siteServerName: str("siteServerName"),
+    siteUrl: checked("siteUrl", httpsOriginProblem, HTTPS_ORIGIN_ALLOWED),
+    siteServerName: checked("siteServerName", serverNameProblem, SERVER_NAME_ALLOWED),
     controlPlane,
     paths: {
       stateDir: path("stateDir", "/var/lib/zeroroot/zr-agent/state"),

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { macProblem as cardMacProblem } from "../fleet/address-checks";
 import { MAX_CRLS } from "../pki/errors";
+import { HOSTNAME_PATTERN, MAX_HOSTNAME_LENGTH } from "./origin";
 
 /** The one form of a MAC the site stores and compares: lower case, colon-separated. */
 export const MAC_FORMAT = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
@@ -35,13 +36,10 @@ const mac = z
 /** A PEM CSR: ECDSA or RSA up to 4096 bits fits in 8 KiB with room to spare. */
 const csrPem = z.string().min(1).max(8192, { error: "a PEM CSR of at most 8192 characters" });
 
-/** A fully qualified, lower-case host name (RFC 1123 labels), at most 253 characters. */
-export const hostnameSchema = z
-  .string()
-  .max(253)
-  .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, {
-    error: "a fully qualified, lower-case host name such as s01.dc1.example.com",
-  });
+/** A fully qualified, lower-case host name (lib/site/origin.ts), at most 253 characters. */
+export const hostnameSchema = z.string().max(MAX_HOSTNAME_LENGTH).regex(HOSTNAME_PATTERN, {
+  error: "a fully qualified, lower-case host name such as s01.dc1.example.com",
+});
 
 export const armRequestSchema = z.strictObject({
   /** Checked against the data center's computer naming by the handler (it knows the data center). */

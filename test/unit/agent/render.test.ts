@@ -90,6 +90,78 @@ describe("agent: configuration files", () => {
       );
   });
 
+  // the provider plugin's rules (lib/site/origin.ts), applied by the agent to the file the installer wrote
+  const hostileAddresses: [string, Record<string, unknown>, RegExp][] = [
+    ["siteUrl over http", { siteUrl: "http://site.dc1.z.test:8443" }, /siteUrl: .*not an https:\/\/ URL/],
+    [
+      "siteUrl with a path (dropped by new URL)",
+      { siteUrl: "https://site.dc1.z.test:8443/x" },
+      /siteUrl: .*path/,
+    ],
+    [
+      "siteUrl with a newline (removed by URL parsing)",
+      { siteUrl: "https://site\n.dc1.z.test" },
+      /siteUrl: .*control character/,
+    ],
+    ["siteUrl in upper case", { siteUrl: "https://SITE.dc1.z.test" }, /siteUrl: .*lower-case/],
+    ["siteUrl with a port out of range", { siteUrl: "https://site.dc1.z.test:70000" }, /siteUrl: .*port/],
+    [
+      "siteUrl of 10,000 characters",
+      { siteUrl: `https://${"a".repeat(10_000)}.test` },
+      /siteUrl: ".{117}\.\.\.": longer than 300/,
+    ],
+    ["siteServerName an IP", { siteServerName: "10.0.0.1" }, /siteServerName: .*IP address/],
+    ["siteServerName a wildcard", { siteServerName: "*.dc1.z.test" }, /siteServerName: .*wildcard/],
+    ["siteServerName with a trailing dot", { siteServerName: "site.dc1.z.test." }, /siteServerName: .*dot/],
+    [
+      "an endpoint by IP",
+      { controlPlane: { endpoints: ["https://10.0.0.1:2379"] } },
+      /endpoints\[0\]: .*IP address/,
+    ],
+    [
+      "an endpoint over http",
+      { controlPlane: { endpoints: ["http://etcd.dc1.z.test:2379"] } },
+      /endpoints\[0\]: .*https/,
+    ],
+    [
+      "an endpoint without a port",
+      { controlPlane: { endpoints: ["https://etcd.dc1.z.test"] } },
+      /endpoints\[0\]: .*<port>/,
+    ],
+    [
+      "an endpoint with a bidi override",
+      { controlPlane: { endpoints: ["https://etcd.dc1.z.test:2379", "https://e\u202etcd.z.test:2379"] } },
+      /endpoints\[1\]: .*non-ASCII/,
+    ],
+    [
+      "an endpoint not a string",
+      { controlPlane: { endpoints: [2379] } },
+      /endpoints\[0\]: 2379: not a string/,
+    ],
+  ];
+  for (const [what, over, reason] of hostileAddresses)
+    it(`refuses ${what}, naming the key and the reason`, () => {
+      assert.throws(
+        () => parseAgentConfig({ ...minimal, ...over }),
+        (e: unknown) =>
+          e instanceof AgentConfigError && reason.test(e.message) && /allowed: /.test(e.message),
+      );
+    });
+
+  it("never repeats a password given in a URL", () => {
+    for (const over of [
+      { siteUrl: "https://admin:hunter2@site.dc1.z.test:8443" },
+      { controlPlane: { endpoints: ["https://root:hunter2@etcd.dc1.z.test:2379"] } },
+    ])
+      assert.throws(
+        () => parseAgentConfig({ ...minimal, ...over }),
+        (e: unknown) =>
+          e instanceof AgentConfigError &&
+          /user name or password/.test(e.message) &&
+          !/hunter2/.test(e.message),
+      );
+  });
+
   it("refuses more partitions than the image can have", () => {
     assert.throws(() => parseAgentConfig({ ...minimal, partitions: 5000 }), /partitions: got 5000/);
   });
