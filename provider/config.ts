@@ -15,7 +15,7 @@
  */
 import { X509Certificate } from "node:crypto";
 import { z } from "zod";
-import { checkEndpoints } from "../lib/controlplane/client-api";
+import { controlPlaneEndpointProblem, MAX_CONTROL_PLANE_ENDPOINTS } from "../lib/controlplane/client-api";
 import { describeValue } from "../lib/fleet/issues";
 import { certificateSha256 } from "../lib/pki/fingerprint";
 import {
@@ -94,20 +94,10 @@ function checkRootPem(c: Checker, v: unknown): void {
   );
 }
 
-/** The most control-plane members a data center's configuration names (one a data center, room to grow). */
-export const MAX_CONTROL_PLANE_ENDPOINTS = 9;
-
-/** An https origin the control-plane client also takes (its rule, lib/controlplane checkEndpoints). */
-const controlPlaneEndpoint = httpsOriginSchema.superRefine((v, ctx) => {
-  try {
-    checkEndpoints([v]);
-  } catch {
-    ctx.addIssue({
-      code: "custom",
-      message:
-        "the control-plane client connects by the DNS name its members' certificates carry and an explicit port (a TLS server name cannot be an IP address)",
-    });
-  }
+/** An https origin the control-plane client also takes (lib/controlplane controlPlaneEndpointProblem). */
+const controlPlaneEndpoint = z.string({ error: "not a string" }).superRefine((v, ctx) => {
+  const problem = controlPlaneEndpointProblem(v);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
 const ADDRESS_RULES = {

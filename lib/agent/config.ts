@@ -11,7 +11,8 @@
 import { parseAuthorisationList, type AuthorisationList } from "../release";
 import { MAX_PARTITIONS } from "../hardening/partitions";
 import { IMAGE_PATHS } from "../hardening/spec";
-import { checkEndpoints } from "../controlplane/client-api";
+import { controlPlaneEndpointProblem, MAX_CONTROL_PLANE_ENDPOINTS } from "../controlplane/client-api";
+import { describeValue } from "../fleet/issues";
 import {
   HTTPS_ORIGIN_ALLOWED,
   SERVER_NAME_ALLOWED,
@@ -77,18 +78,28 @@ export interface AgentConfig {
   readonly anomaly: Readonly<Record<string, number>>;
 }
 
-/** A received value for a message: bounded, and hidden when it may hold a password (an `@`). */
-const shown = (v: unknown): string =>
-  typeof v === "string" && v.includes("@")
-    ? "a string (value hidden)"
-    : (JSON.stringify(typeof v === "string" && v.length > 120 ? `${v.slice(0, 117)}...` : v) ?? String(v));
+/**
+ * A received value for a message (escaped, bounded), hidden when it may hold a password: an `@`
+ * anywhere in it, a list of URLs included.
+ */
+const shown = (v: unknown): string => describeValue(v, mayHoldPassword(v));
+
+function mayHoldPassword(v: unknown): boolean {
+  if (typeof v === "string") return v.includes("@");
+  if (typeof v !== "object" || v === null) return false;
+  try {
+    return (JSON.stringify(v) ?? "").includes("@");
+  } catch {
+    return true;
+  }
+}
 
 export function parseAgentConfig(data: unknown, where = "/etc/zeroroot/agent.json"): AgentConfig {
   const o = object(data, where);
   const str = (k: string, re?: RegExp): string => {
     const v = o[k];
     if (typeof v !== "string" || v === "" || (re && !re.test(v)))
-      throw new AgentConfigError(`${where}: ${k}: got ${JSON.stringify(v)}; expected a non-empty string`);
+      throw new AgentConfigError(`${where}: ${k}: got ${shown(v)}; expected a non-empty string`);
     return v;
   };
   const serverId = str("serverId", /^[a-z0-9][a-z0-9-]{0,62}$/);
@@ -109,28 +120,29 @@ export function parseAgentConfig(data: unknown, where = "/etc/zeroroot/agent.jso
   ) => {
     const v = obj[k] ?? dflt;
     if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max)
-      throw new AgentConfigError(
-        `${where}: ${at}${k}: got ${JSON.stringify(v)}; expected a number ${min}-${max}`,
-      );
+      throw new AgentConfigError(`${where}: ${at}${k}: got ${shown(v)}; expected a number ${min}-${max}`);
     return v;
   };
   let controlPlane: AgentConfig["controlPlane"];
   if (o.controlPlane !== undefined) {
     const cp = object(o.controlPlane, `${where}: controlPlane`);
-    if (!Array.isArray(cp.endpoints) || cp.endpoints.length === 0)
+    if (
+      !Array.isArray(cp.endpoints) ||
+      cp.endpoints.length === 0 ||
+      cp.endpoints.length > MAX_CONTROL_PLANE_ENDPOINTS
+    )
       throw new AgentConfigError(
-        `${where}: controlPlane.endpoints: expected a list of https://<dns-name>:<port>, got ${JSON.stringify(cp.endpoints)}`,
+        `${where}: controlPlane.endpoints: got ${shown(cp.endpoints)}; allowed: a list of 1-${MAX_CONTROL_PLANE_ENDPOINTS} distinct https://<dns-name>:<port> such as https://etcd.dc1.example.com:2379`,
       );
     for (const [index, e] of (cp.endpoints as unknown[]).entries()) {
-      // the provider's rule for controlPlaneEndpoints: an https origin, by the DNS name the
-      // members' certificates carry, with an explicit port
-      let problem = typeof e === "string" ? httpsOriginProblem(e) : "not a string";
-      if (!problem)
-        try {
-          checkEndpoints([e as string]);
-        } catch (err) {
-          problem = (err as Error).message;
-        }
+      // the provider's rule for controlPlaneEndpoints: each a member's client URL, each once
+      const problem =
+        typeof e !== "string"
+          ? "not a string"
+          : (controlPlaneEndpointProblem(e) ??
+            (cp.endpoints.indexOf(e) < index
+              ? `the same as endpoints[${cp.endpoints.indexOf(e)}]`
+              : undefined));
       if (problem)
         throw new AgentConfigError(
           `${where}: controlPlane.endpoints[${index}]: ${shown(e)}: ${problem}; allowed: https://<dns-name>:<port> such as https://etcd.dc1.example.com:2379`,
@@ -139,7 +151,7 @@ export function parseAgentConfig(data: unknown, where = "/etc/zeroroot/agent.jso
     const requireFreshness = cp.requireFreshness ?? false;
     if (typeof requireFreshness !== "boolean")
       throw new AgentConfigError(
-        `${where}: controlPlane.requireFreshness: got ${JSON.stringify(requireFreshness)}; expected true or false`,
+        `${where}: controlPlane.requireFreshness: got ${shown(requireFreshness)}; expected true or false`,
       );
     controlPlane = {
       endpoints: cp.endpoints as string[],
@@ -151,14 +163,14 @@ export function parseAgentConfig(data: unknown, where = "/etc/zeroroot/agent.jso
   const path = (k: string, dflt: string): string => {
     const v = p[k] ?? dflt;
     if (typeof v !== "string" || !v.startsWith("/"))
-      throw new AgentConfigError(`${where}: paths.${k}: got ${JSON.stringify(v)}; expected an absolute path`);
+      throw new AgentConfigError(`${where}: paths.${k}: got ${shown(v)}; expected an absolute path`);
     return v.replace(/\/+$/, "") || "/";
   };
   const iv = o.intervals === undefined ? {} : object(o.intervals, `${where}: intervals`);
   const anomaly = o.anomaly === undefined ? {} : object(o.anomaly, `${where}: anomaly`);
   for (const [k, v] of Object.entries(anomaly))
     if (typeof v !== "number" || !Number.isFinite(v) || v < 0)
-      throw new AgentConfigError(`${where}: anomaly.${k}: got ${JSON.stringify(v)}; expected a number >= 0`);
+      throw new AgentConfigError(`${where}: anomaly.${shown(k)}: got ${shown(v)}; expected a number >= 0`);
   return {
     serverId,
     hostname: str("hostname"),
@@ -202,9 +214,10 @@ export function parseTrustFile(
 ): { authorisation: AuthorisationList; crlFiles: string[] } {
   const o = object(data, where);
   if (o.kind !== TRUST_KIND)
-    throw new AgentConfigError(`${where}: kind: got ${JSON.stringify(o.kind)}; expected "${TRUST_KIND}"`);
+    throw new AgentConfigError(`${where}: kind: got ${shown(o.kind)}; expected "${TRUST_KIND}"`);
   const extra = Object.keys(o).find((k) => !["kind", "signers", "crlFiles"].includes(k));
-  if (extra) throw new AgentConfigError(`${where}: unknown key "${extra}"; allowed: kind, signers, crlFiles`);
+  if (extra)
+    throw new AgentConfigError(`${where}: unknown key ${shown(extra)}; allowed: kind, signers, crlFiles`);
   let authorisation: AuthorisationList;
   try {
     authorisation = parseAuthorisationList({ signers: o.signers }, where);
@@ -214,7 +227,7 @@ export function parseTrustFile(
   const crl = o.crlFiles ?? [];
   if (!Array.isArray(crl) || crl.length > 64 || !crl.every((f) => typeof f === "string" && f.startsWith("/")))
     throw new AgentConfigError(
-      `${where}: crlFiles: expected a list of at most 64 absolute paths, got ${JSON.stringify(crl).slice(0, 200)}`,
+      `${where}: crlFiles: expected a list of at most 64 absolute paths, got ${shown(crl)}`,
     );
   if (!authorisation.signers.some((s) => (s.desiredState ?? []).length > 0))
     throw new AgentConfigError(
@@ -225,6 +238,6 @@ export function parseTrustFile(
 
 function object(v: unknown, where: string): Record<string, unknown> {
   if (typeof v !== "object" || v === null || Array.isArray(v))
-    throw new AgentConfigError(`${where}: expected a JSON object, got ${JSON.stringify(v)}`);
+    throw new AgentConfigError(`${where}: expected a JSON object, got ${shown(v)}`);
   return v as Record<string, unknown>;
 }

@@ -5,6 +5,7 @@
  */
 import { ControlPlaneConfigError, type ControlPlaneError } from "./errors";
 import { keys } from "./keys";
+import { httpsOriginProblem } from "../site/origin";
 
 export interface ClientIdentity {
   /** PEM of the trust anchor(s): the platform root certificate. */
@@ -56,6 +57,25 @@ export function checkEndpoints(endpoints: readonly string[]): void {
         `endpoints: "${e}" uses an IP address; use the DNS name the member's certificate carries (TLS ServerName cannot be an IP)`,
       );
     }
+  }
+}
+
+/** The most control-plane members a data center's configuration names (one a data center, room to grow). */
+export const MAX_CONTROL_PLANE_ENDPOINTS = 9;
+
+/**
+ * Why `e` cannot be a member's client URL, or undefined: an https origin (lib/site/origin.ts) that
+ * the clients also take (checkEndpoints). The provider's `controlPlaneEndpoints` and the agent's
+ * agent.json are judged by this one rule.
+ */
+export function controlPlaneEndpointProblem(e: string): string | undefined {
+  const origin = httpsOriginProblem(e);
+  if (origin) return origin;
+  try {
+    checkEndpoints([e]);
+    return undefined;
+  } catch {
+    return "the control-plane client connects by the DNS name its members' certificates carry and an explicit port (a TLS server name cannot be an IP address)";
   }
 }
 

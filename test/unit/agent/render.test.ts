@@ -108,7 +108,7 @@ describe("agent: configuration files", () => {
     [
       "siteUrl of 10,000 characters",
       { siteUrl: `https://${"a".repeat(10_000)}.test` },
-      /siteUrl: ".{117}\.\.\.": longer than 300/,
+      /siteUrl: ".{77}\.\.\." \(10013 characters\): longer than 300/,
     ],
     ["siteServerName an IP", { siteServerName: "10.0.0.1" }, /siteServerName: .*IP address/],
     ["siteServerName a wildcard", { siteServerName: "*.dc1.z.test" }, /siteServerName: .*wildcard/],
@@ -138,6 +138,19 @@ describe("agent: configuration files", () => {
       { controlPlane: { endpoints: [2379] } },
       /endpoints\[0\]: 2379: not a string/,
     ],
+    ["no endpoints", { controlPlane: { endpoints: [] } }, /controlPlane\.endpoints: got \[\]/],
+    [
+      "ten endpoints (more than a data center's configuration may name)",
+      {
+        controlPlane: { endpoints: Array.from({ length: 10 }, (_, i) => `https://etcd${i}.dc1.z.test:2379`) },
+      },
+      /controlPlane\.endpoints: got \[.{1,3}https:\/\/etcd0.*1-9 distinct/,
+    ],
+    [
+      "the same endpoint twice",
+      { controlPlane: { endpoints: ["https://etcd.dc1.z.test:2379", "https://etcd.dc1.z.test:2379"] } },
+      /endpoints\[1\]: .*the same as endpoints\[0\]/,
+    ],
   ];
   for (const [what, over, reason] of hostileAddresses)
     it(`refuses ${what}, naming the key and the reason`, () => {
@@ -152,13 +165,27 @@ describe("agent: configuration files", () => {
     for (const over of [
       { siteUrl: "https://admin:hunter2@site.dc1.z.test:8443" },
       { controlPlane: { endpoints: ["https://root:hunter2@etcd.dc1.z.test:2379"] } },
+      { controlPlane: { endpoints: Array(10).fill("https://root:hunter2@etcd.dc1.z.test:2379") } },
     ])
       assert.throws(
         () => parseAgentConfig({ ...minimal, ...over }),
         (e: unknown) =>
           e instanceof AgentConfigError &&
-          /user name or password/.test(e.message) &&
+          /user name or password|value hidden/.test(e.message) &&
           !/hunter2/.test(e.message),
+      );
+  });
+
+  it("bounds what it repeats of a hostile key or value", () => {
+    const long = "x".repeat(100_000);
+    for (const [over, key] of [
+      [{ anomaly: { [long]: -1 } }, /anomaly\."x{77}\.\.\." \(100000 characters\)/],
+      [{ hostname: [long] }, /hostname: got \[.{1,3}x{70}/],
+      [{ paths: { stateDir: long } }, /paths\.stateDir: got "x{77}\.\.\."/],
+    ] as const)
+      assert.throws(
+        () => parseAgentConfig({ ...minimal, ...over }),
+        (e: unknown) => e instanceof AgentConfigError && key.test(e.message) && e.message.length < 400,
       );
   });
 
