@@ -75,6 +75,35 @@ export async function buildImage(spec: HardenedImageSpec, opts: BuildOptions = {
   }
 }
 
+/**
+ * Makes the spec's stand-in packages (roles.ts StandInPackage): empty, architecture-independent,
+ * providing what they stand for. Returns the .deb paths.
+ */
+async function makeStandIns(dir: string, spec: HardenedImageSpec): Promise<string[]> {
+  const debs: string[] = [];
+  for (const s of spec.standIns) {
+    const root = join(dir, s.name);
+    mkdirSync(join(root, "DEBIAN"), { recursive: true });
+    writeFileSync(
+      join(root, "DEBIAN", "control"),
+      [
+        `Package: ${s.name}`,
+        "Version: 1",
+        "Architecture: all",
+        "Maintainer: zeroroot image build <root@localhost>",
+        `Provides: ${s.provides.join(", ")}`,
+        `Description: stands for ${s.provides.join(", ")} (empty)`,
+        ` ${s.why}`,
+        "",
+      ].join("\n"),
+    );
+    const deb = join(dir, `${s.name}_1_all.deb`);
+    await run(["dpkg-deb", "--root-owner-group", "-b", root, deb]);
+    debs.push(deb);
+  }
+  return debs;
+}
+
 /** Bootstraps, applies, checks and packs the image in `work`, then moves it into the cache. */
 async function buildInto(
   work: string,
@@ -92,11 +121,15 @@ async function buildInto(
       `no apt source for ${spec.suite} in /etc/apt/sources.list(.d): add the Debian ${spec.suite} mirror the host should use`,
     );
   log(`mmdebstrap ${spec.suite} (${spec.packages.length} packages on minbase)`);
+  const standIns = await makeStandIns(join(work, "stand-ins"), spec);
   await run([
     "mmdebstrap",
     "--mode=root",
     `--variant=${spec.variant}`,
     `--include=${spec.packages.join(",")}`,
+    // a path is its own --include; the hook makes it visible to dpkg inside the chroot
+    ...standIns.map((deb) => `--include=${deb}`),
+    ...(standIns.length > 0 ? ["--hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount"] : []),
     // merge /usr with symlinks and install the empty usr-is-merged, so that minbase does not pull in
     // usrmerge and the full Perl it needs (spec.unwantedPackages; checkRootfs verifies)
     "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",

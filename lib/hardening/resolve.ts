@@ -60,6 +60,7 @@ export function resolveHardenedImageSpec(args: HardenedImageArgs = {}): Hardened
     unwantedPackages: [...UNWANTED_PACKAGES, ...(role?.unwantedPackages ?? [])].filter(
       (p) => !packages.includes(p),
     ),
+    standIns: [...(role?.standIns ?? [])],
     // apt's ssh/rsh transports only call an SSH client, which the image never has.
     dpkgPathExcludes: [
       "/usr/share/doc/*",

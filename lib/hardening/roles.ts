@@ -24,6 +24,23 @@ export interface RoleImage {
   readonly removedPaths: readonly string[];
   /** Packages a dependency could bring that the image must not have (checked like the base's). */
   readonly unwantedPackages?: readonly string[];
+  /** Empty packages installed in place of a dependency the image must not have (below). */
+  readonly standIns?: readonly StandInPackage[];
+}
+
+/**
+ * An empty package, made by the image build (lab/image/build.ts), that provides a dependency a
+ * Debian package declares but does not need to run, when the real one would bring what the image
+ * refuses. Its name says what it stands for; the real package stays in `unwantedPackages`, so the
+ * check fails if apt ever picks it after all.
+ */
+export interface StandInPackage {
+  /** Package name, `zeroroot-no-<what it stands for>`. */
+  readonly name: string;
+  /** The package names it satisfies (unversioned Provides). */
+  readonly provides: readonly string[];
+  /** Why nothing of the real package is needed at run time (the package's description). */
+  readonly why: string;
 }
 
 /** PostgreSQL's port (releases/manifests/postgresql-*.json, docs/datastores.md). */
@@ -68,9 +85,8 @@ export const ROLE_IMAGES: Readonly<Record<ServerRole, RoleImage>> = {
       "/root/.ssh",
     ],
   },
-  // Dask from Debian for users' clusters (docs/compute.md): numpy and pandas for the analytics,
-  // psycopg2 and pymysql for jobs that read and write the datastores. Not scikit-learn: bookworm's
-  // python3-scipy depends on python3-pythran, which depends on a C++ compiler (forbidden.ts).
+  // Dask from Debian for users' clusters (docs/compute.md): numpy, pandas and scikit-learn for the
+  // analytics, psycopg2 and pymysql for jobs that read and write the datastores.
   compute: {
     packages: [
       "python3-distributed",
@@ -78,8 +94,18 @@ export const ROLE_IMAGES: Readonly<Record<ServerRole, RoleImage>> = {
       "python3-pandas",
       "python3-psycopg2",
       "python3-pymysql",
+      "python3-sklearn",
     ],
-    unwantedPackages: ["systemd"],
+    unwantedPackages: ["systemd", "python3-pythran"],
+    // bookworm's python3-scipy (under scikit-learn) depends on python3-pythran, a compiler of Python
+    // to C++ that depends on g++ (forbidden.ts); scipy ships its pythran-made modules compiled
+    standIns: [
+      {
+        name: "zeroroot-no-pythran",
+        provides: ["python3-pythran"],
+        why: "scipy's pythran modules are shipped compiled; pythran and the C++ compiler it needs are build tools",
+      },
+    ],
     // schedulers and workers of users' clusters listen only here (lib/fleet/clusters.ts checks it)
     tcpPorts: Array.from(
       { length: COMPUTE_PORTS.last - COMPUTE_PORTS.first + 1 },

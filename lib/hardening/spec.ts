@@ -7,7 +7,7 @@
  * read. Both are re-exported here.
  */
 import type { FirewallSpec } from "../contracts/resources";
-import type { ServerRole } from "./roles";
+import type { ServerRole, StandInPackage } from "./roles";
 
 /**
  * Bump when the build recipe (lab/image/build.ts applySpec) changes what it writes for the same
@@ -149,6 +149,8 @@ export interface HardenedImageSpec {
   readonly packages: readonly string[];
   /** Packages minbase would bring that the image must not have (the build avoids them). */
   readonly unwantedPackages: readonly string[];
+  /** Empty packages installed in place of unwanted dependencies (roles.ts StandInPackage). */
+  readonly standIns: readonly StandInPackage[];
   /** dpkg path excludes (documentation, manuals, translations) and re-includes. */
   readonly dpkgPathExcludes: readonly string[];
   readonly dpkgPathIncludes: readonly string[];

@@ -37,6 +37,30 @@ describe("role images", () => {
     for (const p of BASE_PACKAGES) assert.ok(compute.packages.includes(p), p);
   });
 
+  it("carries scikit-learn on compute with pythran (and the compiler it needs) stood in for, never installed", () => {
+    const compute = resolveHardenedImageSpec({ role: "compute" });
+    assert.ok(compute.packages.includes("python3-sklearn"));
+    assert.deepEqual(
+      compute.standIns.map((s) => [s.name, s.provides]),
+      [["zeroroot-no-pythran", ["python3-pythran"]]],
+    );
+    // the real package stays unwanted: the image check fails if apt picks it after all
+    assert.ok(compute.unwantedPackages.includes("python3-pythran"));
+    // only compute has stand-ins; each provides only unwanted packages, never one the spec asks for
+    for (const role of SERVER_ROLES) {
+      const spec = resolveHardenedImageSpec({ role });
+      if (role !== "compute") assert.deepEqual(spec.standIns, [], role);
+      for (const s of spec.standIns) {
+        assert.match(s.name, /^zeroroot-no-[a-z0-9-]+$/);
+        for (const p of s.provides) {
+          assert.ok(spec.unwantedPackages.includes(p), `${role}: ${p} is not unwanted`);
+          assert.ok(!spec.packages.includes(p), `${role}: ${p} is asked for`);
+        }
+      }
+    }
+    assert.notEqual(specHash(compute), specHash({ ...compute, standIns: [] }));
+  });
+
   it("opens the role's ports in the default-deny firewall, never 22, and only those of its role", () => {
     const storage = resolveHardenedImageSpec({ role: "storage" });
     assert.equal(storage.firewall.inputPolicy, "drop");

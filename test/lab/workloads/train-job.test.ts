@@ -1,0 +1,175 @@
+/**
+ * The end-to-end job of issue #12 (docs/compute.md, "A job end to end"), on the lab compute.test.ts
+ * leaves (read, not deployed again): alice, from the operator's network with her user certificate,
+ * runs train-job.py on her cluster. A task on dc1's worker loads the iris data set into PostgreSQL;
+ * a task on each of dc1's and dc2's workers fits a scikit-learn model on its shard, read from its own
+ * data center's PostgreSQL (primary, replica); a task on dc1's worker averages them, scores the
+ * result on the whole table and writes it to MariaDB/Galera. Every datastore connection is made with
+ * a job certificate its worker obtained for the task, checked here; the row is read back through
+ * another data center's Galera member.
+ */
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { randomBytes, X509Certificate } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DOMAIN, mgmtNs, readLabLayout, type LabLayout } from "../../../lab/orchestrate/layout";
+import { labStatus } from "../../../lab/orchestrate/status";
+import type { ClusterReport } from "../../../lab/releases/dask/status";
+import { LAB_CLUSTER } from "../../../lab/releases/dask/lab";
+import { GALERA_PORTS } from "../../../lab/releases/mariadb-galera/release";
+import { POSTGRESQL_PORT } from "../../../lib/hardening";
+import { labGalera, mariadb, synced, until } from "../storage/galera-fixture";
+import { issue, placements, type ClientCert } from "../storage/postgres-fixture";
+
+interface Step {
+  rows: number;
+  cert: string;
+}
+interface JobResult {
+  load: Step;
+  fit: (Step & { coef: number[][]; intercept: number[]; classes: number[] })[];
+  combine: Step & { score: number; reference: number; account: string; galeraCert: string };
+}
+
+describe("alice's scikit-learn job end to end: PostgreSQL in, two data centers' workers, MariaDB out (lab)", function () {
+  this.timeout(15 * 60_000);
+  let lab: LabLayout;
+  let dir: string;
+  let cluster: ClusterReport;
+  let alice: ClientCert;
+  let result: JobResult;
+  const run = randomBytes(8).toString("hex");
+  const address = (serverId: string) =>
+    lab.plan.dataCenters.flatMap((d) => d.servers).find((s) => s.id === serverId)!.dataAddress;
+  const proc = (role: string, dc: string) =>
+    cluster.processes.find((p) => p.role === role && p.server.startsWith(`${dc}-`))!;
+  const url = (p: { server: string; port: number }) => `tls://${address(p.server)}:${p.port}`;
+
+  before(async () => {
+    const saved = readLabLayout();
+    if (!saved) throw new Error("no lab to read: run test/lab/workloads/compute.test.ts first (or `lab up`)");
+    lab = saved;
+    dir = mkdtempSync(join(tmpdir(), "zr-train-"));
+    const end = Date.now() + 180_000;
+    for (;;) {
+      const st = await labStatus(lab);
+      cluster = st.compute[0];
+      if (cluster && cluster.registeredWorkers === LAB_CLUSTER.workers.count) break;
+      if (Date.now() > end) throw new Error(`alice's cluster is not up: ${st.problems.join("; ")}`);
+      await new Promise((r) => setTimeout(r, 3_000));
+    }
+    alice = issue(lab, dir, "alice");
+  });
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The PostgreSQL instance in `dc` (dc1's primary, dc2's replica), as alice's tasks reach it. */
+  const pgTarget = (dc: string) => {
+    const { primary, replica } = placements(lab);
+    const p = [primary, replica].find((x) => x.server.id.startsWith(`${dc}-`))!;
+    return {
+      host: p.serviceName,
+      hostaddr: p.server.dataAddress,
+      port: POSTGRESQL_PORT,
+      db: "analytics",
+      user: "alice",
+    };
+  };
+  /** What a job certificate says: its issuing data center (URI), owner (CN) and node (O). */
+  const jobCert = (pem: string) => {
+    const c = new X509Certificate(pem);
+    return {
+      issuer: /URI:zeroroot:\/\/job\.(dc\d)\./.exec(c.subjectAltName ?? "")?.[1],
+      owner: /CN=([^\n]+)/.exec(c.subject)?.[1],
+      node: /O=([^\n]+)/.exec(c.subject)?.[1],
+      uri: c.subjectAltName ?? "",
+    };
+  };
+
+  it("runs: loads iris into PostgreSQL, fits on both data centers' workers, writes the model to MariaDB", async () => {
+    const members = await labGalera(lab);
+    await until("every Galera member Synced in a cluster of 3", 180_000, () =>
+      members.every((m) => synced(m)),
+    );
+    const dc1Member = members.find((m) => m.dc === "dc1")!;
+    const params = {
+      table: `iris_${run}`,
+      run,
+      workers: { dc1: url(proc("worker", "dc1")), dc2: url(proc("worker", "dc2")) },
+      pg: { dc1: pgTarget("dc1"), dc2: pgTarget("dc2") },
+      galera: { host: dc1Member.address, port: GALERA_PORTS.sql, db: "shop", user: "dc1/user/alice" },
+    };
+    const r = spawnSync(
+      "ip",
+      [
+        ...["netns", "exec", mgmtNs("dc1"), "/usr/bin/python3", join(__dirname, "train-job.py")],
+        ...[url(proc("scheduler", "dc1")), join(lab.dir, "root.pem"), alice.chain, alice.key],
+      ],
+      {
+        input: JSON.stringify(params),
+        encoding: "utf8",
+        timeout: 600_000,
+        env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+      },
+    );
+    const line = (r.stdout ?? "").trim().split("\n").pop() ?? "";
+    assert.ok(r.status === 0 && line.startsWith("{"), `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+    result = JSON.parse(line) as JobResult;
+  });
+
+  it("scores the model trained across two data centers like one trained on all rows at once (iris, ≥ 0.9)", () => {
+    assert.ok(result, "the job ran");
+    assert.equal(result.load.rows, 150);
+    assert.deepEqual(
+      result.fit.map((f) => f.rows),
+      [75, 75],
+    );
+    assert.equal(result.combine.rows, 150);
+    for (const f of result.fit) assert.deepEqual(f.classes, [0, 1, 2]);
+    const { score, reference } = result.combine;
+    assert.ok(score >= 0.9 && score <= 1, `score ${score}`);
+    assert.ok(Math.abs(score - reference) <= 0.05, `score ${score}, one model on all rows ${reference}`);
+  });
+
+  it("opened every datastore connection with a job certificate of the worker's own data center, for alice, bound to that worker", () => {
+    assert.ok(result, "the job ran");
+    const w1 = address(proc("worker", "dc1").server);
+    const w2 = address(proc("worker", "dc2").server);
+    const seen = [
+      ["load (dc1 PostgreSQL)", result.load.cert, "dc1", w1],
+      ["fit on dc1 (dc1 PostgreSQL)", result.fit[0].cert, "dc1", w1],
+      ["fit on dc2 (dc2 PostgreSQL replica)", result.fit[1].cert, "dc2", w2],
+      ["combine (dc1 PostgreSQL)", result.combine.cert, "dc1", w1],
+      ["combine (dc1 Galera)", result.combine.galeraCert, "dc1", w1],
+    ] as const;
+    for (const [what, pem, dc, node] of seen) {
+      const c = jobCert(pem);
+      assert.deepEqual(
+        [c.issuer, c.owner, c.node],
+        [dc, "dc1.alice", node],
+        `${what}: ${JSON.stringify(c)} (job.${dc}.${DOMAIN})`,
+      );
+    }
+    // the MariaDB account the certificate opened: alice's, at that worker's address
+    assert.equal(result.combine.account, `dc1/user/alice@${w1}`);
+  });
+
+  it("leaves the model in shop, replicated: dc3's Galera member returns it to alice", async () => {
+    assert.ok(result, "the job ran");
+    const members = await labGalera(lab);
+    const dc3 = members.find((m) => m.dc === "dc3")!;
+    let seen = { ok: false, out: "", err: "" };
+    await until("the model run on dc3's member", 30_000, () => {
+      seen = mariadb(lab, dc3, {
+        user: "dc1/user/alice",
+        cert: alice,
+        sql: `SELECT ROUND(score, 6), trained_rows FROM shop.model_runs WHERE run='${run}'`,
+      });
+      return seen.ok && seen.out !== "";
+    }).catch(() => undefined);
+    assert.deepEqual(seen, { ok: true, out: `${result.combine.score.toFixed(6)}\t150`, err: "" });
+  });
+});
