@@ -1,5 +1,5 @@
 /**
- * `zeroroot client kit`: a user's certificate kit for the datastores, in two steps. Step 1 (no
+ * `zeroroot client kit`: a user's certificate kit for the datastores and Dask clusters, in two steps. Step 1 (no
  * --cert) makes the key and CSR on this machine and prints what to send to whom; step 2 (--cert)
  * verifies the signed certificate and writes one directory per client. Thin wiring of
  * lib/client-kit; the keystore password comes from --passphrase-fd or a no-echo prompt only.
@@ -28,7 +28,7 @@ interface KitOptions {
 export function register(program: Command): void {
   const client = program
     .command("client")
-    .description("What users need to reach the datastores with their certificate");
+    .description("What users need to reach the datastores and their Dask clusters with their certificate");
   client
     .command("kit")
     .description(
@@ -47,7 +47,7 @@ export function register(program: Command): void {
     )
     .option(
       "--stacks <dir>",
-      "step 2: stack files with the datastores and zeroroot:dataAccess (default: the project's)",
+      "step 2: stack files with the datastores, zeroroot:dataAccess and zeroroot:clusters (default: the project's)",
     )
     .option(
       "--passphrase-fd <n>",
@@ -92,7 +92,11 @@ async function run(o: KitOptions): Promise<void> {
     const id = `${o.dc}/user/${o.user}`;
     print(`certificate of ${id} verified (valid until ${prepared.accepted.notAfter.toISOString()})`);
     for (const d of dirs) print(`  kit written: ${d} (see connections.txt)`);
-    if (prepared.groups.length === 0) print(`  no data set is granted to ${id} in zeroroot:dataAccess yet`);
+    const datastoreKits = targets.some((t) => t !== "dask");
+    if (datastoreKits && prepared.groups.length === 0)
+      print(`  no data set is granted to ${id} in zeroroot:dataAccess yet`);
+    if (targets.includes("dask") && prepared.clusters.length === 0)
+      print(`  no Dask cluster of ${id} in zeroroot:clusters yet`);
   } catch (err) {
     if (!(err instanceof kit.KitError)) throw err;
     if (err.kind === "usage") throw new UsageError(err.message);

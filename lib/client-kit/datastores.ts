@@ -1,12 +1,14 @@
 /**
  * Where a user's data sets are: the datastore services of the data-center stacks (hosts from the
  * inventory, port from the service's endpoints or its release), joined with `zeroroot:dataAccess`
- * grants for the user's verified identity. Reads stack files as `zeroroot fleet validate` does; a stack
- * that does not validate is skipped with a warning naming it, never half-read.
+ * grants for the user's verified identity; and the user's own Dask clusters (clusters.ts). Reads
+ * stack files as `zeroroot fleet validate` does; a stack that does not validate is skipped with a
+ * warning naming it, never half-read.
  */
 import * as path from "node:path";
 import * as fleet from "../fleet";
 import { escapeForMessage, type Identity } from "../pki";
+import { clustersInStack, mergeClusters, type DaskClusterEndpoint, type StackClusters } from "./clusters";
 import { KitError } from "./errors";
 
 export interface DataSetEndpoint {
@@ -22,6 +24,8 @@ export interface DataSetEndpoint {
 
 export interface DatastoreScan {
   readonly dataSets: readonly DataSetEndpoint[];
+  /** The identity's own clusters, each once, from its scheduler's stack. */
+  readonly clusters: readonly DaskClusterEndpoint[];
   /** The platform root certificate of the global stack, when it keeps the root offline. */
   readonly rootPem?: string;
   readonly warnings: readonly string[];
@@ -29,10 +33,11 @@ export interface DatastoreScan {
 
 type DcConfig = Extract<fleet.ResolvedStackConfig, { kind: "dataCenter" }>;
 
-/** Reads every stack file of `stackDir` and returns the data sets `identity` is granted. */
+/** Reads every stack file of `stackDir`: the data sets `identity` is granted and its clusters. */
 export function scanStacks(stackDir: string, identity: Identity, releasesDir?: string): DatastoreScan {
   const warnings: string[] = [];
   const dataSets: DataSetEndpoint[] = [];
+  const clusters: { shown: string; found: StackClusters }[] = [];
   let rootPem: string | undefined;
   let files: string[];
   try {
@@ -61,11 +66,12 @@ export function scanStacks(stackDir: string, identity: Identity, releasesDir?: s
         continue;
       }
       dataSets.push(...dataSetsOf(resolved, identity, raw, releasesDir, warnings, shown));
+      clusters.push({ shown, found: clustersInStack(resolved, identity) });
     } catch (err) {
       warnings.push(`${shown} skipped: ${(err as Error).message.split("\n")[0]}`);
     }
   }
-  return { dataSets, rootPem, warnings };
+  return { dataSets, clusters: mergeClusters(clusters, warnings), rootPem, warnings };
 }
 
 /** The data sets of one data-center stack granted to `identity`. */

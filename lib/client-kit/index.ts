@@ -1,4 +1,4 @@
-/** lib/client-kit: a user's key, CSR and per-client kits for the datastores (docs/storage.md). */
+/** lib/client-kit: a user's key, CSR and per-client kits for the datastores and Dask (docs/storage.md). */
 export { KitError, type KitErrorKind } from "./errors";
 export {
   makeRequest,
@@ -11,6 +11,14 @@ export {
 export { acceptCertificate, type AcceptArgs, type AcceptedCertificate } from "./accept";
 export { scanStacks, dataSetsOf, type DataSetEndpoint, type DatastoreScan } from "./datastores";
 export { groupDataSets, type DataSetGroup } from "./connections";
+export {
+  clustersInStack,
+  mergeClusters,
+  daskSecurity,
+  daskEntry,
+  type DaskClusterEndpoint,
+  type StackClusters,
+} from "./clusters";
 export {
   prepareKit,
   writeKits,

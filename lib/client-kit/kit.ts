@@ -1,12 +1,14 @@
 /**
  * Step 2 of a client kit, put together: read the key of step 1 and the returned certificate (bounded),
- * verify it (accept.ts), find the user's data sets in the stacks (datastores.ts), and write one kit
- * directory per client (`<out>/<target>/`) holding what that client needs and nothing else.
+ * verify it (accept.ts), find the user's data sets and Dask clusters in the stacks (datastores.ts,
+ * clusters.ts), and write one kit directory per client (`<out>/<target>/`) holding what that client
+ * needs and nothing else.
  */
 import * as path from "node:path";
 import * as pki from "../pki";
 import { pemTextLimit } from "../pki/asn";
 import { acceptCertificate, type AcceptedCertificate } from "./accept";
+import { daskEntry, daskSecurity, type DaskClusterEndpoint } from "./clusters";
 import {
   connectorJUrl,
   groupDataSets,
@@ -24,7 +26,7 @@ import { KitError } from "./errors";
 import { kitPaths, readBounded, readKeyFile, replaceKitDir, type KitFile } from "./out-dir";
 import { checkUserName } from "./request";
 
-export const KIT_TARGETS = ["psql", "jdbc", "mariadb", "python"] as const;
+export const KIT_TARGETS = ["psql", "jdbc", "mariadb", "python", "dask"] as const;
 export type KitTarget = (typeof KIT_TARGETS)[number];
 
 /** Targets whose kit holds a PKCS#12 keystore, which needs a password. */
@@ -41,7 +43,7 @@ export interface PrepareKitArgs {
   readonly chainFile?: string;
   /** @default - the root certificate of the global stack in `stackDir` (rootCa mode offline) */
   readonly rootFile?: string;
-  /** Where the stack files are, for the data sets and their endpoints. */
+  /** Where the stack files are, for the data sets, the clusters and their endpoints. */
   readonly stackDir?: string;
   readonly releasesDir?: string;
   readonly at?: Date;
@@ -52,10 +54,12 @@ export interface PreparedKit {
   readonly outDir: string;
   readonly accepted: AcceptedCertificate;
   readonly groups: readonly DataSetGroup[];
+  /** The clusters the verified identity owns (the `dask` kit). */
+  readonly clusters: readonly DaskClusterEndpoint[];
   readonly warnings: readonly string[];
 }
 
-/** Verifies everything and finds the data sets; writes nothing. */
+/** Verifies everything and finds the data sets and clusters; writes nothing. */
 export function prepareKit(a: PrepareKitArgs): PreparedKit {
   checkUserName(a.user, a.dataCenter);
   const paths = kitPaths(a.outDir, a.user);
@@ -80,7 +84,9 @@ export function prepareKit(a: PrepareKitArgs): PreparedKit {
     at: a.at,
   });
   const groups = groupDataSets(scan?.dataSets ?? [], a.dataCenter);
-  return { user: a.user, outDir: paths.dir, accepted, groups, warnings: scan?.warnings ?? [] };
+  // scanStacks matched `identity`; acceptCertificate has just checked the certificate speaks for it.
+  const clusters = scan?.clusters ?? [];
+  return { user: a.user, outDir: paths.dir, accepted, groups, clusters, warnings: scan?.warnings ?? [] };
 }
 
 /** Writes `<out>/<target>/` for each target; returns the directories written. */
@@ -136,9 +142,10 @@ function kitFiles(p: PreparedKit, target: KitTarget, dir: string, password?: str
   }
   if (target === "mariadb")
     files.push({ name: base(f.mariadbOptions!), data: mariadbOptionFile(u, f), secret: false });
-  const { text, json } = connections(p, target, f);
+  const { text, json } = target === "dask" ? daskConnections(p, f) : connections(p, target, f);
   files.push({ name: "connections.txt", data: text, secret: false });
-  files.push({ name: "connections.json", data: `${JSON.stringify(json, null, 2)}\n`, secret: false });
+  const jsonName = target === "dask" ? "clusters.json" : "connections.json";
+  files.push({ name: jsonName, data: `${JSON.stringify(json, null, 2)}\n`, secret: false });
   return files;
 }
 
@@ -147,14 +154,37 @@ const ENGINES_FOR: Record<KitTarget, readonly string[]> = {
   mariadb: ["mariadb"],
   jdbc: ["postgresql", "mariadb"],
   python: ["postgresql", "mariadb"],
+  dask: [],
 };
+
+const header = (p: PreparedKit, target: KitTarget, how: string) => [
+  `# ${target} kit of ${pki.formatIdentity(p.accepted.identity)}, certificate serial ${p.accepted.serial}, valid until ${p.accepted.notAfter.toISOString()}`,
+  `# No password anywhere: ${how}.`,
+];
+
+/** The `dask` kit: one entry per cluster the identity owns, `Client(scheduler, security=...)`. */
+function daskConnections(p: PreparedKit, f: KitFilePaths): { text: string; json: unknown[] } {
+  const id = pki.formatIdentity(p.accepted.identity);
+  const lines = header(p, "dask", "the scheduler admits only its owner's verified certificate");
+  if (p.clusters.length === 0) lines.push(`# No Dask cluster of ${id} in zeroroot:clusters.`);
+  else lines.push("# from distributed import Client; from distributed.security import Security");
+  const args = Object.entries(daskSecurity(f))
+    .map(([k, v]) => `${k}=${typeof v === "boolean" ? (v ? "True" : "False") : JSON.stringify(v)}`)
+    .join(", ");
+  const json = p.clusters.map((c) => daskEntry(c, f));
+  p.clusters.forEach((c, i) =>
+    lines.push(
+      "",
+      `# Dask cluster ${c.cluster}, scheduler on ${c.host} (${c.address}) [${c.dataCenter}]`,
+      `Client(${JSON.stringify(json[i].scheduler)}, security=Security(${args}))`,
+    ),
+  );
+  return { text: `${lines.join("\n")}\n`, json };
+}
 
 function connections(p: PreparedKit, target: KitTarget, f: KitFilePaths): { text: string; json: unknown[] } {
   const id = pki.formatIdentity(p.accepted.identity);
-  const lines = [
-    `# ${target} kit of ${id}, certificate serial ${p.accepted.serial}, valid until ${p.accepted.notAfter.toISOString()}`,
-    "# No password anywhere: the datastore maps the verified certificate to the user.",
-  ];
+  const lines = header(p, target, "the datastore maps the verified certificate to the user");
   const json: unknown[] = [];
   const groups = p.groups.filter((g) => ENGINES_FOR[target].includes(g.engine));
   if (groups.length === 0)

@@ -36,6 +36,22 @@ export function placements(lab: LabLayout): { primary: PostgresqlPlacement; repl
   return { primary: p.primary, replica: p.replicas[0] };
 }
 
+/**
+ * The PostgreSQL instance in `dc` (dc1's primary, dc2's replica) as a task of alice's cluster
+ * reaches it there: service name, data address, port, her `analytics` database.
+ */
+export function aliceAnalyticsIn(lab: LabLayout, dc: string) {
+  const { primary, replica } = placements(lab);
+  const p = [primary, replica].find((x) => x.server.id.startsWith(`${dc}-`))!;
+  return {
+    host: p.serviceName,
+    hostaddr: p.server.dataAddress,
+    port: POSTGRESQL_PORT,
+    db: "analytics",
+    user: "alice",
+  };
+}
+
 function save(
   dir: string,
   name: string,

@@ -27,7 +27,7 @@ import { DOMAIN, mgmtNs, readLabLayout, type LabLayout } from "../../../lab/orch
 import { labStatus } from "../../../lab/orchestrate/status";
 import type { ClusterReport } from "../../../lab/releases/dask/status";
 import { LAB_CLUSTER } from "../../../lab/releases/dask/lab";
-import { partitionUid, POSTGRESQL_PORT } from "../../../lib/hardening";
+import { partitionUid } from "../../../lib/hardening";
 import { MIN_LIFETIME_SECONDS } from "../../../lib/pki/profiles";
 import { serverPaths } from "../../../lab/server";
 import { GALERA_PORTS } from "../../../lab/releases/mariadb-galera/release";
@@ -39,7 +39,7 @@ import {
   type ClientResult,
   type LabGaleraMember,
 } from "../storage/galera-fixture";
-import { issue, placements, type ClientCert } from "../storage/postgres-fixture";
+import { aliceAnalyticsIn, issue, type ClientCert } from "../storage/postgres-fixture";
 import { controlPlaneValues, processCommandLines, secretsFoundIn } from "../secret-scan";
 
 /** How long the renewal task runs: more than three lifetimes of MIN_LIFETIME_SECONDS. */
@@ -179,24 +179,15 @@ describe("job certificates for alice's tasks (lab)", function () {
     assert.match(String(r.error), /the agent refused: bad-csr: .*names only its own node/);
   });
 
-  // the datastores: the job lines the stack renders for every worker node of alice's clusters
-  /** The PostgreSQL instance in `dc` (dc1's primary, dc2's replica): the one a worker there is granted. */
-  const pgTarget = (dc: string) => {
-    const { primary, replica } = placements(lab);
-    const p = [primary, replica].find((x) => x.server.id.startsWith(`${dc}-`))!;
-    return {
-      host: p.serviceName,
-      hostaddr: p.server.dataAddress,
-      port: POSTGRESQL_PORT,
-      db: "analytics",
-      user: "alice",
-    };
-  };
   let kept: Record<string, unknown>;
 
   it("reads PostgreSQL as alice from her dc2 worker with a job certificate", async () => {
     const w = proc("worker", "dc2");
-    const r = await onWorker(w, "pg", [pgTarget("dc2"), null, "SELECT current_user, current_database()"]);
+    const r = await onWorker(w, "pg", [
+      aliceAnalyticsIn(lab, "dc2"),
+      null,
+      "SELECT current_user, current_database()",
+    ]);
     assert.deepEqual(r.rows, [["alice", "analytics"]], JSON.stringify(r));
     // a certificate of its own, kept on dc2's worker for the expiry test below
     kept = await onWorker(w, "fresh", [MIN_LIFETIME_SECONDS]);
@@ -222,7 +213,7 @@ describe("job certificates for alice's tasks (lab)", function () {
     const checkend = openssl(["x509", "-checkend", "15", "-noout", "-in", join(to, "taken.crt")]);
     assert.equal(checkend.status, 0, "the certificate taken is still valid for the attempts");
     const taken = { cert: `${inServer}/taken.crt`, key: `${inServer}/taken.key`, ca: `${inServer}/taken.ca` };
-    const pg = await onWorker(w2, "pg", [pgTarget("dc2"), taken, "SELECT 1"]);
+    const pg = await onWorker(w2, "pg", [aliceAnalyticsIn(lab, "dc2"), taken, "SELECT 1"]);
     process.stderr.write(`      taken to dc2: PostgreSQL "${String(pg.error)}"\n`);
     assert.equal(pg.rows, undefined);
     assert.match(String(pg.error), /no pg_hba\.conf entry|certificate authentication failed/);
@@ -314,7 +305,7 @@ describe("job certificates for alice's tasks (lab)", function () {
       join(serverPaths(w.server, lab.dir).disk, kept.cert as string),
     ]);
     assert.notEqual(expired.status, 0, "the kept certificate has expired");
-    const pg = await onWorker(w, "pg", [pgTarget("dc2"), creds, "SELECT 1"]);
+    const pg = await onWorker(w, "pg", [aliceAnalyticsIn(lab, "dc2"), creds, "SELECT 1"]);
     process.stderr.write(`      expired: PostgreSQL "${String(pg.error)}"\n`);
     assert.equal(pg.rows, undefined);
     assert.match(String(pg.error), /certificate expired/);

@@ -1,7 +1,8 @@
 """alice's end-to-end job for test/lab/workloads/train-job.test.ts (docs/compute.md, "A job end to end").
 
-Run from outside the platform with her user certificate; its parameters come on stdin (never on a
-command line). Every task opens the datastores with a job certificate its worker obtained for it
+Run from outside the platform with her user certificate, through her Dask kit:
+`python3 train-job.py <kit>/dask/clusters.json analytics [--by-address] < parameters.json`
+(parameters on stdin, never on a command line). Every task opens the datastores with a job certificate its worker obtained for it
 (zr_job: key made on the worker, CSR through the worker's agent), never with a password or token:
 
 1. load: on dc1's worker, the iris data set (shipped with scikit-learn) into a new table of
@@ -120,12 +121,18 @@ def combine(target, table, parts, galera, run):
 
 
 def main():
-    scheduler, ca, cert, key = sys.argv[1:5]
+    # the user's kit (`zeroroot client kit --for dask`): her cluster's entry of clusters.json
+    kit, name = sys.argv[1:3]
+    by_address = "--by-address" in sys.argv[3:]  # no DNS for the data center's names here
+    entry = next(e for e in json.load(open(kit)) if e["cluster"] == name)
+    scheduler = entry["scheduler"]
+    if by_address:
+        scheduler = f"tls://{entry['address']}:{scheduler.rsplit(':', 1)[1]}"
     p = json.loads(sys.stdin.read())
     # names put into SQL: only the shapes the test makes
     if not re.fullmatch(r"iris_[0-9a-f]{16}", p["table"]) or not re.fullmatch(r"[0-9a-f]{16}", p["run"]):
         raise SystemExit(f"bad table or run name: {p['table']!r} {p['run']!r}")
-    security = Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key, require_encryption=True)
+    security = Security(**entry["security"])
     on = lambda w: {"workers": [w], "allow_other_workers": False, "pure": False}
     with Client(scheduler, security=security, timeout=30) as client:
         table, dc1, dc2 = p["table"], p["workers"]["dc1"], p["workers"]["dc2"]

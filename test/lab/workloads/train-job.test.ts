@@ -1,7 +1,8 @@
 /**
  * The end-to-end job of issue #12 (docs/compute.md, "A job end to end"), on the lab compute.test.ts
- * leaves (read, not deployed again): alice, from the operator's network with her user certificate,
- * runs train-job.py on her cluster. A task on dc1's worker loads the iris data set into PostgreSQL;
+ * leaves (read, not deployed again): alice makes her key and request with `zeroroot client kit`,
+ * dc1's ceremony signs it, the kit's step 2 reads the lab's stacks and writes her Dask kit, and from
+ * the operator's network she runs train-job.py on the cluster her kit lists. A task on dc1's worker loads the iris data set into PostgreSQL;
  * a task on each of dc1's and dc2's workers fits a scikit-learn model on its shard, read from its own
  * data center's PostgreSQL (primary, replica); a task on dc1's worker averages them, scores the
  * result on the whole table and writes it to MariaDB/Galera. Every datastore connection is made with
@@ -9,9 +10,9 @@
  * another data center's Galera member.
  */
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes, X509Certificate } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DOMAIN, mgmtNs, readLabLayout, type LabLayout } from "../../../lab/orchestrate/layout";
@@ -19,9 +20,11 @@ import { labStatus } from "../../../lab/orchestrate/status";
 import type { ClusterReport } from "../../../lab/releases/dask/status";
 import { LAB_CLUSTER } from "../../../lab/releases/dask/lab";
 import { GALERA_PORTS } from "../../../lab/releases/mariadb-galera/release";
-import { POSTGRESQL_PORT } from "../../../lib/hardening";
 import { labGalera, mariadb, synced, until } from "../storage/galera-fixture";
-import { issue, placements, type ClientCert } from "../storage/postgres-fixture";
+import { aliceAnalyticsIn, issue, type ClientCert } from "../storage/postgres-fixture";
+import { signWithCeremony } from "../../../lib/pki";
+
+const ZEROROOT = join(__dirname, "../../../bin/zeroroot");
 
 interface Step {
   rows: number;
@@ -40,6 +43,7 @@ describe("alice's scikit-learn job end to end: PostgreSQL in, two data centers' 
   let cluster: ClusterReport;
   let alice: ClientCert;
   let result: JobResult;
+  let kit: string;
   const run = randomBytes(8).toString("hex");
   const address = (serverId: string) =>
     lab.plan.dataCenters.flatMap((d) => d.servers).find((s) => s.id === serverId)!.dataAddress;
@@ -62,22 +66,46 @@ describe("alice's scikit-learn job end to end: PostgreSQL in, two data centers' 
     }
     alice = issue(lab, dir, "alice");
   });
+
+  it("writes alice's Dask kit from her certificate and the lab's stacks: her cluster, its scheduler, no other", () => {
+    const out = join(dir, "kit");
+    const cli = (args: string[]) =>
+      execFileSync(ZEROROOT, ["client", "kit", "--user", "alice", "--dc", "dc1", "--out", out, ...args], {
+        encoding: "utf8",
+      });
+    cli([]); // step 1: her key and request, made here
+    const issued = signWithCeremony(
+      lab.paths.pki,
+      "dc1",
+      lab.secrets.ceremonyPassphrase,
+      "user",
+      readFileSync(join(out, "alice.csr"), "utf8"),
+      { commonName: "alice" },
+    );
+    const crt = join(dir, "alice-returned.crt");
+    writeFileSync(crt, issued.certificatePem);
+    writeFileSync(join(dir, "chain.pem"), readFileSync(join(lab.paths.pki, "dc1", "ca.pem"), "utf8"));
+    const said = cli([
+      ...["--for", "dask", "--cert", crt, "--chain", join(dir, "chain.pem")],
+      ...["--root", join(lab.dir, "root.pem"), "--stacks", lab.paths.stacks],
+    ]);
+    assert.match(said, /certificate of dc1\/user\/alice verified/);
+    kit = join(out, "dask", "clusters.json");
+    const entries = JSON.parse(readFileSync(kit, "utf8")) as {
+      cluster: string;
+      scheduler: string;
+      address: string;
+    }[];
+    const s = proc("scheduler", "dc1");
+    assert.deepEqual(
+      entries.map((e) => [e.cluster, e.address, e.scheduler.split(":").pop()]),
+      [[LAB_CLUSTER.name, address(s.server), String(s.port)]],
+    );
+  });
   after(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** The PostgreSQL instance in `dc` (dc1's primary, dc2's replica), as alice's tasks reach it. */
-  const pgTarget = (dc: string) => {
-    const { primary, replica } = placements(lab);
-    const p = [primary, replica].find((x) => x.server.id.startsWith(`${dc}-`))!;
-    return {
-      host: p.serviceName,
-      hostaddr: p.server.dataAddress,
-      port: POSTGRESQL_PORT,
-      db: "analytics",
-      user: "alice",
-    };
-  };
   /** What a job certificate says: its issuing data center (URI), owner (CN) and node (O). */
   const jobCert = (pem: string) => {
     const c = new X509Certificate(pem);
@@ -89,7 +117,8 @@ describe("alice's scikit-learn job end to end: PostgreSQL in, two data centers' 
     };
   };
 
-  it("runs: loads iris into PostgreSQL, fits on both data centers' workers, writes the model to MariaDB", async () => {
+  it("runs through the kit: loads iris into PostgreSQL, fits on both data centers' workers, writes the model to MariaDB", async () => {
+    assert.ok(kit, "the kit was written");
     const members = await labGalera(lab);
     await until("every Galera member Synced in a cluster of 3", 180_000, () =>
       members.every((m) => synced(m)),
@@ -99,14 +128,14 @@ describe("alice's scikit-learn job end to end: PostgreSQL in, two data centers' 
       table: `iris_${run}`,
       run,
       workers: { dc1: url(proc("worker", "dc1")), dc2: url(proc("worker", "dc2")) },
-      pg: { dc1: pgTarget("dc1"), dc2: pgTarget("dc2") },
+      pg: { dc1: aliceAnalyticsIn(lab, "dc1"), dc2: aliceAnalyticsIn(lab, "dc2") },
       galera: { host: dc1Member.address, port: GALERA_PORTS.sql, db: "shop", user: "dc1/user/alice" },
     };
     const r = spawnSync(
       "ip",
       [
         ...["netns", "exec", mgmtNs("dc1"), "/usr/bin/python3", join(__dirname, "train-job.py")],
-        ...[url(proc("scheduler", "dc1")), join(lab.dir, "root.pem"), alice.chain, alice.key],
+        ...[kit, LAB_CLUSTER.name, "--by-address"],
       ],
       {
         input: JSON.stringify(params),

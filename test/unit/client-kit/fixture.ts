@@ -1,12 +1,16 @@
 /**
  * A hierarchy for client-kit tests, made in-process (no ceremony: ECDSA, milliseconds): a root, the
  * issuing CAs of dc1 and dc2, a foreign root with its own dc1, and a stack directory holding the
- * example dc1 stack (its zeroroot:dataAccess grants analytics to dc1/user/alice) and a global stack
- * whose offline root is this test root.
+ * example dc1 stack (its zeroroot:dataAccess grants analytics to dc1/user/alice; its
+ * zeroroot:clusters gives dc1/user/alice the Dask cluster `analytics`, scheduler on dc1-c01) and a
+ * global stack whose offline root is this test root. `addStack` adds the example dc2 stack (the
+ * replica, and the copy of alice's cluster with its remote scheduler); `editClusters` changes a
+ * stack's zeroroot:clusters.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as YAML from "yaml";
 import * as pki from "../../../lib/pki";
 
 const STACKS = path.join(__dirname, "../../../stacks");
@@ -40,7 +44,7 @@ export function tempDir(prefix: string): string {
 /** A stack directory: the example dc1 stack, and a global stack whose offline root is `rootPem`. */
 export function stackDir(rootPem: string): string {
   const dir = tempDir("stacks");
-  fs.copyFileSync(path.join(STACKS, "Pulumi.dc1.yaml"), path.join(dir, "Pulumi.dc1.yaml"));
+  addStack(dir, "dc1");
   const global = fs.readFileSync(path.join(STACKS, "Pulumi.global.yaml"), "utf8");
   const indented = rootPem
     .trimEnd()
@@ -52,6 +56,39 @@ export function stackDir(rootPem: string): string {
     global.replace(/( +)-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/, indented),
   );
   return dir;
+}
+
+/** Copies the example stack `name` (e.g. "dc2") into a stack directory. */
+export function addStack(dir: string, name: string): void {
+  fs.copyFileSync(path.join(STACKS, `Pulumi.${name}.yaml`), path.join(dir, `Pulumi.${name}.yaml`));
+}
+
+/** A `zeroroot:clusters` entry as YAML gives it. */
+export type ClusterEntry = Record<string, unknown>;
+
+/**
+ * Rewrites `zeroroot:clusters` of `Pulumi.<stack>.yaml` in `dir` with what `change` makes of the
+ * current list (the rest of the file, secrets included, is kept as it is).
+ */
+export function editClusters(dir: string, stack: string, change: (clusters: ClusterEntry[]) => void): void {
+  const file = path.join(dir, `Pulumi.${stack}.yaml`);
+  const doc = YAML.parseDocument(fs.readFileSync(file, "utf8"));
+  const key = ["config", "zeroroot:clusters"];
+  const clusters = ((doc.getIn(key) as YAML.YAMLSeq | undefined)?.toJSON() ?? []) as ClusterEntry[];
+  change(clusters);
+  doc.setIn(key, doc.createNode(clusters));
+  fs.writeFileSync(file, doc.toString());
+}
+
+/** A cluster of `owner` whose scheduler runs on this stack's `server`, on ports no example uses. */
+export function localCluster(owner: string, name: string, dc: string, server: string): ClusterEntry {
+  return {
+    owner,
+    name,
+    release: "dask@2022.12.2",
+    scheduler: { server, port: 8787 },
+    workers: { count: 1, dataCenters: [dc], port: 8810 },
+  };
 }
 
 /** Issues a `kind` certificate named as the CSR asks, from `csrPem`, by `ca`. */
