@@ -18,6 +18,9 @@ import { agentReportTimes, siteReports, type SiteReport } from "./status-service
 import { datastoreReports, type DatastoreReport } from "./status-datastores";
 import { clusterProblems, labClusterReports, type ClusterReport } from "../releases/dask/status";
 import { labBmcLogin } from "../bmc/login";
+import { IMAGE_PATHS, specHash } from "../../lib/hardening";
+import { labImageSpec } from "./image-spec";
+import { labServerRole } from "./stacks";
 
 /** An agent reports every 15 s (lib/agent/config.ts); four missed reports make it stale. */
 export const STALE_REPORT_SECONDS = 60;
@@ -93,6 +96,35 @@ export async function labStatus(lab: LabLayout = readLabLayout() ?? labLayout())
   };
 }
 
+/**
+ * A server installed from an image its role no longer has (a `git pull` that changed the role's
+ * packages, say): it would run, and fail later for want of what the new image carries. The disk's
+ * image-spec.json names the spec it was built from. Reinstalling one server in place is not built
+ * (docs/lab.md), so the fix named is a purge.
+ */
+export function staleImageProblems(lab: LabLayout, dc: string, id: string): string[] {
+  const plan = lab.plan.dataCenters.find((d) => d.id === dc);
+  if (!plan) return [];
+  const wanted = specHash(labImageSpec(labServerRole(plan, id)));
+  let installed: unknown;
+  try {
+    installed = (
+      JSON.parse(
+        readFileSync(join(serverPaths(id, lab.dir).disk, IMAGE_PATHS.specFile.slice(1)), "utf8"),
+      ) as {
+        specHash?: unknown;
+      }
+    ).specHash;
+  } catch {
+    installed = undefined;
+  }
+  if (installed === wanted) return [];
+  const shown = typeof installed === "string" ? installed.slice(0, 12) : "unreadable";
+  return [
+    `installed from image spec ${shown}, but its role's image is now ${wanted.slice(0, 12)} (lib/hardening changed): \`zeroroot lab down --purge\` then \`zeroroot lab up\` reinstalls every server (the lab's data goes with it)`,
+  ];
+}
+
 function controlPlaneProblems(cp: LabStatus["controlPlane"]): string[] {
   if ("error" in cp) return [`control plane: cannot be read: ${cp.error}`];
   const down = cp.members.filter((m) => !m.healthy).map((m) => `${m.dc} (${m.supervisor}: ${m.detail})`);
@@ -145,6 +177,7 @@ async function serverReport(
       ...(onDisk && st.failure ? [`its PID 1 refused to start services: ${st.failure}`] : []),
       ...(onDisk && !st.failure && !st.ready ? ["its PID 1 has not started its services"] : []),
       ...agentProblems(reports, age),
+      ...(onDisk ? staleImageProblems(lab, dc, id) : []),
     ];
     return {
       ...base,
