@@ -13,11 +13,12 @@ import { agentSwitches } from "../../lib/agent/render";
 import type { InstanceRecord } from "../../lib/agent/state";
 import type { AgentContext, UsageByPartition } from "./context";
 import { observeHost, readPidFile, sampleNode } from "./observe";
+import { watchRefusals } from "./refusal-logs";
 import { requestOutcomes } from "./requests";
 import { tlsFiles } from "./service-cert";
 import { Supervisor } from "./supervisor";
 
-/** One /proc sample: usage per partition, and abnormal-usage findings as alerts. */
+/** One /proc sample: usage per partition, abnormal-usage findings and datastore refusals as alerts. */
 export async function sampleUsage(ctx: AgentContext): Promise<void> {
   const node = sampleNode();
   const at = Date.now();
@@ -42,6 +43,7 @@ export async function sampleUsage(ctx: AgentContext): Promise<void> {
     for (const f of r.findings) await anomaly(ctx, rec, f, spec);
   }
   ctx.usage = usage;
+  watchRefusals(ctx, at);
 }
 
 async function anomaly(

@@ -9,6 +9,7 @@
  */
 import { join } from "node:path";
 import { POSTGRESQL_PORT } from "../../lib/hardening";
+import { DATASTORE_LOG_PROGRAM } from "../../lib/agent/datastore-refusals";
 import { labPackageVersion } from "./image-spec";
 import { REPO_ROOT } from "./layout";
 import type { LabRelease } from "./releases";
@@ -59,7 +60,10 @@ export function postgresqlRelease(
     },
     manifest: {
       packages: [{ name: POSTGRESQL_PACKAGE, version: packageVersion }],
-      programs: [program("postgres", "pg-start.py"), program("pg-access", "pg-access.py")],
+      programs: [
+        program(DATASTORE_LOG_PROGRAM.postgresql, "pg-start.py"),
+        program("pg-access", "pg-access.py"),
+      ],
       configTemplates: [
         template("access", "access"),
         template("replication", "replication"),

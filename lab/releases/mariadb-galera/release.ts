@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ReleaseManifest } from "../../../lib/release";
+import { DATASTORE_LOG_PROGRAM } from "../../../lib/agent/datastore-refusals";
 import { CRL_SOURCES_MODULE, JOB_ACCESS_MODULE } from "../../orchestrate/stack-datastores";
 
 /** Bump when a file or template of lab/releases/mariadb-galera changes: a signed version never changes content. */
@@ -48,7 +49,7 @@ export const galeraReleaseSources = (): Record<string, string> => ({
 });
 
 /** Program names: what `lab status` and the tests look for in the partition's supervisord. */
-export const GALERA_PROGRAMS = { server: "mariadbd", access: "access" } as const;
+export const GALERA_PROGRAMS = { server: DATASTORE_LOG_PROGRAM.mariadb, access: "access" } as const;
 
 /**
  * The manifest, with file digests of the current sources, the package versions `versionOf` gives

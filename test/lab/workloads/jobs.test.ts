@@ -181,6 +181,34 @@ describe("job certificates for alice's tasks (lab)", function () {
 
   let kept: Record<string, unknown>;
 
+  /**
+   * The `datastore-refusal` alert the storage server's agent raised for `user` from `from` (read
+   * from its report in the control plane; the agent reads the datastore's log each sample).
+   */
+  const refusalAlert = async (engine: string, user: string, from: string, ms = 90_000) => {
+    type Alert = { kind?: string; severity?: string; evidence?: Record<string, unknown> };
+    for (const end = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 2000))) {
+      const found = (await controlPlaneValues(lab))
+        .flatMap((v) => {
+          try {
+            return [JSON.parse(v) as Alert];
+          } catch {
+            return [];
+          }
+        })
+        .find(
+          (x) =>
+            x.kind === "datastore-refusal" &&
+            x.evidence?.engine === engine &&
+            x.evidence?.user === user &&
+            x.evidence?.clientAddress === from,
+        );
+      if (found) return found;
+      if (Date.now() > end)
+        assert.fail(`no datastore-refusal alert of ${engine} for ${user} from ${from} in ${ms / 1000} s`);
+    }
+  };
+
   it("reads PostgreSQL as alice from her dc2 worker with a job certificate", async () => {
     const w = proc("worker", "dc2");
     const r = await onWorker(w, "pg", [
@@ -217,6 +245,9 @@ describe("job certificates for alice's tasks (lab)", function () {
     process.stderr.write(`      taken to dc2: PostgreSQL "${String(pg.error)}"\n`);
     assert.equal(pg.rows, undefined);
     assert.match(String(pg.error), /no pg_hba\.conf entry|certificate authentication failed/);
+    // and the platform hears of it: dc2's storage server's agent, from PostgreSQL's log
+    const a = await refusalAlert("postgresql", "alice", address(w2.server));
+    assert.equal(a.severity, "warning");
   });
 
   it("lets only the worker's partition reach its socket: alice's scheduler's partition on the same server is refused", () => {
@@ -394,6 +425,7 @@ describe("job certificates for alice's tasks (lab)", function () {
     process.stderr.write(`      taken to dc1's worker: MariaDB "${String(r.error)}"\n`);
     assert.equal(r.rows, undefined);
     assert.match(String(r.error), /\(1045, .*Access denied for user 'dc1\/user\/alice'@'/);
+    await refusalAlert("mariadb", "dc1/user/alice", address(w1.server));
     // presented to dc2's member, which trusts its issuer, from another node: no account for that address
     const there = mariadb(lab, dc2Member, {
       user: "dc1/user/alice",

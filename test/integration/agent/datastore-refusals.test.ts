@@ -1,0 +1,278 @@
+/**
+ * The agent's reader of datastore refusals (agents/node/refusal-logs.ts's LogFollower and
+ * lib/agent/datastore-refusals.ts) over the real logs of Debian's PostgreSQL 15 and MariaDB 10.11,
+ * each started by the test with its stderr in a file as a partition's supervisord keeps it.
+ * Certificate logins are refused there, then the file is read as the agent reads it. The agent's
+ * loop itself (report.ts's sample pass) is not run: it only adds the log's path and the alert.
+ * Needs root (the daemons run as `postgres` and `mysql`).
+ */
+import { strict as assert } from "node:assert";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { LogFollower } from "../../../agents/node/refusal-logs";
+import { findRefusals, newRefusalMemory, type DatastoreRefusal } from "../../../lib/agent/datastore-refusals";
+import { RefusalWindows } from "../../../lib/agent/refusal-windows";
+import * as pki from "../../../lib/pki";
+import { freePort, jobCertificateFiles } from "../../helpers/job-datastore";
+import { BIN, canRunPostgres, JobPgServer } from "../compute/job-pg-server";
+
+const ALICE = { dataCenter: "dc1", kind: "user" as const, name: "alice" };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The log's refusals as the agent finds them, waiting up to 5 s for the daemon to write them. */
+async function refusalsIn(follower: LogFollower, engine: "postgresql" | "mariadb", want: number) {
+  const memory = newRefusalMemory();
+  const found: DatastoreRefusal[] = [];
+  for (let i = 0; i < 50 && found.length < want; i++) {
+    found.push(...findRefusals(engine, follower.next(), memory));
+    if (found.length < want) await sleep(100);
+  }
+  return found;
+}
+
+describe("datastore refusals read from a real PostgreSQL 15 log", function () {
+  this.timeout(120_000);
+  const server = new JobPgServer();
+  let log = "";
+  let pg: ChildProcess | undefined;
+
+  before(async function () {
+    if (!canRunPostgres()) this.skip();
+    // alice's jobs are accepted from 127.0.0.1 only; the server is then restarted with stderr in a file
+    await server.start([
+      { database: "analytics", owner: ALICE, access: "read", workerDataCenter: "dc2", address: "127.0.0.1" },
+    ]);
+    const data = path.join(server.inst, "data");
+    assert.equal(server.asPostgres([`${BIN}/pg_ctl`, "stop", "-s", "-w", "-D", data]).status, 0);
+    log = path.join(server.dir, "postgres.log");
+    const fd = fs.openSync(log, "a", 0o640);
+    pg = spawn(
+      "setpriv",
+      [
+        "--reuid=postgres",
+        "--regid=postgres",
+        "--init-groups",
+        `${BIN}/postgres`,
+        "-D",
+        data,
+        "-c",
+        `config_file=${path.join(server.inst, "run", "postgresql.conf")}`,
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        "ssl_crl_file=",
+      ],
+      { stdio: ["ignore", fd, fd] },
+    );
+    fs.closeSync(fd);
+    for (let i = 0; i < 100 && server.psqlAdmin("SELECT 1").status !== 0; i++) await sleep(200);
+  });
+
+  after(async () => {
+    const proc = pg;
+    if (proc && proc.exitCode === null) {
+      const exited = new Promise((r) => proc.once("exit", r));
+      proc.kill("SIGTERM");
+      await exited;
+    }
+    await server.stop();
+  });
+
+  it("finds a job certificate taken to another node, with the role asked for and the client's address", async () => {
+    const follower = new LogFollower(log);
+    follower.next(); // the end of what the start wrote, as an agent first looking at it
+    const r = server.psqlAs("alice", server.job("alice-there", ALICE, "127.0.0.3"));
+    assert.equal(r.ok, false, r.out);
+    const found = await refusalsIn(follower, "postgresql", 1);
+    assert.deepEqual(
+      found.map((f) => [f.engine, f.user, f.clientAddress, f.reason]),
+      [["postgresql", "alice", "127.0.0.1", "certificate-authentication-failed"]],
+      fs.readFileSync(log, "utf8"),
+    );
+    assert.match(found[0].line, /FATAL: {2}certificate authentication failed for user \\"alice\\"/);
+  });
+
+  it("escapes a hostile role name and reads no forged line from it", async () => {
+    const follower = new LogFollower(log);
+    follower.next();
+    const files = server.job("alice-evil", ALICE, "127.0.0.3");
+    const evil =
+      'x"\u202e\n2026-01-01 00:00:00.000 UTC [1] FATAL:  certificate authentication failed for user "root"';
+    const conninfo = `host=127.0.0.1 port=${server.port} dbname=analytics user='${evil.replace(/'/g, "\\'")}' sslmode=require sslcert=${files.cert} sslkey=${files.key}`;
+    const r = spawnSync("psql", [conninfo, "-XAtc", "SELECT 1"], { encoding: "utf8" });
+    assert.notEqual(r.status, 0);
+    const found = await refusalsIn(follower, "postgresql", 1);
+    await sleep(300);
+    found.push(...findRefusals("postgresql", follower.next()));
+    assert.deepEqual(
+      found.map((f) => [f.user, f.clientAddress]),
+      [['x\\"\\u202e', "127.0.0.1"]],
+      fs.readFileSync(log, "utf8"),
+    );
+  });
+
+  it("finds an expired certificate refused in the TLS handshake, with the client's address", async () => {
+    const follower = new LogFollower(log);
+    follower.next();
+    const r = server.psqlAs("alice", server.job("alice-old", ALICE, "127.0.0.1", 2 * 3600_000));
+    assert.equal(r.ok, false, r.out);
+    const found = await refusalsIn(follower, "postgresql", 1);
+    assert.deepEqual(
+      found.map((f) => [f.user, f.clientAddress, f.reason]),
+      [["", "127.0.0.1", "tls-certificate-refused"]],
+      fs.readFileSync(log, "utf8"),
+    );
+  });
+
+  it("makes one alert with a count of a burst of refusals of one pair", async () => {
+    const follower = new LogFollower(log);
+    follower.next();
+    const files = server.job("alice-burst", ALICE, "127.0.0.3");
+    for (let i = 0; i < 5; i++) assert.equal(server.psqlAs("alice", files).ok, false);
+    const found = await refusalsIn(follower, "postgresql", 5);
+    const alerts = new RefusalWindows().take("pg-1", found, Date.now());
+    assert.deepEqual(
+      alerts.map((a) => [a.refusal.user, a.refusal.clientAddress, a.count]),
+      [["alice", "127.0.0.1", 5]],
+    );
+  });
+});
+
+describe("datastore refusals read from a real MariaDB 10.11 error log", function () {
+  this.timeout(180_000);
+  let dir = "";
+  let port = 0;
+  let db: ChildProcess | undefined;
+  const root = pki.createRootCa({ commonName: "zeroroot root CA" });
+  const site = (() => {
+    const key = pki.generateKeyPair();
+    const cert = pki.issueFromCsr(
+      root.ca,
+      "issuing",
+      pki.createCsr({ commonName: "zeroroot issuing CA dc2" }, key.privateKey),
+      {
+        nameScope: {
+          dnsZones: ["dc2.zeroroot.example"],
+          ipNetworks: ["127.0.0.0/8"],
+          kinds: ["service", "job"],
+        },
+      },
+    );
+    return pki.loadCa(cert.certificatePem, pki.exportPkcs8(key.privateKey));
+  })();
+  const admin = (sql: string) =>
+    spawnSync("mariadb", ["--no-defaults", `--socket=${dir}/mysqld.sock`, "--user=root", "-NBe", sql], {
+      encoding: "utf8",
+    });
+
+  before(async function () {
+    if (process.getuid?.() !== 0 || !fs.existsSync("/usr/sbin/mariadbd")) this.skip();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "zr-refusals-db-"));
+    fs.chmodSync(dir, 0o755);
+    port = await freePort();
+    const srvKey = pki.generateKeyPair();
+    const srv = pki.issueFromCsr(
+      site,
+      "service",
+      pki.createCsr({ commonName: "galera.dc2.zeroroot.example" }, srvKey.privateKey),
+      { ipAddresses: ["127.0.0.1"] },
+    );
+    fs.writeFileSync(path.join(dir, "root.pem"), root.certificatePem);
+    fs.writeFileSync(path.join(dir, "server.crt"), srv.certificatePem + site.certificatePem);
+    fs.writeFileSync(path.join(dir, "server.key"), pki.exportPkcs8(srvKey.privateKey), { mode: 0o600 });
+    spawnSync("chown", ["-R", "mysql:mysql", dir]);
+    const data = path.join(dir, "data");
+    const install = spawnSync(
+      "mariadb-install-db",
+      [
+        "--no-defaults",
+        "--skip-test-db",
+        "--user=mysql",
+        `--datadir=${data}`,
+        "--auth-root-authentication-method=socket",
+      ],
+      { encoding: "utf8" },
+    );
+    assert.equal(install.status, 0, install.stderr);
+    const cnf = path.join(dir, "my.cnf");
+    // as the release's my.cnf: no log-error, so the error log is stderr, kept by supervisord
+    fs.writeFileSync(
+      cnf,
+      [
+        "[mariadbd]",
+        `datadir=${data}`,
+        `socket=${dir}/mysqld.sock`,
+        `pid-file=${dir}/mysqld.pid`,
+        "bind-address=127.0.0.1",
+        `port=${port}`,
+        "skip-name-resolve",
+        "require_secure_transport=ON",
+        `ssl_cert=${dir}/server.crt`,
+        `ssl_key=${dir}/server.key`,
+        `ssl_ca=${dir}/root.pem`,
+        "innodb_buffer_pool_size=16M",
+        "",
+      ].join("\n"),
+    );
+    const fd = fs.openSync(path.join(dir, "mariadbd.log"), "a", 0o640);
+    db = spawn(
+      "setpriv",
+      ["--reuid=mysql", "--regid=mysql", "--init-groups", "/usr/sbin/mariadbd", `--defaults-file=${cnf}`],
+      { stdio: ["ignore", fd, fd] },
+    );
+    fs.closeSync(fd);
+    for (let i = 0; i < 150 && admin("SELECT 1").status !== 0; i++) await sleep(200);
+    const setup = admin(
+      "CREATE USER 'dc1/user/alice'@'%' REQUIRE SUBJECT '/O=127.0.0.1/CN=dc1.alice' AND ISSUER '/CN=zeroroot issuing CA dc2'",
+    );
+    assert.equal(setup.status, 0, setup.stderr);
+  });
+
+  after(async () => {
+    const proc = db;
+    if (proc && proc.exitCode === null) {
+      const exited = new Promise((r) => proc.once("exit", r));
+      proc.kill("SIGTERM");
+      await exited;
+    }
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("finds a job certificate of another node refused, with the account asked for and the client's address", async () => {
+    const log = path.join(dir, "mariadbd.log");
+    const follower = new LogFollower(log);
+    follower.next();
+    const files = jobCertificateFiles(dir, "alice-there", {
+      owner: ALICE,
+      address: "127.0.0.3",
+      hostname: "c01.dc2.zeroroot.example",
+      signer: site,
+    });
+    const r = spawnSync(
+      "mariadb",
+      [
+        "--no-defaults",
+        "--protocol=TCP",
+        "--host=127.0.0.1",
+        `--port=${port}`,
+        "--user=dc1/user/alice",
+        `--ssl-ca=${path.join(dir, "root.pem")}`,
+        `--ssl-cert=${files.cert}`,
+        `--ssl-key=${files.key}`,
+        "-NBe",
+        "SELECT 1",
+      ],
+      { encoding: "utf8" },
+    );
+    assert.notEqual(r.status, 0, r.stdout);
+    assert.match(r.stderr, /ERROR 1045/);
+    const found = await refusalsIn(follower, "mariadb", 1);
+    assert.deepEqual(
+      found.map((f) => [f.engine, f.user, f.clientAddress, f.reason]),
+      [["mariadb", "dc1/user/alice", "127.0.0.1", "access-denied"]],
+      fs.readFileSync(log, "utf8"),
+    );
+  });
+});
