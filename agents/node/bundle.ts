@@ -6,11 +6,11 @@
  *   await bundleAgent("/tmp/out")  ->  /tmp/out/agent.js, /tmp/out/proto/*.proto
  *   image: /opt/zeroroot/agent/{agent.js,proto/}, run as `/usr/bin/node <AGENT_NODE_FLAGS> /opt/zeroroot/agent/agent.js`
  *
- * With `controlPlaneClient: "h2"` the bundle resolves lib/controlplane's `./client` to
+ * By default (`controlPlaneClient: "h2"`) the bundle resolves lib/controlplane's `./client` to
  * `./client-h2` (Node's HTTP/2, etcd's messages by hand; 8 MB less RSS in use, bench agent-parts),
  * so the agent's code is the same; both clients pass one specification against a real etcd
- * (test/integration/controlplane/clients.test.ts). It is not the default yet: see below and
- * docs/agent.md, "Footprint".
+ * (test/integration/controlplane/clients.test.ts). `"etcd3"` bundles etcd3 and its proto files
+ * (the benchmarks compare the two; docs/agent.md, "Footprint").
  */
 import { cpSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -60,9 +60,9 @@ export interface BundleOptions {
    */
   readonly minify?: boolean;
   /**
-   * The control-plane client bundled: etcd3's (client.ts), or client-h2.ts. @default "etcd3": the
-   * agent on client-h2 did not come back after a full control-plane outage with its network cut
-   * (test/lab/agent/agent.test.ts, 2 Dec 2026; docs/agent.md), so the agent keeps etcd3 until it does.
+   * The control-plane client bundled: client-h2.ts, or etcd3's (client.ts). @default "h2": since
+   * the outage fix (docs/agent.md, "Footprint") the agent on it passes test/lab/agent and the
+   * workload lab files (3 Dec 2026).
    */
   readonly controlPlaneClient?: "h2" | "etcd3";
 }
@@ -71,7 +71,7 @@ const CONTROLPLANE_DIR = join(__dirname, "..", "..", "lib", "controlplane");
 
 export async function bundleAgent(outDir: string, opts: BundleOptions = {}): Promise<AgentBundle> {
   const minify = opts.minify ?? true;
-  const etcd3 = (opts.controlPlaneClient ?? "etcd3") === "etcd3";
+  const etcd3 = (opts.controlPlaneClient ?? "h2") === "etcd3";
   // esbuild is a dependency of tsx; required lazily so the agent itself never needs it
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require("esbuild") as typeof import("esbuild");
