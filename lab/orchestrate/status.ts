@@ -5,7 +5,7 @@
  * `problems` names each thing that is (the CLI exits 1 then: README, "The lab").
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { IpmitoolBmcClient, spawnRunner } from "../../lib/ipmi";
 import { parseCertificate } from "../../lib/pki";
@@ -106,23 +106,37 @@ export function staleImageProblems(lab: LabLayout, dc: string, id: string): stri
   const plan = lab.plan.dataCenters.find((d) => d.id === dc);
   if (!plan) return [];
   const wanted = specHash(labImageSpec(labServerRole(plan, id)));
-  let installed: unknown;
-  try {
-    installed = (
-      JSON.parse(
-        readFileSync(join(serverPaths(id, lab.dir).disk, IMAGE_PATHS.specFile.slice(1)), "utf8"),
-      ) as {
-        specHash?: unknown;
-      }
-    ).specHash;
-  } catch {
-    installed = undefined;
-  }
+  const installed = diskSpecHash(join(serverPaths(id, lab.dir).disk, IMAGE_PATHS.specFile.slice(1)));
   if (installed === wanted) return [];
-  const shown = typeof installed === "string" ? installed.slice(0, 12) : "unreadable";
+  const shown = installed?.slice(0, 12) ?? "unreadable";
   return [
     `installed from image spec ${shown}, but its role's image is now ${wanted.slice(0, 12)} (lib/hardening changed): \`zeroroot lab down --purge\` then \`zeroroot lab up\` reinstalls every server (the lab's data goes with it)`,
   ];
+}
+
+/** Largest image-spec.json read from a node's disk (the real one is ~16 KB). */
+const MAX_SPEC_FILE_BYTES = 1 << 20;
+
+/**
+ * The specHash a server's disk says it was built from, or undefined. The disk is the node's: the
+ * file may be a symlink (to a host file, or a device that never ends), huge or garbage, so it is
+ * opened without following links, must be a regular file of bounded size, and only a hash of the
+ * right shape is believed.
+ */
+function diskSpecHash(file: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > MAX_SPEC_FILE_BYTES) return undefined;
+    const text = readFileSync(fd, "utf8");
+    const h = (JSON.parse(text) as { specHash?: unknown } | null)?.specHash;
+    return typeof h === "string" && /^[0-9a-f]{64}$/.test(h) ? h : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 function controlPlaneProblems(cp: LabStatus["controlPlane"]): string[] {

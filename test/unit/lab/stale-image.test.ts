@@ -3,7 +3,7 @@
  * staleImageProblems): read from the disk's image-spec.json, hostile content included.
  */
 import { strict as assert } from "node:assert";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { labNetPlan, type LabLayout } from "../../../lab/orchestrate/layout";
@@ -46,6 +46,34 @@ describe("lab status: servers installed from an older image", () => {
       /image spec unreadable/,
     ],
     ["JSON null", () => write("null"), /image spec unreadable/],
+    [
+      "a specHash holding control characters",
+      () => write(JSON.stringify({ specHash: "\u001b[2J" + "a".repeat(60) })),
+      /image spec unreadable/,
+    ],
+    [
+      "a symlink to a host file (never followed)",
+      () => {
+        mkdirSync(join(dir, "disks", server, "etc/zeroroot"), { recursive: true });
+        const host = join(dir, "host-spec.json");
+        writeFileSync(host, JSON.stringify({ specHash: current() }));
+        symlinkSync(host, specFile());
+      },
+      /image spec unreadable/,
+    ],
+    [
+      "a symlink to a device that never ends",
+      () => {
+        mkdirSync(join(dir, "disks", server, "etc/zeroroot"), { recursive: true });
+        symlinkSync("/dev/zero", specFile());
+      },
+      /image spec unreadable/,
+    ],
+    [
+      "a file over 1 MiB",
+      () => write(JSON.stringify({ specHash: current(), pad: "x".repeat(1 << 20) })),
+      /image spec unreadable/,
+    ],
   ];
   for (const [what, setUp, expected] of cases)
     it(`names the fix for a disk with ${what}`, () => {
