@@ -9,14 +9,14 @@
 import { strict as assert } from "node:assert";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { LogFollower } from "../../../agents/node/refusal-logs";
 import { findRefusals, newRefusalMemory, type DatastoreRefusal } from "../../../lib/agent/datastore-refusals";
 import { RefusalWindows } from "../../../lib/agent/refusal-windows";
 import * as pki from "../../../lib/pki";
-import { freePort, jobCertificateFiles } from "../../helpers/job-datastore";
+import { jobCertificateFiles } from "../../helpers/job-datastore";
 import { BIN, canRunPostgres, JobPgServer } from "../compute/job-pg-server";
+import { canRunMariadb, TlsMariadb } from "../compute/job-mariadb-server";
 
 const ALICE = { dataCenter: "dc1", kind: "user" as const, name: "alice" };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -142,9 +142,9 @@ describe("datastore refusals read from a real PostgreSQL 15 log", function () {
 
 describe("datastore refusals read from a real MariaDB 10.11 error log", function () {
   this.timeout(180_000);
+  let server: TlsMariadb | undefined;
   let dir = "";
   let port = 0;
-  let db: ChildProcess | undefined;
   const root = pki.createRootCa({ commonName: "zeroroot root CA" });
   const site = (() => {
     const key = pki.generateKeyPair();
@@ -162,16 +162,8 @@ describe("datastore refusals read from a real MariaDB 10.11 error log", function
     );
     return pki.loadCa(cert.certificatePem, pki.exportPkcs8(key.privateKey));
   })();
-  const admin = (sql: string) =>
-    spawnSync("mariadb", ["--no-defaults", `--socket=${dir}/mysqld.sock`, "--user=root", "-NBe", sql], {
-      encoding: "utf8",
-    });
-
   before(async function () {
-    if (process.getuid?.() !== 0 || !fs.existsSync("/usr/sbin/mariadbd")) this.skip();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "zr-refusals-db-"));
-    fs.chmodSync(dir, 0o755);
-    port = await freePort();
+    if (!canRunMariadb()) this.skip();
     const srvKey = pki.generateKeyPair();
     const srv = pki.issueFromCsr(
       site,
@@ -179,51 +171,18 @@ describe("datastore refusals read from a real MariaDB 10.11 error log", function
       pki.createCsr({ commonName: "galera.dc2.zeroroot.example" }, srvKey.privateKey),
       { ipAddresses: ["127.0.0.1"] },
     );
-    fs.writeFileSync(path.join(dir, "root.pem"), root.certificatePem);
-    fs.writeFileSync(path.join(dir, "server.crt"), srv.certificatePem + site.certificatePem);
-    fs.writeFileSync(path.join(dir, "server.key"), pki.exportPkcs8(srvKey.privateKey), { mode: 0o600 });
-    spawnSync("chown", ["-R", "mysql:mysql", dir]);
-    const data = path.join(dir, "data");
-    const install = spawnSync(
-      "mariadb-install-db",
-      [
-        "--no-defaults",
-        "--skip-test-db",
-        "--user=mysql",
-        `--datadir=${data}`,
-        "--auth-root-authentication-method=socket",
-      ],
-      { encoding: "utf8" },
-    );
-    assert.equal(install.status, 0, install.stderr);
-    const cnf = path.join(dir, "my.cnf");
-    // as the release's my.cnf: no log-error, so the error log is stderr, kept by supervisord
-    fs.writeFileSync(
-      cnf,
-      [
-        "[mariadbd]",
-        `datadir=${data}`,
-        `socket=${dir}/mysqld.sock`,
-        `pid-file=${dir}/mysqld.pid`,
-        "bind-address=127.0.0.1",
-        `port=${port}`,
-        "skip-name-resolve",
-        "require_secure_transport=ON",
-        `ssl_cert=${dir}/server.crt`,
-        `ssl_key=${dir}/server.key`,
-        `ssl_ca=${dir}/root.pem`,
-        "innodb_buffer_pool_size=16M",
-        "",
-      ].join("\n"),
-    );
-    const fd = fs.openSync(path.join(dir, "mariadbd.log"), "a", 0o640);
-    db = spawn(
-      "setpriv",
-      ["--reuid=mysql", "--regid=mysql", "--init-groups", "/usr/sbin/mariadbd", `--defaults-file=${cnf}`],
-      { stdio: ["ignore", fd, fd] },
-    );
-    fs.closeSync(fd);
-    for (let i = 0; i < 150 && admin("SELECT 1").status !== 0; i++) await sleep(200);
+    // as the release runs it: no log-error, so the error log is stderr, kept by supervisord
+    server = new TlsMariadb({
+      prefix: "zr-refusals-db-",
+      rootPem: root.certificatePem,
+      chainPem: srv.certificatePem + site.certificatePem,
+      keyPem: pki.exportPkcs8(srvKey.privateKey),
+      keepLog: true,
+    });
+    dir = server.dir;
+    await server.start();
+    port = server.port;
+    const admin = (sql: string) => server!.admin(sql);
     const setup = admin(
       "CREATE USER 'dc1/user/alice'@'%' REQUIRE SUBJECT '/O=127.0.0.1/CN=dc1.alice' AND ISSUER '/CN=zeroroot issuing CA dc2'",
     );
@@ -231,13 +190,7 @@ describe("datastore refusals read from a real MariaDB 10.11 error log", function
   });
 
   after(async () => {
-    const proc = db;
-    if (proc && proc.exitCode === null) {
-      const exited = new Promise((r) => proc.once("exit", r));
-      proc.kill("SIGTERM");
-      await exited;
-    }
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await server?.stop();
   });
 
   it("finds a job certificate of another node refused, with the account asked for and the client's address", async () => {

@@ -7,13 +7,12 @@
  * goes. The node is 127.0.0.1. Needs root (mariadbd runs as `mysql`) and Debian's mariadb-server.
  */
 import { strict as assert } from "node:assert";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
+import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { formatJobAccessLine, mariadbJobAccount, type JobAccessEntry } from "../../../lib/compute/job-access";
 import * as pki from "../../../lib/pki";
-import { freePort, itRefuses, jobCertificateFiles, type ClientFiles } from "../../helpers/job-datastore";
+import { itRefuses, jobCertificateFiles, type ClientFiles } from "../../helpers/job-datastore";
+import { canRunMariadb, TlsMariadb } from "./job-mariadb-server";
 
 const ZONE = "dc2.zeroroot.example";
 const HOST = `c01.${ZONE}`;
@@ -45,9 +44,9 @@ function issuingCa(root: pki.CertificateAuthority, zone: string, cn: string): pk
 
 describe("job certificates at a real MariaDB 10.11 (an account per worker address, subject and issuer)", function () {
   this.timeout(180_000);
+  let server: TlsMariadb | undefined;
   let dir: string;
   let port: number;
-  let db: ChildProcess | undefined;
   const root = pki.createRootCa({ commonName: "zeroroot root CA" });
   const dc2 = issuingCa(root.ca, ZONE, "zeroroot issuing CA dc2");
   // another data center's CA that mints the same subject (a compromised site): ISSUER refuses it
@@ -80,10 +79,7 @@ db.run("\\n".join(ga.job_statements(conf, db)) + "\\n")`;
     });
     return { ok: r.status === 0, out: `${r.stdout}${r.stderr}`.trim() };
   }
-  const admin = (sql: string) =>
-    spawnSync("mariadb", ["--no-defaults", `--socket=${dir}/run/mysqld.sock`, "--user=root", "-NBe", sql], {
-      encoding: "utf8",
-    });
+  const admin = (sql: string) => server!.admin(sql);
 
   const client = (args: string[], sql: string) =>
     spawnSync(
@@ -109,14 +105,7 @@ db.run("\\n".join(ga.job_statements(conf, db)) + "\\n")`;
   }
 
   before(async function () {
-    if (process.getuid?.() !== 0 || !fs.existsSync("/usr/sbin/mariadbd")) this.skip();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "zr-jobdb-"));
-    fs.chmodSync(dir, 0o755);
-    fs.mkdirSync(path.join(dir, "run"));
-    spawnSync("chown", ["mysql:mysql", dir, path.join(dir, "run")]);
-    port = await freePort();
-    const data = path.join(dir, "data");
-    fs.writeFileSync(path.join(dir, "root.pem"), root.certificatePem);
+    if (!canRunMariadb()) this.skip();
     const srvKey = pki.generateKeyPair();
     const srv = pki.issueFromCsr(
       dc2,
@@ -126,49 +115,15 @@ db.run("\\n".join(ga.job_statements(conf, db)) + "\\n")`;
         ipAddresses: ["127.0.0.1"],
       },
     );
-    fs.writeFileSync(path.join(dir, "server.crt"), srv.certificatePem + dc2.certificatePem);
-    fs.writeFileSync(path.join(dir, "server.key"), pki.exportPkcs8(srvKey.privateKey), { mode: 0o600 });
-    spawnSync("chown", ["mysql:mysql", path.join(dir, "server.key")]);
-    const install = spawnSync(
-      "mariadb-install-db",
-      [
-        "--no-defaults",
-        "--skip-test-db",
-        "--user=mysql",
-        `--datadir=${data}`,
-        "--auth-root-authentication-method=socket",
-      ],
-      { encoding: "utf8" },
-    );
-    assert.equal(install.status, 0, install.stderr);
-    const cnf = path.join(dir, "my.cnf");
-    fs.writeFileSync(
-      cnf,
-      [
-        "[mariadbd]",
-        `datadir=${data}`,
-        `socket=${dir}/run/mysqld.sock`,
-        `pid-file=${dir}/mysqld.pid`,
-        "bind-address=127.0.0.1",
-        `port=${port}`,
-        "skip-name-resolve",
-        "require_secure_transport=ON",
-        `ssl_cert=${dir}/server.crt`,
-        `ssl_key=${dir}/server.key`,
-        `ssl_ca=${dir}/root.pem`,
-        "innodb_buffer_pool_size=16M",
-        "",
-      ].join("\n"),
-    );
-    db = spawn(
-      "setpriv",
-      ["--reuid=mysql", "--regid=mysql", "--init-groups", "/usr/sbin/mariadbd", `--defaults-file=${cnf}`],
-      {
-        stdio: "ignore",
-      },
-    );
-    for (let i = 0; i < 150 && admin("SELECT 1").status !== 0; i++)
-      await new Promise((r) => setTimeout(r, 200));
+    server = new TlsMariadb({
+      prefix: "zr-jobdb-",
+      rootPem: root.certificatePem,
+      chainPem: srv.certificatePem + dc2.certificatePem,
+      keyPem: pki.exportPkcs8(srvKey.privateKey),
+    });
+    dir = server.dir;
+    await server.start();
+    port = server.port;
     const setup = admin(
       [
         "CREATE DATABASE shop",
@@ -184,13 +139,7 @@ db.run("\\n".join(ga.job_statements(conf, db)) + "\\n")`;
   });
 
   after(async () => {
-    const proc = db;
-    if (proc && proc.exitCode === null) {
-      const exited = new Promise((r) => proc.once("exit", r));
-      proc.kill("SIGTERM");
-      await exited;
-    }
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await server?.stop();
   });
 
   const jobAccounts = () =>
