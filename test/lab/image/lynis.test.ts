@@ -83,8 +83,10 @@ describe(`Lynis ${LYNIS_VERSION} audit of the hardened images`, function () {
   }
 
   // Like for like: the 65 was measured on the lab image of that time (agent + partitions, no
-  // datastore), which is today's compute image. The storage image's default-profile index is lower
-  // for a reason outside the image (KRNL-6000 scores the host's kernel there; docs/hardening.md).
+  // datastore, no `sysctl` program, so KRNL-6000 was not scored), today's compute image but for
+  // scikit-learn, whose joblib depends on procps and so brings `sysctl`. With it, KRNL-6000 runs in
+  // the chroot and scores the *host's* kernel, as on the storage image (docs/hardening.md, KRNL-6000):
+  // so the comparison leaves KRNL-6000's points out of both sides, from lynis.log's own points.
   it("lab compute image under Lynis's own default profile (nothing skipped): printed, and above the 65 measured before this hardening", async () => {
     const compute = IMAGES.find((i) => i.name.startsWith("lab compute"));
     assert.ok(compute, "the lab has a compute image");
@@ -96,7 +98,19 @@ describe(`Lynis ${LYNIS_VERSION} audit of the hardened images`, function () {
       lynisLog,
       seconds,
     );
-    assert.ok(report.hardeningIndex > 65, `default-profile index ${report.hardeningIndex}`);
+    const points = pointsByTest(lynisLog);
+    const sum = (ps: typeof points) =>
+      ps.reduce((a, p) => ({ earned: a.earned + p.earned, max: a.max + p.max }), { earned: 0, max: 0 });
+    const all = sum(points);
+    // the log's points are the report's: the index recomputed from them is the one Lynis printed
+    assert.equal(Math.floor((all.earned / all.max) * 100), report.hardeningIndex, JSON.stringify(all));
+    const image = sum(points.filter((p) => p.id !== "KRNL-6000"));
+    const imageIndex = Math.floor((image.earned / image.max) * 100);
+    process.stdout.write(`        without KRNL-6000 (the host's kernel): ${imageIndex}\n`);
+    assert.ok(
+      imageIndex > 65,
+      `default-profile index ${report.hardeningIndex}, ${imageIndex} without KRNL-6000`,
+    );
     assert.deepEqual(
       LYNIS_SKIPPED_TESTS.filter((id) => !report.testsExecuted.includes(id)),
       [],
