@@ -7,7 +7,7 @@
  * Needs root (the daemons run as `postgres` and `mysql`).
  */
 import { strict as assert } from "node:assert";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LogFollower } from "../../../agents/node/refusal-logs";
@@ -15,7 +15,7 @@ import { findRefusals, newRefusalMemory, type DatastoreRefusal } from "../../../
 import { RefusalWindows } from "../../../lib/agent/refusal-windows";
 import * as pki from "../../../lib/pki";
 import { jobCertificateFiles } from "../../helpers/job-datastore";
-import { BIN, canRunPostgres, JobPgServer } from "../compute/job-pg-server";
+import { canRunPostgres, JobPgServer } from "../compute/job-pg-server";
 import { canRunMariadb, TlsMariadb } from "../compute/job-mariadb-server";
 
 const ALICE = { dataCenter: "dc1", kind: "user" as const, name: "alice" };
@@ -34,49 +34,20 @@ async function refusalsIn(follower: LogFollower, engine: "postgresql" | "mariadb
 
 describe("datastore refusals read from a real PostgreSQL 15 log", function () {
   this.timeout(120_000);
-  const server = new JobPgServer();
+  // the server's stderr in a file, as supervisord keeps it
+  const server = new JobPgServer(true);
   let log = "";
-  let pg: ChildProcess | undefined;
 
   before(async function () {
     if (!canRunPostgres()) this.skip();
-    // alice's jobs are accepted from 127.0.0.1 only; the server is then restarted with stderr in a file
+    // alice's jobs are accepted from 127.0.0.1 only
     await server.start([
       { database: "analytics", owner: ALICE, access: "read", workerDataCenter: "dc2", address: "127.0.0.1" },
     ]);
-    const data = path.join(server.inst, "data");
-    assert.equal(server.asPostgres([`${BIN}/pg_ctl`, "stop", "-s", "-w", "-D", data]).status, 0);
-    log = path.join(server.dir, "postgres.log");
-    const fd = fs.openSync(log, "a", 0o640);
-    pg = spawn(
-      "setpriv",
-      [
-        "--reuid=postgres",
-        "--regid=postgres",
-        "--init-groups",
-        `${BIN}/postgres`,
-        "-D",
-        data,
-        "-c",
-        `config_file=${path.join(server.inst, "run", "postgresql.conf")}`,
-        "-c",
-        "listen_addresses=127.0.0.1",
-        "-c",
-        "ssl_crl_file=",
-      ],
-      { stdio: ["ignore", fd, fd] },
-    );
-    fs.closeSync(fd);
-    for (let i = 0; i < 100 && server.psqlAdmin("SELECT 1").status !== 0; i++) await sleep(200);
+    log = server.logFile;
   });
 
   after(async () => {
-    const proc = pg;
-    if (proc && proc.exitCode === null) {
-      const exited = new Promise((r) => proc.once("exit", r));
-      proc.kill("SIGTERM");
-      await exited;
-    }
     await server.stop();
   });
 

@@ -38,6 +38,13 @@ export const canRunPostgres = (): boolean => process.getuid?.() === 0 && fs.exis
 export class JobPgServer {
   dir = "";
   inst = "";
+
+  /** @param keepLog write the server's stderr (its log, as supervisord keeps it) to `logFile` */
+  constructor(private readonly keepLog = false) {}
+
+  get logFile(): string {
+    return path.join(this.dir, "postgres.log");
+  }
   port = 0;
   private pg: ChildProcess | undefined;
   readonly root = pki.createRootCa({ commonName: "zeroroot root CA" });
@@ -179,6 +186,7 @@ pg_common.render_configs(${this.port})`;
       "--auth-host=reject",
     ]);
     assert.equal(init.status, 0, init.stderr);
+    const fd = this.keepLog ? fs.openSync(this.logFile, "a", 0o640) : undefined;
     this.pg = spawn(
       "setpriv",
       [
@@ -195,8 +203,9 @@ pg_common.render_configs(${this.port})`;
         "-c",
         "ssl_crl_file=",
       ],
-      { stdio: "ignore" },
+      { stdio: fd === undefined ? "ignore" : ["ignore", fd, fd] },
     );
+    if (fd !== undefined) fs.closeSync(fd);
     for (let i = 0; i < 100; i++) {
       if (spawnSync("pg_isready", ["-h", path.join(inst, "run"), "-p", String(this.port)]).status === 0)
         break;

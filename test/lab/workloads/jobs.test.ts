@@ -23,10 +23,8 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DOMAIN, mgmtNs, readLabLayout, type LabLayout } from "../../../lab/orchestrate/layout";
-import { labStatus } from "../../../lab/orchestrate/status";
-import type { ClusterReport } from "../../../lab/releases/dask/status";
-import { LAB_CLUSTER } from "../../../lab/releases/dask/lab";
+import { DOMAIN, mgmtNs, type LabLayout } from "../../../lab/orchestrate/layout";
+import { labWithCluster, type ClusterProcess, type LabCluster } from "./cluster-fixture";
 import { partitionUid } from "../../../lib/hardening";
 import { MIN_LIFETIME_SECONDS } from "../../../lib/pki/profiles";
 import { serverPaths } from "../../../lab/server";
@@ -49,11 +47,10 @@ describe("job certificates for alice's tasks (lab)", function () {
   this.timeout(20 * 60_000);
   let lab: LabLayout;
   let dir: string;
-  let cluster: ClusterReport;
+  let lc: LabCluster;
   let alice: ClientCert;
   let renewal: Promise<Record<string, unknown>>;
-  const address = (serverId: string) =>
-    lab.plan.dataCenters.flatMap((d) => d.servers).find((s) => s.id === serverId)!.dataAddress;
+  const address = (serverId: string) => lc.address(serverId);
   const hostnameOf = (serverId: string) =>
     (
       JSON.parse(
@@ -62,12 +59,11 @@ describe("job certificates for alice's tasks (lab)", function () {
         hostname: string;
       }
     ).hostname;
-  const proc = (role: string, dc: string) =>
-    cluster.processes.find((p) => p.role === role && p.server.startsWith(`${dc}-`))!;
-  const url = (p: { server: string; port: number }) => `tls://${address(p.server)}:${p.port}`;
+  const proc = (role: string, dc: string) => lc.proc(role, dc);
+  const url = (p: { server: string; port: number }) => lc.url(p);
 
   /** Runs `mode` on `worker` from dc1's management network as alice's client (asynchronous). */
-  const onWorker = (worker: ClusterReport["processes"][number], mode: string, args: unknown[]) =>
+  const onWorker = (worker: ClusterProcess, mode: string, args: unknown[]) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const child = execFile(
         "ip",
@@ -95,19 +91,10 @@ describe("job certificates for alice's tasks (lab)", function () {
 
   before(async () => {
     // the lab compute.test.ts brought up and left: read, not deployed again (a few minutes saved)
-    const saved = readLabLayout();
-    if (!saved) throw new Error("no lab to read: run test/lab/workloads/compute.test.ts first (or `lab up`)");
-    lab = saved;
+    lc = await labWithCluster();
+    lab = lc.lab;
     dir = mkdtempSync(join(tmpdir(), "zr-jobs-"));
     copyFileSync(join(__dirname, "job-client.py"), join(dir, "client.py"));
-    const end = Date.now() + 180_000;
-    for (;;) {
-      const st = await labStatus(lab);
-      cluster = st.compute[0];
-      if (cluster && cluster.registeredWorkers === LAB_CLUSTER.workers.count) break;
-      if (Date.now() > end) throw new Error(`alice's cluster is not up: ${st.problems.join("; ")}`);
-      await new Promise((r) => setTimeout(r, 3_000));
-    }
     alice = issue(lab, dir, "alice");
     // the long task first, on dc1's worker; the other tests use dc2's worker meanwhile
     renewal = onWorker(proc("worker", "dc1"), "renew", [RENEWAL_TASK_SECONDS, MIN_LIFETIME_SECONDS, 5]);
@@ -354,7 +341,7 @@ describe("job certificates for alice's tasks (lab)", function () {
   });
   let members: LabGaleraMember[];
   /** A certificate of its own made on `worker`, with a lifetime that outlasts the MariaDB cases. */
-  const freshOn = async (worker: ClusterReport["processes"][number]) => {
+  const freshOn = async (worker: ClusterProcess) => {
     const f = await onWorker(worker, "fresh", [600]);
     return { cert: f.cert, key: f.key, ca: f.ca } as Record<string, string>;
   };

@@ -15,9 +15,8 @@ import { randomBytes, X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DOMAIN, mgmtNs, readLabLayout, type LabLayout } from "../../../lab/orchestrate/layout";
-import { labStatus } from "../../../lab/orchestrate/status";
-import type { ClusterReport } from "../../../lab/releases/dask/status";
+import { DOMAIN, mgmtNs, type LabLayout } from "../../../lab/orchestrate/layout";
+import { labWithCluster, type LabCluster } from "./cluster-fixture";
 import { LAB_CLUSTER } from "../../../lab/releases/dask/lab";
 import { GALERA_PORTS } from "../../../lab/releases/mariadb-galera/release";
 import { labGalera, mariadb, synced, until } from "../storage/galera-fixture";
@@ -40,30 +39,20 @@ describe("alice's scikit-learn job end to end: PostgreSQL in, two data centers' 
   this.timeout(15 * 60_000);
   let lab: LabLayout;
   let dir: string;
-  let cluster: ClusterReport;
+  let lc: LabCluster;
   let alice: ClientCert;
   let result: JobResult;
   let kit: string;
   const run = randomBytes(8).toString("hex");
-  const address = (serverId: string) =>
-    lab.plan.dataCenters.flatMap((d) => d.servers).find((s) => s.id === serverId)!.dataAddress;
-  const proc = (role: string, dc: string) =>
-    cluster.processes.find((p) => p.role === role && p.server.startsWith(`${dc}-`))!;
-  const url = (p: { server: string; port: number }) => `tls://${address(p.server)}:${p.port}`;
+  const address = (serverId: string) => lc.address(serverId);
+  const proc = (role: string, dc: string) => lc.proc(role, dc);
+  const url = (p: { server: string; port: number }) => lc.url(p);
 
   before(async () => {
-    const saved = readLabLayout();
-    if (!saved) throw new Error("no lab to read: run test/lab/workloads/compute.test.ts first (or `lab up`)");
-    lab = saved;
+    // the lab compute.test.ts brought up and left: read, not deployed again (a few minutes saved)
+    lc = await labWithCluster();
+    lab = lc.lab;
     dir = mkdtempSync(join(tmpdir(), "zr-train-"));
-    const end = Date.now() + 180_000;
-    for (;;) {
-      const st = await labStatus(lab);
-      cluster = st.compute[0];
-      if (cluster && cluster.registeredWorkers === LAB_CLUSTER.workers.count) break;
-      if (Date.now() > end) throw new Error(`alice's cluster is not up: ${st.problems.join("; ")}`);
-      await new Promise((r) => setTimeout(r, 3_000));
-    }
     alice = issue(lab, dir, "alice");
   });
 
