@@ -54,16 +54,24 @@ function dirDigest(dir: string): string {
 /** Builds (or finds cached) the hardened image of each lab role and composes what the sites serve. */
 export async function ensureLabImages(lab: LabLayout, log: (m: string) => void): Promise<LabImages> {
   const out = {} as Record<LabRole, ServedImage>;
-  // Bases first: the datastore releases pin the package versions of the storage image.
-  const bases = [];
-  for (const role of LAB_ROLES) {
-    const t = Date.now();
-    const base = await buildImage(labImageSpec(role), { log: (m) => log(`image ${role}: ${m}`) });
-    log(
-      `image ${role}: hardened base ${base.cacheHit ? "from cache" : `built in ${((Date.now() - t) / 1000).toFixed(0)} s`} (${base.manifest.sha256.slice(0, 12)})`,
-    );
-    bases.push({ role, base });
-  }
+  // Bases first: the datastore releases pin the package versions of the storage image. The roles'
+  // bases are built side by side: each build is mostly one mmdebstrap waiting on downloads and dpkg,
+  // so two at once take little more than the longer one (the cache's lock keeps one build per spec).
+  // Both settle before a failure is thrown, so no build goes on behind the error lab up reports.
+  const settled = await Promise.allSettled(
+    LAB_ROLES.map(async (role) => {
+      const t = Date.now();
+      const base = await buildImage(labImageSpec(role), { log: (m) => log(`image ${role}: ${m}`) });
+      log(
+        `image ${role}: hardened base ${base.cacheHit ? "from cache" : `built in ${((Date.now() - t) / 1000).toFixed(0)} s`} (${base.manifest.sha256.slice(0, 12)})`,
+      );
+      return { role, base };
+    }),
+  );
+  const bases = settled.map((r) => {
+    if (r.status === "rejected") throw r.reason;
+    return r.value;
+  });
   for (const { role, base } of bases) out[role] = await composeImage(lab, role, base, log);
   return out;
 }
