@@ -16,7 +16,7 @@ import type { LabRelease } from "./releases";
 import { CRL_SOURCES_MODULE, JOB_ACCESS_MODULE } from "./stack-datastores";
 
 /** Bump when a file of lab/releases/postgresql changes: a signed version never changes content. */
-export const POSTGRESQL_RELEASE_REVISION = 7;
+export const POSTGRESQL_RELEASE_REVISION = 8;
 export const POSTGRESQL_PACKAGE = "postgresql-15";
 export const POSTGRESQL_SERVICE = "postgresql";
 
