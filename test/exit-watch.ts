@@ -12,9 +12,16 @@ import { readFileSync } from "node:fs";
 /** 60 s; `ZEROROOT_TEST_EXIT_GRACE_MS` shortens it for test/integration/exit-watch.test.ts. */
 const EXIT_GRACE_MS = Number(process.env.ZEROROOT_TEST_EXIT_GRACE_MS) || 60_000;
 
-/** One line per handle the event loop still waits on (Node's own view: `_getActiveHandles`). */
+/** The objects behind the handles the event loop still waits on (Node's own, undocumented view). */
+function activeHandles(): unknown[] {
+  const p = process as unknown as { _getActiveHandles?: () => unknown[] };
+  return typeof p._getActiveHandles === "function" ? p._getActiveHandles() : [];
+}
+
+/** One line per handle; Node's public summary of resource kinds when the objects are not available. */
 function describeHandles(): string[] {
-  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  const handles = activeHandles();
+  if (handles.length === 0) return process.getActiveResourcesInfo();
   return handles.map((h) => {
     const o = h as Record<string, unknown>;
     const kind = (h as object).constructor?.name ?? typeof h;
@@ -54,7 +61,7 @@ export const mochaHooks = {
           `${lines.map((l) => `  - ${l}`).join("\n") || "  (no handle Node reports: a pending request or worker)"}\n` +
           `A test or the code under test leaked it: close it in the test's after hook. Exiting 1.\n`,
       );
-      for (const h of (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles()) {
+      for (const h of activeHandles()) {
         const o = h as { pid?: unknown; kill?: (s: string) => void };
         if (typeof o.pid === "number" && typeof o.kill === "function") o.kill("SIGKILL");
       }
