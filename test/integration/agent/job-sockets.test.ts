@@ -8,6 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import { stopProcess } from "../../helpers/stop-process";
 import { executeAction } from "../../../agents/node/apply";
 import type { AgentContext } from "../../../agents/node/context";
 import { jobSocketPath } from "../../../agents/node/job-socket";
@@ -122,7 +123,7 @@ describe("agent: a worker's job socket follows its instance (apply opens it, des
   after(async () => {
     if (!canRun) return;
     await jobSocketsOf(ctx).closeAll();
-    for (const c of supervisords) c.kill("SIGTERM");
+    await Promise.all(supervisords.map((c) => stopProcess(c, 15_000)));
     await site.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });

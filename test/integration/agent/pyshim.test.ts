@@ -13,6 +13,7 @@ import * as path from "node:path";
 import { partitionName, partitionPaths, partitionUid } from "../../../lib/hardening";
 import { makePartitions } from "../../lab/agent/node-fixture";
 import { waitFor } from "../../lab/agent/helpers";
+import { stopProcess } from "../../helpers/stop-process";
 
 const PYSHIM = path.join(__dirname, "..", "..", "..", "agents", "init", "pyshim");
 const canRun = process.getuid?.() === 0 && fs.existsSync("/usr/bin/supervisord");
@@ -84,10 +85,7 @@ describe("a partition's supervisord started with the pyshim, as PID 1 starts it"
   });
 
   after(async () => {
-    if (sup && sup.exitCode === null) {
-      sup.kill("SIGTERM");
-      await new Promise((r) => sup?.once("exit", r));
-    }
+    if (sup) await stopProcess(sup, 15_000);
     if (root) fs.rmSync(root, { recursive: true, force: true });
   });
 

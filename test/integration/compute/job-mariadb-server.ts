@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { stopProcess } from "../../helpers/stop-process";
 import { freePort } from "../../helpers/job-datastore";
 
 export const canRunMariadb = (): boolean => process.getuid?.() === 0 && fs.existsSync("/usr/sbin/mariadbd");
@@ -104,12 +105,7 @@ export class TlsMariadb {
   }
 
   async stop(): Promise<void> {
-    const proc = this.db;
-    if (proc && proc.exitCode === null) {
-      const exited = new Promise((r) => proc.once("exit", r));
-      proc.kill("SIGTERM");
-      await exited;
-    }
+    if (this.db) await stopProcess(this.db, 30_000);
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

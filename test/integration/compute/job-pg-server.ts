@@ -12,6 +12,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { stopProcess } from "../../helpers/stop-process";
 import { formatJobAccessLine, type JobAccessEntry } from "../../../lib/compute/job-access";
 import * as pki from "../../../lib/pki";
 import {
@@ -224,12 +225,7 @@ pg_common.render_configs(${this.port})`;
 
   /** Stops PostgreSQL (SIGTERM, waits for it) and removes the directory. */
   async stop(): Promise<void> {
-    const proc = this.pg;
-    if (proc && proc.exitCode === null) {
-      const exited = new Promise((r) => proc.once("exit", r));
-      proc.kill("SIGTERM");
-      await exited;
-    }
+    if (this.pg) await stopProcess(this.pg, 30_000);
     if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

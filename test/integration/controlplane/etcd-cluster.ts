@@ -10,10 +10,11 @@
  *  - alice: readwrite on /t/;
  *  - nobody: a user without any role.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { stopProcess } from "../../helpers/stop-process";
 import * as pki from "../../../lib/pki";
 import { issueIdentity, type IssuedIdentity } from "../../../lab/controlplane";
 import type { ClientIdentity } from "../../../lib/controlplane";
@@ -112,16 +113,6 @@ function memberCertificate(dir: string): { rootPem: string; cert: string; key: s
   return { rootPem: readFileSync(f("sroot.pem"), "utf8"), cert: f("member.crt"), key: f("member.key") };
 }
 
-async function stopProcess(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((r) => p.once("exit", r));
-  p.kill("SIGTERM");
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
-  clearTimeout(timer); // left running, it would hold the test process 5 s after the last stop
-  if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
-}
-
 export async function startTestCluster(): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), "zr-cp-etcd-"));
   const root = pki.createRootCa({ commonName: "controlplane test root" });
@@ -194,7 +185,7 @@ export async function startTestCluster(): Promise<TestCluster> {
       ),
     );
   const stop = async () => {
-    await Promise.all(members.map(stopProcess));
+    await Promise.all(members.map((m) => stopProcess(m)));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
