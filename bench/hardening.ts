@@ -16,6 +16,9 @@ import { run as exec } from "../lab/image/exec";
 import { auditImage, type LynisRun } from "../lab/image/lynis";
 import { labImageSpec } from "../lab/orchestrate/image-spec";
 
+/** Scores the kernel settings, which in a chroot are the host's (docs/hardening.md). */
+const HOST_KERNEL_TEST = "KRNL-6000";
+
 /** The index recomputed from lynis.log's points, leaving out `without` (KRNL-6000: the host's kernel). */
 function indexOf(r: LynisRun, without?: string): number {
   const points = pointsByTest(r.log).filter((p) => p.id !== without);
@@ -29,7 +32,7 @@ function line(title: string, r: LynisRun): string {
     throw new Error(
       `${title}: the log's points give ${indexOf(r)}, Lynis printed ${r.report.hardeningIndex}`,
     );
-  return `  ${title.padEnd(46)} index ${String(r.report.hardeningIndex).padStart(3)}  (${indexOf(r, "KRNL-6000")} without KRNL-6000; ${r.report.testsPerformed} tests, ${r.report.suggestions.length} suggestions, ${r.seconds.toFixed(0)} s)`;
+  return `  ${title.padEnd(46)} index ${String(r.report.hardeningIndex).padStart(3)}  (${indexOf(r, HOST_KERNEL_TEST)} without ${HOST_KERNEL_TEST}; ${r.report.testsPerformed} tests, ${r.report.suggestions.length} suggestions, ${r.seconds.toFixed(0)} s)`;
 }
 
 export async function run(): Promise<void> {
@@ -52,7 +55,7 @@ export async function run(): Promise<void> {
     console.log(line(`plain minbase (baseline), default profile`, plain));
     console.log(line(`lab compute image, default profile`, ours));
     console.log(
-      `  ratio compute image / plain minbase (default profile, without KRNL-6000): ${(indexOf(ours, "KRNL-6000") / indexOf(plain, "KRNL-6000")).toFixed(2)}x`,
+      `  ratio compute image / plain minbase (default profile, without ${HOST_KERNEL_TEST}): ${(indexOf(ours, HOST_KERNEL_TEST) / indexOf(plain, HOST_KERNEL_TEST)).toFixed(2)}x`,
     );
     console.log(
       `  lab compute image, project profile (${LYNIS_SKIPPED_TESTS.length} tests skipped): index ${project.report.hardeningIndex} (target >= ${LYNIS_MIN_INDEX})`,

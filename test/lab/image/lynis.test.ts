@@ -54,53 +54,34 @@ const log = (l: string) => process.stderr.write(`      [image] ${l}\n`);
  * (two in CI) instead of their sum; each test still judges its own run. The comparison under Lynis's
  * own default profile with a plain minbase is `npm run bench -- hardening`, not a CI cost.
  */
-const AUDITS_AT_ONCE = IMAGES.length;
-
 interface Audited {
   readonly specHash: string;
   readonly run: LynisRun;
 }
 
-/** Starts every audit (at most AUDITS_AT_ONCE at a time) and returns each one's result, by key. */
-function auditAll(jobs: { key: string; spec: () => HardenedImageSpec }[]) {
-  const queue = [...jobs];
-  const results = new Map<string, Promise<Audited>>();
-  const settle = new Map<string, { resolve: (a: Audited) => void; reject: (e: unknown) => void }>();
-  for (const j of jobs) {
-    const p = new Promise<Audited>((resolve, reject) => settle.set(j.key, { resolve, reject }));
-    // a rejection is awaited by its own test later: handled here so Node does not call it unhandled
-    p.catch(() => undefined);
-    results.set(j.key, p);
-  }
-  const worker = async () => {
-    for (let j = queue.shift(); j; j = queue.shift()) {
-      const done = settle.get(j.key)!;
-      try {
-        const built = await buildImage(j.spec(), { log });
-        const run = await auditImage(built.path);
-        done.resolve({ specHash: built.manifest.specHash, run });
-      } catch (e) {
-        done.reject(e);
-      }
-    }
-  };
-  for (let i = 0; i < AUDITS_AT_ONCE; i++) void worker();
-  return (key: string) => results.get(key)!;
+async function buildAndAudit(spec: HardenedImageSpec): Promise<Audited> {
+  const built = await buildImage(spec, { log });
+  return { specHash: built.manifest.specHash, run: await auditImage(built.path) };
 }
 
 describe(`Lynis ${LYNIS_VERSION} audit of the hardened images`, function () {
   this.timeout(900_000);
   const justified = justifiedTestIds(readFileSync(join(REPO_ROOT, "docs/hardening.md"), "utf8"));
 
-  let audited: (key: string) => Promise<Audited>;
+  const audits = new Map<string, Promise<Audited>>();
   before(() => {
     requireRoot();
-    audited = auditAll(IMAGES.map((i) => ({ key: i.name, spec: i.spec })));
+    for (const i of IMAGES) {
+      const audit = buildAndAudit(i.spec());
+      // awaited by its own test later: handled here so that Node does not call a failure unhandled
+      audit.catch(() => undefined);
+      audits.set(i.name, audit);
+    }
   });
 
   for (const image of IMAGES) {
     it(`${image.name}: index ≥ ${LYNIS_MIN_INDEX} under the project profile, every remaining finding justified in docs/hardening.md`, async () => {
-      const { specHash, run } = await audited(image.name);
+      const { specHash, run } = await audits.get(image.name)!;
       const { report, log: lynisLog, seconds } = run;
       print(
         `${image.name} ${specHash.slice(0, 12)}, project profile (${LYNIS_SKIPPED_TESTS.length} tests skipped)`,
